@@ -1,0 +1,250 @@
+package dataset
+
+import (
+	"compress/gzip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// DefaultChunkRows is the number of rows a CSVReader returns per chunk when none is set.
+const DefaultChunkRows = 8192
+
+// CSVOptions control how CSV data is read.
+type CSVOptions struct {
+	// Label names a 0/1 column (1 = anomaly) that is kept out of the features. Empty: none.
+	Label string
+	// Comma is the field delimiter; zero means ','.
+	Comma rune
+	// ChunkRows is the number of rows per chunk; zero means DefaultChunkRows.
+	ChunkRows int
+	// Name is used in error messages (usually the file name). Optional.
+	Name string
+}
+
+// Chunk is a block of consecutive rows from a CSV stream.
+type Chunk struct {
+	X        *Matrix
+	Labels   []int // nil when no label column was asked for
+	FirstRow int   // 1-based data row number of X's first row
+}
+
+// CSVReader streams a CSV file with a header row in chunks of rows, so memory is bounded by the
+// chunk size rather than the file size.
+type CSVReader struct {
+	r        *csv.Reader
+	opts     CSVOptions
+	header   []string
+	features []string
+	labelCol int // index in the record, or -1
+	row      int // data rows read so far
+	done     bool
+}
+
+// NewCSVReader reads the header from r. It fails if the input is empty, the header has
+// duplicate or empty names, or the label column is missing.
+func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
+	if opts.ChunkRows <= 0 {
+		opts.ChunkRows = DefaultChunkRows
+	}
+	cr := csv.NewReader(r)
+	if opts.Comma != 0 {
+		cr.Comma = opts.Comma
+	}
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	cr.TrimLeadingSpace = true
+	c := &CSVReader{r: cr, opts: opts, labelCol: -1}
+	rec, err := cr.Read()
+	if err == io.EOF {
+		return nil, c.errorf(0, "", "", ErrEmpty)
+	}
+	if err != nil {
+		return nil, c.csvErr(err)
+	}
+	c.header = make([]string, len(rec))
+	seen := make(map[string]bool, len(rec))
+	for j, name := range rec {
+		name = strings.TrimSpace(strings.TrimPrefix(name, "\ufeff"))
+		if name == "" {
+			return nil, c.errorf(0, "", "", fmt.Errorf("header column %d has no name", j+1))
+		}
+		if seen[name] {
+			return nil, c.errorf(0, name, "", errors.New("duplicate column name in header"))
+		}
+		seen[name] = true
+		c.header[j] = name
+		if name == opts.Label {
+			c.labelCol = j
+		} else {
+			c.features = append(c.features, name)
+		}
+	}
+	if opts.Label != "" && c.labelCol < 0 {
+		return nil, c.errorf(0, opts.Label, "", fmt.Errorf("%w: label column not in header %v", ErrNoColumn, c.header))
+	}
+	if len(c.features) == 0 {
+		return nil, c.errorf(0, "", "", errors.New("no feature columns"))
+	}
+	return c, nil
+}
+
+// Columns returns the names of the feature columns, in order.
+func (c *CSVReader) Columns() []string { return c.features }
+
+// Next returns the next chunk of rows, or io.EOF when no rows remain. The first call returns
+// an error wrapping ErrEmpty if the file has a header but no rows.
+func (c *CSVReader) Next() (*Chunk, error) {
+	if c.done {
+		return nil, io.EOF
+	}
+	d := len(c.features)
+	ch := &Chunk{X: &Matrix{Cols: d, Data: make([]float64, 0, c.opts.ChunkRows*d)}, FirstRow: c.row + 1}
+	if c.labelCol >= 0 {
+		ch.Labels = make([]int, 0, c.opts.ChunkRows)
+	}
+	for ch.X.Rows < c.opts.ChunkRows {
+		rec, err := c.r.Read()
+		if err == io.EOF {
+			c.done = true
+			break
+		}
+		if err != nil {
+			return nil, c.csvErr(err)
+		}
+		c.row++
+		if len(rec) != len(c.header) {
+			return nil, c.errorf(c.row, "", "", fmt.Errorf("%w: %d fields, header has %d", ErrRagged, len(rec), len(c.header)))
+		}
+		for j, cell := range rec {
+			v, err := c.parse(cell, j)
+			if err != nil {
+				return nil, err
+			}
+			if j == c.labelCol {
+				if v != 0 && v != 1 {
+					return nil, c.errorf(c.row, c.header[j], cell, errors.New("label must be 0 or 1"))
+				}
+				ch.Labels = append(ch.Labels, int(v))
+				continue
+			}
+			ch.X.Data = append(ch.X.Data, v)
+		}
+		ch.X.Rows++
+	}
+	if ch.X.Rows == 0 {
+		if c.row == 0 {
+			return nil, c.errorf(0, "", "", ErrEmpty)
+		}
+		return nil, io.EOF
+	}
+	return ch, nil
+}
+
+func (c *CSVReader) parse(cell string, j int) (float64, error) {
+	s := strings.TrimSpace(cell)
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+			return 0, c.errorf(c.row, c.header[j], cell, ErrNonFinite)
+		}
+		return 0, c.errorf(c.row, c.header[j], cell, ErrNotNumeric)
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, c.errorf(c.row, c.header[j], cell, ErrNonFinite)
+	}
+	return v, nil
+}
+
+func (c *CSVReader) errorf(row int, col, val string, err error) error {
+	if len(val) > 40 {
+		val = val[:40] + "..."
+	}
+	return &ParseError{File: c.opts.Name, Row: row, Column: col, Value: val, Err: err}
+}
+
+func (c *CSVReader) csvErr(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &ParseError{File: c.opts.Name, Row: pe.StartLine - 1, Err: fmt.Errorf("malformed CSV at line %d, column %d: %w", pe.Line, pe.Column, pe.Err)}
+	}
+	return &ParseError{File: c.opts.Name, Row: c.row + 1, Err: err}
+}
+
+// Table is a whole labelled or unlabelled dataset in memory.
+type Table struct {
+	X       *Matrix
+	Labels  []int // nil without a label column
+	Columns []string
+}
+
+// ReadCSV reads all rows of a CSV stream into memory.
+func ReadCSV(r io.Reader, opts CSVOptions) (*Table, error) {
+	cr, err := NewCSVReader(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return cr.ReadAll()
+}
+
+// ReadAll reads the remaining rows into one Table.
+func (c *CSVReader) ReadAll() (*Table, error) {
+	t := &Table{X: &Matrix{Cols: len(c.features)}, Columns: c.features}
+	for {
+		ch, err := c.Next()
+		if err == io.EOF {
+			return t, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		t.X.Data = append(t.X.Data, ch.X.Data...)
+		t.X.Rows += ch.X.Rows
+		if ch.Labels != nil {
+			t.Labels = append(t.Labels, ch.Labels...)
+		}
+	}
+}
+
+// OpenCSV opens a CSV file (gzip-compressed when its name ends in .gz) for streaming.
+// The caller closes the returned closer.
+func OpenCSV(path string, opts CSVOptions) (*CSVReader, io.Closer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dataset: %w", err)
+	}
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("dataset: %s: %w", path, err)
+		}
+		r = gz
+	}
+	if opts.Name == "" {
+		opts.Name = path
+	}
+	cr, err := NewCSVReader(r, opts)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return cr, f, nil
+}
+
+// ReadCSVFile reads a whole CSV file (see OpenCSV) into memory.
+func ReadCSVFile(path string, opts CSVOptions) (*Table, error) {
+	cr, closer, err := OpenCSV(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return cr.ReadAll()
+}

@@ -1,0 +1,201 @@
+// Package detectortest is the conformance suite every detector runs: the behaviour that callers
+// of detector.Detector rely on, checked the same way for each algorithm (as testing/slogtest does
+// for slog handlers).
+package detectortest
+
+import (
+	"context"
+	"encoding"
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/gonomaly/gonomaly/dataset"
+)
+
+// Detector is the behaviour under test (the same method set as detector.Detector, plus model
+// encoding).
+type Detector interface {
+	Fit(ctx context.Context, X *dataset.Matrix) error
+	Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error)
+	encoding.BinaryMarshaler
+	encoding.BinaryUnmarshaler
+}
+
+// Run checks the detector made by newDetector. newDetector must return a fresh, unfitted
+// detector with a fixed configuration (and seed) each time.
+func Run(t *testing.T, newDetector func() Detector) {
+	t.Helper()
+	ctx := context.Background()
+	X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 300, Cols: 4, Contamination: 0.05, Seed: 7})
+	Q, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 50, Cols: 4, Contamination: 0.2, Seed: 8})
+
+	fit := func(t *testing.T, X *dataset.Matrix) Detector {
+		t.Helper()
+		d := newDetector()
+		if err := d.Fit(ctx, X); err != nil {
+			t.Fatalf("Fit: %v", err)
+		}
+		return d
+	}
+	score := func(t *testing.T, d Detector, X *dataset.Matrix) []float64 {
+		t.Helper()
+		s, err := d.Score(ctx, X, nil)
+		if err != nil {
+			t.Fatalf("Score: %v", err)
+		}
+		if len(s) != X.Rows {
+			t.Fatalf("Score returned %d scores for %d rows", len(s), X.Rows)
+		}
+		for i, v := range s {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("score %d is %v", i, v)
+			}
+		}
+		return s
+	}
+
+	t.Run("ScoreBeforeFit", func(t *testing.T) {
+		if _, err := newDetector().Score(ctx, Q, nil); err == nil {
+			t.Fatal("Score before Fit returned no error")
+		}
+	})
+	t.Run("Deterministic", func(t *testing.T) {
+		a := score(t, fit(t, X), Q)
+		b := score(t, fit(t, X), Q)
+		equal(t, a, b)
+	})
+	t.Run("BatchIndependent", func(t *testing.T) {
+		d := fit(t, X)
+		all := score(t, d, Q)
+		for i := 0; i < Q.Rows; i += 7 {
+			one := score(t, d, Q.Slice(i, i+1))
+			if one[0] != all[i] {
+				t.Fatalf("row %d scored alone: %v, in a batch: %v", i, one[0], all[i])
+			}
+		}
+	})
+	t.Run("DstReused", func(t *testing.T) {
+		d := fit(t, X)
+		dst := make([]float64, Q.Rows)
+		got, err := d.Score(ctx, Q, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &got[0] != &dst[0] {
+			t.Fatal("Score did not write into a dst of the right length")
+		}
+	})
+	t.Run("OutliersScoreHigher", func(t *testing.T) {
+		// Row 0 of a far-away point should outscore the median inlier.
+		d := fit(t, X)
+		far := dataset.NewMatrix(2, X.Cols)
+		for j := 0; j < X.Cols; j++ {
+			far.Set(0, j, 1e3)
+			far.Set(1, j, X.At(0, j))
+		}
+		s := score(t, d, far)
+		if !(s[0] > s[1]) {
+			t.Fatalf("far point scored %v, not above an inlier's %v", s[0], s[1])
+		}
+	})
+	t.Run("WrongWidth", func(t *testing.T) {
+		d := fit(t, X)
+		if _, err := d.Score(ctx, dataset.NewMatrix(3, X.Cols+1), nil); err == nil {
+			t.Fatal("scoring data of the wrong width returned no error")
+		}
+	})
+	t.Run("ConcurrentScore", func(t *testing.T) {
+		d := fit(t, X)
+		want := score(t, d, Q)
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := d.Score(ctx, Q, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := range s {
+					if s[i] != want[i] {
+						errs <- errMismatch
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	})
+	t.Run("MarshalRoundTrip", func(t *testing.T) {
+		d := fit(t, X)
+		want := score(t, d, Q)
+		b, err := d.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2 := newDetector()
+		if err := d2.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		equal(t, score(t, d2, Q), want)
+		for _, n := range []int{0, 1, len(b) / 2, len(b) - 1} {
+			if err := newDetector().UnmarshalBinary(b[:n]); err == nil {
+				t.Fatalf("UnmarshalBinary of %d of %d bytes returned no error", n, len(b))
+			}
+		}
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		c, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := newDetector().Fit(c, X); err == nil {
+			// Small fits may finish before looking at ctx; scoring must still work then.
+			t.Log("Fit ignored an already-cancelled context")
+		}
+	})
+	t.Run("ConstantColumn", func(t *testing.T) {
+		C := X.Clone()
+		for i := 0; i < C.Rows; i++ {
+			C.Set(i, 1, 3.5)
+		}
+		score(t, fit(t, C), C)
+	})
+	t.Run("MoreColumnsThanRows", func(t *testing.T) {
+		W, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 8, Cols: 20, Contamination: 0.1, Seed: 3})
+		d := newDetector()
+		if err := d.Fit(ctx, W); err != nil {
+			t.Logf("Fit on 8x20: %v", err) // an error is fine; a panic is not
+			return
+		}
+		score(t, d, W)
+	})
+	t.Run("OneRow", func(t *testing.T) {
+		d := newDetector()
+		if err := d.Fit(ctx, X.Slice(0, 1)); err != nil {
+			t.Logf("Fit on one row: %v", err) // an error is fine; a panic is not
+			return
+		}
+		score(t, d, Q)
+	})
+}
+
+type mismatch struct{}
+
+func (mismatch) Error() string { return "concurrent Score calls disagree" }
+
+var errMismatch error = mismatch{}
+
+func equal(t *testing.T, got, want []float64) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("score %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/gonomaly/gonomaly
+
+go 1.26
