@@ -91,8 +91,8 @@ func (r *Reader) Uint64() uint64 {
 	}
 	return binary.LittleEndian.Uint64(b)
 }
-func (r *Reader) Int() int           { return int(int64(r.Uint64())) }
-func (r *Reader) Float64() float64   { return math.Float64frombits(r.Uint64()) }
+func (r *Reader) Int() int         { return int(int64(r.Uint64())) }
+func (r *Reader) Float64() float64 { return math.Float64frombits(r.Uint64()) }
 func (r *Reader) Bool() bool {
 	b := r.take(1)
 	return b != nil && b[0] != 0
