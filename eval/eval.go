@@ -167,3 +167,24 @@ func pearson(a, b []float64) float64 {
 	}
 	return sab / math.Sqrt(saa*sbb)
 }
+
+// Metrics are the three accuracy figures gonomaly reports for labelled data.
+type Metrics struct {
+	ROCAUC           float64 `json:"roc_auc"`
+	AveragePrecision float64 `json:"average_precision"`
+	PrecisionAtN     float64 `json:"precision_at_n"`
+}
+
+// Evaluate computes ROC-AUC, average precision and precision@n of scores against labels.
+func Evaluate(labels []int, scores []float64) (Metrics, error) {
+	var m Metrics
+	var err error
+	if m.ROCAUC, err = ROCAUC(labels, scores); err != nil {
+		return m, err
+	}
+	if m.AveragePrecision, err = AveragePrecision(labels, scores); err != nil {
+		return m, err
+	}
+	m.PrecisionAtN, err = PrecisionAtN(labels, scores)
+	return m, err
+}
