@@ -1,7 +1,7 @@
 // Package reftest loads the labelled benchmark datasets and scikit-learn's reference outputs that
 // the detectors' accuracy tests compare against.
 //
-// By default it reads the small subset copied into internal/reftest/testdata. When the
+// By default it reads the small subset copied into the repository's testdata/. When the
 // environment variable GONOMALY_REFERENCE_DIR names a directory laid out like the project's
 // shared data (DIR/datasets/adbench/NAME.csv and DIR/reference/sklearn/NAME.*), every dataset
 // there is used instead, as CI does.
@@ -30,7 +30,7 @@ func Root() (dir string, full bool) {
 		return d, true
 	}
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "testdata"), false
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata"), false
 }
 
 // Names returns the names of the datasets available, sorted.
