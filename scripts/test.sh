@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): checks formatting, vets, runs staticcheck, then
+# the tests with the race detector. When GONOMALY_REFERENCE_DIR names the shared reference data
+# (datasets/adbench and reference/sklearn), the accuracy tests then run on every dataset there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:$(go env GOPATH)/bin"
+
+scripts/services.sh
+
+echo "== gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [[ -n $bad ]]; then echo "gofmt would change: $bad" >&2; exit 1; fi
+echo "== go vet"
+go vet ./...
+echo "== staticcheck"
+command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+staticcheck ./...
+
+echo "== go test -race (embedded reference subset)"
+GONOMALY_REFERENCE_DIR= go test -race -count=1 ./...
+
+if [[ -n ${GONOMALY_REFERENCE_DIR:-} ]]; then
+  echo "== accuracy against every dataset in $GONOMALY_REFERENCE_DIR"
+  go test -count=1 -run 'Reference' ./...
+fi
