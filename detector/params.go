@@ -38,22 +38,24 @@ type ParamSpec struct {
 
 // Range describes the valid values, for error messages and help text.
 func (s ParamSpec) Range() string {
+	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 	var parts []string
 	if s.Kind == Choice || s.Kind == FloatOrChoice {
 		parts = append(parts, strings.Join(s.Choices, "|"))
 	}
 	if s.Kind == Int || s.Kind == Float || s.Kind == FloatOrChoice {
-		lo := "["
+		lo, hi := "[", "inf)"
 		if s.MinOpen {
 			lo = "("
 		}
-		hi := "inf)"
-		if s.Max != 0 || s.Min != 0 {
-			if s.Max != 0 {
-				hi = fmt.Sprintf("%v]", s.Max)
-			}
+		if s.Max != 0 {
+			hi = num(s.Max) + "]"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s%v, %s", s.Kind, lo, s.Min, hi))
+		kind := "an integer"
+		if s.Kind != Int {
+			kind = "a number"
+		}
+		parts = append(parts, fmt.Sprintf("%s in %s%s, %s", kind, lo, num(s.Min), hi))
 	}
 	if s.Kind == Bool {
 		parts = append(parts, "true|false")

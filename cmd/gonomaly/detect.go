@@ -59,7 +59,7 @@ A summary goes to stderr; --json prints one JSON object on stdout instead:
 when the name ends in .parquet).
 
 ` + algorithmHelp(),
-		Example: `  gonomaly detect --algorithm isolation_forest --input testdata/shuttle-sample.csv --label label
+		Example: `  gonomaly detect --algorithm isolation_forest --input testdata/datasets/adbench/thyroid.csv --label label
   gonomaly detect -a local_outlier_factor -i data.csv -p n_neighbors=35 --output scores.csv
   gonomaly detect --model forest.gnm --input new.csv --json`,
 		Args: cobra.NoArgs,

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonomaly/gonomaly/dataset"
+)
+
+// TestStreamingMemoryBounded scores a file through a saved model and checks that the heap never
+// holds more than a few chunks' worth, however large the file.
+func TestStreamingMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 25 MB file")
+	}
+	dir := t.TempDir()
+	const rows, cols = 300_000, 8
+	big := filepath.Join(dir, "big.csv")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 1000, Cols: cols, Contamination: 0.01, Seed: 1})
+	for j := 0; j < cols; j++ {
+		if j > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteString("f" + strconv.Itoa(j))
+	}
+	w.WriteByte('\n')
+	var b []byte
+	for i := 0; i < rows; i++ {
+		b = b[:0]
+		for j, v := range X.Row(i % X.Rows) {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendFloat(b, v, 'g', 10, 64)
+		}
+		b = append(b, '\n')
+		w.Write(b)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	small := filepath.Join(dir, "small.csv")
+	if err := os.WriteFile(small, []byte(firstLines(t, big, 2001)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "m.gnm")
+	if code, _, stderr := gonomaly(t, "train", "-a", "isolation_forest", "-i", small, "-m", model); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+		}
+	}()
+	code, _, stderr := gonomaly(t, "detect", "--model", model, "-i", big, "-o", filepath.Join(dir, "s.csv"), "--chunk-rows", "4096")
+	close(stop)
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("detect: %s", stderr)
+	}
+	grew := int64(peak) - int64(base.HeapAlloc)
+	whole := int64(rows * cols * 8)
+	t.Logf("heap grew by at most %.1f MB while streaming %d rows (the whole matrix would be %.1f MB)", float64(grew)/1e6, rows, float64(whole)/1e6)
+	if grew > 8<<20 {
+		t.Errorf("heap grew by %d bytes streaming a %d-byte matrix: not bounded by the chunk size", grew, whole)
+	}
+}
+
+func firstLines(t *testing.T, path string, n int) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	var out []byte
+	for i := 0; i < n && s.Scan(); i++ {
+		out = append(append(out, s.Bytes()...), '\n')
+	}
+	return string(out)
+}
