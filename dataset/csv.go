@@ -2,14 +2,15 @@ package dataset
 
 import (
 	"compress/gzip"
-	"encoding/csv"
-	"errors"
+		"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // DefaultChunkRows is the number of rows a CSVReader returns per chunk when none is set.
@@ -37,7 +38,7 @@ type Chunk struct {
 // CSVReader streams a CSV file with a header row in chunks of rows, so memory is bounded by the
 // chunk size rather than the file size.
 type CSVReader struct {
-	r        *csv.Reader
+	r        *recordReader
 	opts     CSVOptions
 	header   []string
 	features []string
@@ -52,15 +53,15 @@ func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
 	if opts.ChunkRows <= 0 {
 		opts.ChunkRows = DefaultChunkRows
 	}
-	cr := csv.NewReader(r)
+	comma := byte(',')
 	if opts.Comma != 0 {
-		cr.Comma = opts.Comma
+		if opts.Comma >= utf8.RuneSelf || opts.Comma == '"' || opts.Comma == '\n' || opts.Comma == '\r' {
+			return nil, &ParseError{File: opts.Name, Err: fmt.Errorf("delimiter %q is not supported", opts.Comma)}
+		}
+		comma = byte(opts.Comma)
 	}
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	cr.TrimLeadingSpace = true
-	c := &CSVReader{r: cr, opts: opts, labelCol: -1}
-	rec, err := cr.Read()
+	c := &CSVReader{r: newRecordReader(r, comma), opts: opts, labelCol: -1}
+	rec, err := c.r.Read()
 	if err == io.EOF {
 		return nil, c.errorf(0, "", "", ErrEmpty)
 	}
@@ -69,8 +70,8 @@ func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
 	}
 	c.header = make([]string, len(rec))
 	seen := make(map[string]bool, len(rec))
-	for j, name := range rec {
-		name = strings.TrimSpace(strings.TrimPrefix(name, "\ufeff"))
+	for j, field := range rec {
+		name := strings.TrimSpace(strings.TrimPrefix(string(field), "\ufeff"))
 		if name == "" {
 			return nil, c.errorf(0, "", "", fmt.Errorf("header column %d has no name", j+1))
 		}
@@ -128,7 +129,7 @@ func (c *CSVReader) Next() (*Chunk, error) {
 			}
 			if j == c.labelCol {
 				if v != 0 && v != 1 {
-					return nil, c.errorf(c.row, c.header[j], cell, errors.New("label must be 0 or 1"))
+					return nil, c.errorf(c.row, c.header[j], string(cell), errors.New("label must be 0 or 1"))
 				}
 				ch.Labels = append(ch.Labels, int(v))
 				continue
@@ -146,18 +147,29 @@ func (c *CSVReader) Next() (*Chunk, error) {
 	return ch, nil
 }
 
-func (c *CSVReader) parse(cell string, j int) (float64, error) {
-	s := strings.TrimSpace(cell)
+func (c *CSVReader) parse(field []byte, j int) (float64, error) {
+	// The string shares field's bytes and does not outlive this call (error paths copy it).
+	s := unsafe.String(unsafe.SliceData(field), len(field))
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
+		if t := strings.TrimSpace(s); t != s {
+			if v, err = strconv.ParseFloat(t, 64); err == nil {
+				return c.finite(v, field, j)
+			}
+		}
+		cell := string(field)
 		var ne *strconv.NumError
 		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
 			return 0, c.errorf(c.row, c.header[j], cell, ErrNonFinite)
 		}
 		return 0, c.errorf(c.row, c.header[j], cell, ErrNotNumeric)
 	}
+	return c.finite(v, field, j)
+}
+
+func (c *CSVReader) finite(v float64, field []byte, j int) (float64, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, c.errorf(c.row, c.header[j], cell, ErrNonFinite)
+		return 0, c.errorf(c.row, c.header[j], string(field), ErrNonFinite)
 	}
 	return v, nil
 }
@@ -170,9 +182,8 @@ func (c *CSVReader) errorf(row int, col, val string, err error) error {
 }
 
 func (c *CSVReader) csvErr(err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &ParseError{File: c.opts.Name, Row: pe.StartLine - 1, Err: fmt.Errorf("malformed CSV at line %d, column %d: %w", pe.Line, pe.Column, pe.Err)}
+	if errors.Is(err, errQuote) {
+		return &ParseError{File: c.opts.Name, Row: c.row + 1, Err: fmt.Errorf("malformed CSV: %w", err)}
 	}
 	return &ParseError{File: c.opts.Name, Row: c.row + 1, Err: err}
 }
