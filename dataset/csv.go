@@ -2,7 +2,7 @@ package dataset
 
 import (
 	"compress/gzip"
-		"errors"
+	"errors"
 	"fmt"
 	"io"
 	"math"

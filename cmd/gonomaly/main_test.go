@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -216,6 +217,29 @@ func TestHelpListsAlgorithmsAndParams(t *testing.T) {
 	for _, s := range []string{"isolation_forest", "n_estimators", "one_class_svm", "gamma", "--param", "--output"} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("detect --help lacks %q", s)
+		}
+	}
+}
+
+// TestSameScoresOnAnyNumberOfCores: the same --seed gives byte-identical output whatever
+// GOMAXPROCS is, for every algorithm.
+func TestSameScoresOnAnyNumberOfCores(t *testing.T) {
+	in := "../../testdata/datasets/adbench/vowels.csv" // 1456 x 12
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, algo := range []string{"isolation_forest", "local_outlier_factor", "one_class_svm", "knn", "hbos", "ecod"} {
+		var first []byte
+		for _, procs := range []int{1, 2, 5} {
+			runtime.GOMAXPROCS(procs)
+			out := filepath.Join(t.TempDir(), "s.csv")
+			if code, _, stderr := gonomaly(t, "detect", "-a", algo, "-i", in, "--label", "label", "--seed", "11", "-o", out); code != 0 {
+				t.Fatalf("%s: %s", algo, stderr)
+			}
+			b, _ := os.ReadFile(out)
+			if first == nil {
+				first = b
+			} else if !bytes.Equal(first, b) {
+				t.Errorf("%s: scores with GOMAXPROCS=%d differ from GOMAXPROCS=1", algo, procs)
+			}
 		}
 	}
 }
