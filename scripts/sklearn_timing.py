@@ -13,6 +13,9 @@ import numpy as np
 
 
 def hbos(X, n_bins=10, alpha=0.1, tol=0.5):
+    """-sum over features of log2(density of the row's bin + alpha); numpy histogram with density=True,
+    bins found with np.digitize(right=True); a value below the first edge (or above the last) within
+    tol * bin width takes the first (last) bin, further out the smallest log-density of that feature."""
     n, d = X.shape
     out = np.zeros((n, d))
     for i in range(d):
@@ -31,6 +34,9 @@ def hbos(X, n_bins=10, alpha=0.1, tol=0.5):
 
 
 def ecod(X):
+    """sum over features of max(U_skew, (U_l + U_r) / 2), U_l = -log ECDF(x), U_r = -log ECDF(-x),
+    ECDF(v) = #{rows with value <= v} / n, U_skew = U_l where the feature's (biased) skewness < 0,
+    U_r where > 0, U_l + U_r where it is exactly 0 (a constant column counts as 0)."""
     from scipy.stats import skew
     n, d = X.shape
 
