@@ -1,0 +1,447 @@
+package ecod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/internal/binenc"
+	"github.com/gonomaly/gonomaly/internal/parallel"
+)
+
+// ErrNotFitted is returned by Score and MarshalBinary before Fit (or UnmarshalBinary).
+var ErrNotFitted = errors.New("ecod: detector is not fitted")
+
+// Config tunes the execution only: ECOD has no parameters.
+type Config struct {
+	// Workers bounds the goroutines used by Fit and Score (0 = GOMAXPROCS).
+	Workers int
+}
+
+// Detector is an ECOD outlier detector. Its fitted state is read-only, so Score may be called
+// from many goroutines at once.
+type Detector struct {
+	cfg Config
+
+	fitted bool
+	n      int // training rows
+	cols   int
+	// sorted holds each feature's training values in ascending order, feature by feature
+	// (cols*n values; both zeros stored as +0).
+	sorted []float64
+	// sign is the sign of each feature's biased skewness: -1, 0 or +1.
+	sign []int8
+	// negLog[c] = -log(max(c, 1)/n): the tail term for a count c of training values.
+	negLog []float64
+}
+
+// New validates cfg and returns an unfitted detector.
+func New(cfg Config) (*Detector, error) {
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("ecod: Workers %d: must be >= 0 (0 = GOMAXPROCS)", cfg.Workers)
+	}
+	return &Detector{cfg: cfg}, nil
+}
+
+// rowGrain is the number of rows per parallel chunk when scoring row by row.
+const rowGrain = 1024
+
+// transposeGrain is the number of rows per chunk when copying rows into columns: a block of
+// rows stays in cache while each column takes its slice.
+const transposeGrain = 512
+
+// Fit keeps the sorted training values of every feature and the sign of its skewness.
+// X must have at least one row and one column and hold only finite values.
+func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
+	if err := checkMatrix(X); err != nil {
+		return err
+	}
+	n, p := X.Rows, X.Cols
+	if n == 0 || p == 0 {
+		return fmt.Errorf("ecod: Fit on a %dx%d matrix: need at least one row and one column", n, p)
+	}
+	if i, j := firstNotFinite(X); i >= 0 {
+		return fmt.Errorf("ecod: Fit: row %d, column %d: %w", i, j, errNotFinite)
+	}
+	// Columns first (a blocked transpose, cache-friendly for wide rows), then each feature's
+	// skewness on the column in row order, then its sort in place.
+	sorted := make([]float64, p*n)
+	err := parallel.For(ctx, n, transposeGrain, d.cfg.Workers, func(_, r0, r1 int) {
+		for j := 0; j < p; j++ {
+			col := sorted[j*n : (j+1)*n]
+			for i := r0; i < r1; i++ {
+				col[i] = X.Data[i*p+j]
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("ecod: Fit: %w", err)
+	}
+	workers := parallel.Workers(d.cfg.Workers, p)
+	sorters := make([]sorter, workers)
+	moments := make([][]float64, workers)
+	sign := make([]int8, p)
+	err = parallel.For(ctx, p, 1, workers, func(w, j0, j1 int) {
+		if moments[w] == nil {
+			moments[w] = make([]float64, n)
+		}
+		for j := j0; j < j1; j++ {
+			col := sorted[j*n : (j+1)*n]
+			sign[j] = skewSign(col, moments[w], p > 1)
+			sorters[w].sortFloats(col)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("ecod: Fit: %w", err)
+	}
+	d.n, d.cols, d.sorted, d.sign = n, p, sorted, sign
+	d.negLog = negLogTable(n)
+	d.fitted = true
+	return nil
+}
+
+func negLogTable(n int) []float64 {
+	t := make([]float64, n+1)
+	for c := 1; c <= n; c++ {
+		t[c] = -math.Log(float64(c) / float64(n))
+	}
+	t[0] = t[1] // a new value beyond every training value counts as one
+	return t
+}
+
+// skewSign is the sign of scipy.stats.skew(x, bias=True), with NaN (scipy's answer for a
+// constant column: m2 <= (1e-15*mean)^2) as 0. The sums replay numpy's order so that the sign
+// agrees where m3 is rounding noise: the mean and m2 are numpy's pairwise sums along a
+// contiguous column in blocks of 8192; m3 is summed row after row, as numpy reduces the
+// C-ordered copy scipy makes for it, except for a single column where that copy is contiguous.
+func skewSign(x, scratch []float64, m3RowOrder bool) int8 {
+	n := float64(len(x))
+	mean := blockedSum(x) / n
+	for i, v := range x {
+		dv := v - mean
+		scratch[i] = dv * dv
+	}
+	m2 := blockedSum(scratch[:len(x)]) / n
+	var m3 float64
+	if m3RowOrder {
+		s := 0.0
+		for _, v := range x {
+			dv := v - mean
+			s += float64(float64(dv*dv) * dv) // conversions forbid fused multiply-adds
+		}
+		m3 = s / n
+	} else {
+		for i, v := range x {
+			dv := v - mean
+			scratch[i] = float64(dv*dv) * dv
+		}
+		m3 = blockedSum(scratch[:len(x)]) / n
+	}
+	r := 1e-15 * mean
+	if m2 <= r*r {
+		return 0
+	}
+	switch g := m3 / math.Pow(m2, 1.5); {
+	case g > 0:
+		return 1
+	case g < 0:
+		return -1
+	}
+	return 0
+}
+
+// blockedSum is numpy's add.reduce of a contiguous array: pairwise sums of blocks of 8192
+// (the iterator's buffer size) added in turn.
+func blockedSum(x []float64) float64 {
+	s := 0.0
+	for lo := 0; lo < len(x); lo += 8192 {
+		s += pairwiseSum(x[lo:min(lo+8192, len(x))])
+	}
+	return s
+}
+
+// pairwiseSum adds x in numpy's order (pairwise_sum in numpy/core/src/umath/loops_utils.h).
+func pairwiseSum(x []float64) float64 {
+	n := len(x)
+	switch {
+	case n < 8:
+		s := 0.0
+		for _, v := range x {
+			s += v
+		}
+		return s
+	case n <= 128:
+		var r [8]float64
+		copy(r[:], x[:8])
+		i := 8
+		for ; i < n-n%8; i += 8 {
+			r[0] += x[i]
+			r[1] += x[i+1]
+			r[2] += x[i+2]
+			r[3] += x[i+3]
+			r[4] += x[i+4]
+			r[5] += x[i+5]
+			r[6] += x[i+6]
+			r[7] += x[i+7]
+		}
+		s := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+		for ; i < n; i++ {
+			s += x[i]
+		}
+		return s
+	}
+	n2 := n / 2
+	n2 -= n2 % 8
+	return pairwiseSum(x[:n2]) + pairwiseSum(x[n2:])
+}
+
+// term is one feature's contribution for a value with le training values <= it and ge >= it:
+// max(U_skew, (U_l + U_r)/2) with U_l = -log(le/n), U_r = -log(ge/n).
+func (d *Detector) term(j, le, ge int) float64 {
+	ul, ur := d.negLog[le], d.negLog[ge]
+	var us float64
+	switch d.sign[j] {
+	case -1:
+		us = ul
+	case 1:
+		us = ur
+	default:
+		us = ul + ur
+	}
+	if m := (ul + ur) / 2; m > us {
+		return m
+	}
+	return us
+}
+
+// mergeMode forces Score's strategy in tests: 0 = choose by cost, 1 = always merge, -1 = never.
+var mergeMode = 0
+
+// useMerge reports whether scoring m rows is cheaper by sorting them and merging with the
+// training values than by two binary searches per value. Both give the same counts.
+func (d *Detector) useMerge(m int) bool {
+	switch {
+	case mergeMode != 0:
+		return mergeMode > 0 && m <= math.MaxUint32
+	case m < minRadix || m > math.MaxUint32:
+		return false
+	}
+	return m*bits.Len(uint(d.n)) >= 3*(d.n+m)
+}
+
+// Score writes the ECOD score of every row of X into dst (reused when len(dst) == X.Rows):
+// the sum over features of max(U_skew, (U_l + U_r)/2), where U_l = -log ECDF(x),
+// U_r = -log of the share of training values >= x, and U_skew is U_l for a left-skewed
+// feature, U_r for a right-skewed one and U_l + U_r for one without skew. A value beyond every
+// training value counts as one training value, so its tail term is log(n), not infinity.
+func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error) {
+	if !d.fitted {
+		return nil, ErrNotFitted
+	}
+	if err := checkMatrix(X); err != nil {
+		return nil, err
+	}
+	if X.Cols != d.cols {
+		return nil, fmt.Errorf("ecod: Score: X has %d columns, the model was fitted on %d", X.Cols, d.cols)
+	}
+	if i, j := firstNotFinite(X); i >= 0 {
+		return nil, fmt.Errorf("ecod: Score: row %d, column %d: %w", i, j, errNotFinite)
+	}
+	if len(dst) != X.Rows {
+		dst = make([]float64, X.Rows)
+	}
+	var err error
+	if d.useMerge(X.Rows) {
+		err = d.scoreMerge(ctx, X, dst)
+	} else {
+		err = d.scoreSearch(ctx, X, dst)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ecod: Score: %w", err)
+	}
+	return dst, nil
+}
+
+// scoreSearch counts by binary search in the sorted training values, row by row.
+func (d *Detector) scoreSearch(ctx context.Context, X *dataset.Matrix, dst []float64) error {
+	p, n := d.cols, d.n
+	workers := parallel.Workers(d.cfg.Workers, (X.Rows+rowGrain-1)/rowGrain)
+	scratch := make([]float64, workers*p)
+	return parallel.For(ctx, X.Rows, rowGrain, workers, func(w, r0, r1 int) {
+		terms := scratch[w*p : (w+1)*p]
+		for i := r0; i < r1; i++ {
+			for j, v := range X.Data[i*p : (i+1)*p] {
+				col := d.sorted[j*n : (j+1)*n]
+				lt := lowerBound(col, v)
+				le := lt + upperBound(col[lt:], v)
+				terms[j] = d.term(j, le, n-lt)
+			}
+			dst[i] = pairwiseSum(terms)
+		}
+	})
+}
+
+// lowerBound is the number of values in the sorted col that are < v.
+func lowerBound(col []float64, v float64) int {
+	lo, hi := 0, len(col)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if col[h] < v {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo
+}
+
+// upperBound is the number of values in the sorted col that are <= v.
+func upperBound(col []float64, v float64) int {
+	lo, hi := 0, len(col)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if col[h] <= v {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo
+}
+
+// scoreMerge sorts each feature's values with their row numbers and walks them alongside the
+// sorted training values, then adds each row's terms.
+func (d *Detector) scoreMerge(ctx context.Context, X *dataset.Matrix, dst []float64) error {
+	p, n, m := d.cols, d.n, X.Rows
+	keys := make([]uint64, m*p) // column by column
+	err := parallel.For(ctx, m, transposeGrain, d.cfg.Workers, func(_, r0, r1 int) {
+		for j := 0; j < p; j++ {
+			col := keys[j*m : (j+1)*m]
+			for i := r0; i < r1; i++ {
+				col[i] = orderKey(X.Data[i*p+j])
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	terms := make([]float64, m*p)
+	workers := parallel.Workers(d.cfg.Workers, p)
+	sorters := make([]sorter, workers)
+	err = parallel.For(ctx, p, 1, workers, func(w, j0, j1 int) {
+		s := &sorters[w]
+		s.growPairs(m)
+		for j := j0; j < j1; j++ {
+			for i, k := range keys[j*m : (j+1)*m] {
+				s.pairs[i] = pair{k, uint32(i)}
+			}
+			col := d.sorted[j*n : (j+1)*n]
+			lt, le := 0, 0
+			for _, q := range s.sortPairs() {
+				v := keyValue(q.key)
+				for lt < n && col[lt] < v {
+					lt++
+				}
+				if le < lt {
+					le = lt
+				}
+				for le < n && col[le] <= v {
+					le++
+				}
+				terms[int(q.idx)*p+j] = d.term(j, le, n-lt)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return parallel.For(ctx, m, rowGrain*4, d.cfg.Workers, func(_, r0, r1 int) {
+		for i := r0; i < r1; i++ {
+			dst[i] = pairwiseSum(terms[i*p : (i+1)*p])
+		}
+	})
+}
+
+var errNotFinite = errors.New("value is NaN or infinite")
+
+func checkMatrix(X *dataset.Matrix) error {
+	if X == nil {
+		return errors.New("ecod: nil matrix")
+	}
+	if X.Rows < 0 || X.Cols < 0 || len(X.Data) != X.Rows*X.Cols {
+		return fmt.Errorf("ecod: malformed %dx%d matrix with %d values", X.Rows, X.Cols, len(X.Data))
+	}
+	return nil
+}
+
+// firstNotFinite returns the row and column of the first NaN or infinity in X, or -1, -1.
+func firstNotFinite(X *dataset.Matrix) (int, int) {
+	for k, v := range X.Data {
+		if v-v != 0 {
+			return k / X.Cols, k % X.Cols
+		}
+	}
+	return -1, -1
+}
+
+// formatVersion is the first field of the MarshalBinary payload.
+const formatVersion = 1
+
+// MarshalBinary encodes the sorted training values and the skewness signs.
+func (d *Detector) MarshalBinary() ([]byte, error) {
+	if !d.fitted {
+		return nil, ErrNotFitted
+	}
+	w := binenc.Writer{Buf: make([]byte, 0, 64+8*len(d.sorted)+4*d.cols)}
+	w.Int(formatVersion)
+	w.Int(d.n)
+	w.Int(d.cols)
+	signs := make([]int32, d.cols)
+	for j, s := range d.sign {
+		signs[j] = int32(s)
+	}
+	w.Int32s(signs)
+	w.Float64s(d.sorted)
+	return w.Buf, nil
+}
+
+// UnmarshalBinary restores a detector written by MarshalBinary, keeping the receiver's Workers.
+// A truncated or inconsistent payload is an error.
+func (d *Detector) UnmarshalBinary(b []byte) error {
+	r := binenc.Reader{Buf: b}
+	if v := r.Int(); r.Err() == nil && v != formatVersion {
+		return fmt.Errorf("ecod: model format version %d, this build reads %d", v, formatVersion)
+	}
+	n, cols := r.Int(), r.Int()
+	signs := r.Int32s()
+	sorted := r.Float64s()
+	if err := r.Done(); err != nil {
+		return fmt.Errorf("ecod: UnmarshalBinary: %w", err)
+	}
+	if n < 1 || cols < 1 || len(signs) != cols || n > len(sorted) || len(sorted)/n != cols || len(sorted)%n != 0 {
+		return fmt.Errorf("ecod: UnmarshalBinary: %w: %d values and %d signs for %d rows of %d columns",
+			binenc.ErrShort, len(sorted), len(signs), n, cols)
+	}
+	sign := make([]int8, cols)
+	for j, s := range signs {
+		if s < -1 || s > 1 {
+			return fmt.Errorf("ecod: UnmarshalBinary: %w: column %d: skewness sign %d", binenc.ErrShort, j, s)
+		}
+		sign[j] = int8(s)
+	}
+	for j := 0; j < cols; j++ {
+		col := sorted[j*n : (j+1)*n]
+		for i, v := range col {
+			if v-v != 0 || (i > 0 && !(col[i-1] <= v)) {
+				return fmt.Errorf("ecod: UnmarshalBinary: %w: column %d is not sorted finite values", binenc.ErrShort, j)
+			}
+		}
+	}
+	d.n, d.cols, d.sorted, d.sign = n, cols, sorted, sign
+	d.negLog = negLogTable(n)
+	d.fitted = true
+	return nil
+}
