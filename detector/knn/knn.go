@@ -1,0 +1,212 @@
+package knn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/internal/binenc"
+	"github.com/gonomaly/gonomaly/internal/neighbors"
+)
+
+// Methods that reduce a row's k neighbour distances to its score.
+const (
+	Largest = "largest" // distance to the k-th nearest neighbour (the default)
+	Mean    = "mean"    // mean of the k distances
+	Median  = "median"  // median of the k distances
+)
+
+// DefaultNeighbors is k when Config.Neighbors is 0.
+const DefaultNeighbors = 5
+
+// ErrNotFitted is returned by Score and MarshalBinary before Fit.
+var ErrNotFitted = errors.New("knn: detector is not fitted")
+
+// Config configures a Detector. The zero value is PyOD's default: k = 5, method largest.
+type Config struct {
+	// Neighbors is k (0 = 5).
+	Neighbors int
+	// Method is Largest (the default when empty), Mean or Median.
+	Method string
+	// Workers is the number of goroutines used by Fit and Score (0 = GOMAXPROCS).
+	Workers int
+}
+
+// Detector scores a row by its distances to its k nearest training rows.
+type Detector struct {
+	k       int
+	method  string
+	workers int
+	ix      *neighbors.Index // nil until fitted
+	train   []float64        // training scores, rows leave themselves out
+}
+
+// New validates cfg and returns an unfitted detector.
+func New(cfg Config) (*Detector, error) {
+	if cfg.Neighbors < 0 {
+		return nil, fmt.Errorf("knn: n_neighbors %d: must be at least 1 (0 means %d)", cfg.Neighbors, DefaultNeighbors)
+	}
+	if cfg.Neighbors == 0 {
+		cfg.Neighbors = DefaultNeighbors
+	}
+	switch cfg.Method {
+	case "":
+		cfg.Method = Largest
+	case Largest, Mean, Median:
+	default:
+		return nil, fmt.Errorf("knn: method %q: unknown (valid: %s, %s, %s)", cfg.Method, Largest, Mean, Median)
+	}
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("knn: workers %d: must not be negative (0 means every core)", cfg.Workers)
+	}
+	return &Detector{k: cfg.Neighbors, method: cfg.Method, workers: cfg.Workers}, nil
+}
+
+// Fit indexes the rows of X, which the detector keeps as the neighbours of every row it
+// scores, and computes the training scores (each row's neighbours exclude the row itself but
+// include rows equal to it). X must have more rows than k.
+func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
+	if X == nil || X.Rows == 0 || X.Cols == 0 {
+		return errors.New("knn: fit: the data has no rows or no columns")
+	}
+	if X.Rows <= d.k {
+		return fmt.Errorf("knn: fit: %d rows, need more than n_neighbors = %d", X.Rows, d.k)
+	}
+	ix, err := neighbors.Build(X, neighbors.Options{Workers: d.workers})
+	if err != nil {
+		return fmt.Errorf("knn: fit: %w", err)
+	}
+	k := d.k
+	dist := make([]float64, X.Rows*k)
+	idx := make([]int32, X.Rows*k)
+	if err := ix.QueryTrain(ctx, k, dist, idx); err != nil {
+		return fmt.Errorf("knn: fit: %w", err)
+	}
+	train := make([]float64, X.Rows)
+	d.reduce(dist, train)
+	d.ix, d.train = ix, train
+	return nil
+}
+
+// TrainScores returns the scores of the training rows computed by Fit (nil before Fit). Each
+// training row's neighbours exclude the row itself, so these differ from Score of the same rows.
+// The slice belongs to the detector: do not modify it.
+func (d *Detector) TrainScores() []float64 { return d.train }
+
+// scoreChunk bounds the neighbour arrays of one Score step.
+const scoreChunk = 8192
+
+// Score writes the score of each row of X into dst (reused when len(dst) == X.Rows) and
+// returns it: the distances to the k nearest training rows, reduced by the method.
+func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error) {
+	if d.ix == nil {
+		return nil, fmt.Errorf("knn: score: %w", ErrNotFitted)
+	}
+	if X == nil || X.Cols != d.ix.Cols() {
+		cols := 0
+		if X != nil {
+			cols = X.Cols
+		}
+		return nil, fmt.Errorf("knn: score: the model was fitted on %d columns, the data has %d", d.ix.Cols(), cols)
+	}
+	if len(dst) != X.Rows {
+		dst = make([]float64, X.Rows)
+	}
+	k := d.k
+	m := min(X.Rows, scoreChunk)
+	dist := make([]float64, m*k)
+	idx := make([]int32, m*k)
+	for lo := 0; lo < X.Rows; lo += scoreChunk {
+		hi := min(lo+scoreChunk, X.Rows)
+		if err := d.ix.Query(ctx, X.Slice(lo, hi), k, dist, idx); err != nil {
+			return nil, fmt.Errorf("knn: score rows %d-%d: %w", lo, hi-1, err)
+		}
+		d.reduce(dist[:(hi-lo)*k], dst[lo:hi])
+	}
+	return dst, nil
+}
+
+// reduce turns each row's sorted k distances into its score, as PyOD does with numpy.
+func (d *Detector) reduce(dist, dst []float64) {
+	k := d.k
+	for i := range dst {
+		row := dist[i*k : (i+1)*k]
+		switch d.method {
+		case Largest:
+			dst[i] = row[k-1]
+		case Mean:
+			dst[i] = neighbors.Mean(row)
+		case Median:
+			if k%2 == 1 {
+				dst[i] = row[k/2]
+			} else {
+				dst[i] = (row[k/2-1] + row[k/2]) / 2
+			}
+		}
+	}
+}
+
+// formatVersion is the version of the MarshalBinary payload.
+const formatVersion = 1
+
+var methodCodes = []string{Largest, Mean, Median}
+
+// MarshalBinary encodes the fitted detector: k, method, the training rows and their scores.
+func (d *Detector) MarshalBinary() ([]byte, error) {
+	if d.ix == nil {
+		return nil, fmt.Errorf("knn: encode: %w", ErrNotFitted)
+	}
+	n, c := d.ix.Rows(), d.ix.Cols()
+	w := binenc.Writer{Buf: make([]byte, 0, 64+8*n*(c+1))}
+	w.Int(formatVersion)
+	w.Int(d.k)
+	code := 0
+	for i, m := range methodCodes {
+		if m == d.method {
+			code = i
+		}
+	}
+	w.Int(code)
+	w.Int(c)
+	data := make([]float64, n*c)
+	for i := 0; i < n; i++ {
+		d.ix.Row(i, data[i*c:(i+1)*c])
+	}
+	w.Float64s(data)
+	w.Float64s(d.train)
+	return w.Buf, nil
+}
+
+// UnmarshalBinary restores a detector encoded by MarshalBinary, rebuilding its index. A
+// truncated or corrupt payload is an error. The detector keeps its own Workers setting.
+func (d *Detector) UnmarshalBinary(b []byte) error {
+	r := binenc.Reader{Buf: b}
+	if v := r.Int(); r.Err() == nil && v != formatVersion {
+		return fmt.Errorf("knn: decode: unknown format version %d (want %d)", v, formatVersion)
+	}
+	k, code, c := r.Int(), r.Int(), r.Int()
+	data := r.Float64s()
+	train := r.Float64s()
+	if err := r.Done(); err != nil {
+		return fmt.Errorf("knn: decode: %w", err)
+	}
+	switch {
+	case k < 1 || code < 0 || code >= len(methodCodes) || c < 1:
+		return fmt.Errorf("knn: decode: bad header (k %d, method %d, columns %d)", k, code, c)
+	case len(data)%c != 0 || len(data)/c != len(train) || len(train) <= k:
+		return fmt.Errorf("knn: decode: %d values and %d scores do not fit %d columns and k = %d", len(data), len(train), c, k)
+	}
+	for _, v := range data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return errors.New("knn: decode: non-finite training value")
+		}
+	}
+	ix, err := neighbors.Build(&dataset.Matrix{Rows: len(train), Cols: c, Data: data}, neighbors.Options{Workers: d.workers})
+	if err != nil {
+		return fmt.Errorf("knn: decode: %w", err)
+	}
+	d.k, d.method, d.ix, d.train = k, methodCodes[code], ix, train
+	return nil
+}

@@ -1,0 +1,228 @@
+package lof
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/internal/binenc"
+	"github.com/gonomaly/gonomaly/internal/neighbors"
+	"github.com/gonomaly/gonomaly/internal/parallel"
+)
+
+// DefaultNeighbors is n_neighbors when Config.Neighbors is 0 (scikit-learn's default).
+const DefaultNeighbors = 20
+
+// ErrNotFitted is returned by Score and MarshalBinary before Fit.
+var ErrNotFitted = errors.New("lof: detector is not fitted")
+
+// Config configures a Detector. The zero value is scikit-learn's default, 20 neighbours.
+type Config struct {
+	// Neighbors is n_neighbors (0 = 20). Fit caps it at the number of training rows minus one.
+	Neighbors int
+	// Workers is the number of goroutines used by Fit and Score (0 = GOMAXPROCS).
+	Workers int
+}
+
+// Detector is scikit-learn's LocalOutlierFactor with novelty scoring of new rows.
+type Detector struct {
+	k       int // requested n_neighbors
+	workers int
+	// Fitted state.
+	kEff  int              // neighbours used: min(k, n-1)
+	ix    *neighbors.Index // the training rows
+	kdist []float64        // distance from each training row to its kEff-th neighbour
+	lrd   []float64        // local reachability density of each training row
+	train []float64        // LOF of each training row
+}
+
+// New validates cfg and returns an unfitted detector.
+func New(cfg Config) (*Detector, error) {
+	if cfg.Neighbors < 0 {
+		return nil, fmt.Errorf("lof: n_neighbors %d: must be at least 1 (0 means %d)", cfg.Neighbors, DefaultNeighbors)
+	}
+	if cfg.Neighbors == 0 {
+		cfg.Neighbors = DefaultNeighbors
+	}
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("lof: workers %d: must not be negative (0 means every core)", cfg.Workers)
+	}
+	return &Detector{k: cfg.Neighbors, workers: cfg.Workers}, nil
+}
+
+// grain is the number of rows per parallel chunk of the density passes.
+const grain = 1024
+
+// Fit finds each training row's neighbours among the other training rows and computes their
+// k-distances, local reachability densities and LOF values. X needs at least two rows.
+func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
+	if X == nil || X.Rows == 0 || X.Cols == 0 {
+		return errors.New("lof: fit: the data has no rows or no columns")
+	}
+	if X.Rows < 2 {
+		return fmt.Errorf("lof: fit: %d row, need at least 2", X.Rows)
+	}
+	n := X.Rows
+	k := min(d.k, n-1)
+	ix, err := neighbors.Build(X, neighbors.Options{Workers: d.workers})
+	if err != nil {
+		return fmt.Errorf("lof: fit: %w", err)
+	}
+	dist := make([]float64, n*k)
+	idx := make([]int32, n*k)
+	if err := ix.QueryTrain(ctx, k, dist, idx); err != nil {
+		return fmt.Errorf("lof: fit: %w", err)
+	}
+	kdist := make([]float64, n)
+	for i := range kdist {
+		kdist[i] = dist[i*k+k-1]
+	}
+	lrd := make([]float64, n)
+	err = parallel.For(ctx, n, grain, d.workers, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			lrd[i] = density(dist[i*k:(i+1)*k], idx[i*k:(i+1)*k], kdist)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("lof: fit: %w", err)
+	}
+	train := make([]float64, n)
+	err = parallel.For(ctx, n, grain, d.workers, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			train[i] = ratio(dist[i*k:(i+1)*k], idx[i*k:(i+1)*k], lrd, lrd[i])
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("lof: fit: %w", err)
+	}
+	d.kEff, d.ix, d.kdist, d.lrd, d.train = k, ix, kdist, lrd, train
+	return nil
+}
+
+// density returns the local reachability density of a row from its neighbour distances and
+// indices: 1 / (mean reach distance + 1e-10), reach_dist(a, b) = max(dist(a, b), k_distance(b)).
+// It overwrites dist with the reach distances.
+func density(dist []float64, idx []int32, kdist []float64) float64 {
+	for j, nb := range idx {
+		dist[j] = max(dist[j], kdist[nb])
+	}
+	return 1 / (neighbors.Mean(dist) + 1e-10)
+}
+
+// ratio returns the LOF of a row of density lrdA: the mean over its neighbours of
+// lrd(neighbour) / lrdA, in scikit-learn's order of operations. It overwrites buf.
+func ratio(buf []float64, idx []int32, lrd []float64, lrdA float64) float64 {
+	for j, nb := range idx {
+		buf[j] = lrd[nb] / lrdA
+	}
+	return neighbors.Mean(buf)
+}
+
+// TrainScores returns the LOF of each training row (scikit-learn's -negative_outlier_factor_),
+// or nil before Fit. The slice belongs to the detector: do not modify it.
+func (d *Detector) TrainScores() []float64 { return d.train }
+
+// scoreChunk bounds the neighbour arrays of one Score step.
+const scoreChunk = 8192
+
+// Score writes the LOF of each row of X relative to the training rows into dst (reused when
+// len(dst) == X.Rows) and returns it: scikit-learn's -score_samples in novelty mode. A row's
+// neighbours are its n_neighbors nearest training rows, with no self-exclusion.
+func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error) {
+	if d.ix == nil {
+		return nil, fmt.Errorf("lof: score: %w", ErrNotFitted)
+	}
+	if X == nil || X.Cols != d.ix.Cols() {
+		cols := 0
+		if X != nil {
+			cols = X.Cols
+		}
+		return nil, fmt.Errorf("lof: score: the model was fitted on %d columns, the data has %d", d.ix.Cols(), cols)
+	}
+	if len(dst) != X.Rows {
+		dst = make([]float64, X.Rows)
+	}
+	k := d.kEff
+	m := min(X.Rows, scoreChunk)
+	dist := make([]float64, m*k)
+	idx := make([]int32, m*k)
+	for lo := 0; lo < X.Rows; lo += scoreChunk {
+		hi := min(lo+scoreChunk, X.Rows)
+		if err := d.ix.Query(ctx, X.Slice(lo, hi), k, dist, idx); err != nil {
+			return nil, fmt.Errorf("lof: score rows %d-%d: %w", lo, hi-1, err)
+		}
+		out := dst[lo:hi]
+		err := parallel.For(ctx, hi-lo, grain, d.workers, func(_, a, b int) {
+			for i := a; i < b; i++ {
+				rd, ri := dist[i*k:(i+1)*k], idx[i*k:(i+1)*k]
+				out[i] = ratio(rd, ri, d.lrd, density(rd, ri, d.kdist))
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("lof: score: %w", err)
+		}
+	}
+	return dst, nil
+}
+
+// formatVersion is the version of the MarshalBinary payload.
+const formatVersion = 1
+
+// MarshalBinary encodes the fitted detector: n_neighbors, the training rows, their
+// k-distances, densities and LOF values.
+func (d *Detector) MarshalBinary() ([]byte, error) {
+	if d.ix == nil {
+		return nil, fmt.Errorf("lof: encode: %w", ErrNotFitted)
+	}
+	n, c := d.ix.Rows(), d.ix.Cols()
+	w := binenc.Writer{Buf: make([]byte, 0, 64+8*n*(c+3))}
+	w.Int(formatVersion)
+	w.Int(d.k)
+	w.Int(d.kEff)
+	w.Int(c)
+	data := make([]float64, n*c)
+	for i := 0; i < n; i++ {
+		d.ix.Row(i, data[i*c:(i+1)*c])
+	}
+	w.Float64s(data)
+	w.Float64s(d.kdist)
+	w.Float64s(d.lrd)
+	w.Float64s(d.train)
+	return w.Buf, nil
+}
+
+// UnmarshalBinary restores a detector encoded by MarshalBinary, rebuilding its index. A
+// truncated or corrupt payload is an error. The detector keeps its own Workers setting.
+func (d *Detector) UnmarshalBinary(b []byte) error {
+	r := binenc.Reader{Buf: b}
+	if v := r.Int(); r.Err() == nil && v != formatVersion {
+		return fmt.Errorf("lof: decode: unknown format version %d (want %d)", v, formatVersion)
+	}
+	k, kEff, c := r.Int(), r.Int(), r.Int()
+	data := r.Float64s()
+	kdist, lrd, train := r.Float64s(), r.Float64s(), r.Float64s()
+	if err := r.Done(); err != nil {
+		return fmt.Errorf("lof: decode: %w", err)
+	}
+	n := len(train)
+	switch {
+	case k < 1 || c < 1 || n < 2 || kEff != min(k, n-1):
+		return fmt.Errorf("lof: decode: bad header (n_neighbors %d, used %d, columns %d, rows %d)", k, kEff, c, n)
+	case len(data) != n*c || len(kdist) != n || len(lrd) != n:
+		return fmt.Errorf("lof: decode: %d values, %d k-distances and %d densities do not fit %d rows of %d columns",
+			len(data), len(kdist), len(lrd), n, c)
+	}
+	for _, v := range data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return errors.New("lof: decode: non-finite training value")
+		}
+	}
+	ix, err := neighbors.Build(&dataset.Matrix{Rows: n, Cols: c, Data: data}, neighbors.Options{Workers: d.workers})
+	if err != nil {
+		return fmt.Errorf("lof: decode: %w", err)
+	}
+	d.k, d.kEff, d.ix, d.kdist, d.lrd, d.train = k, kEff, ix, kdist, lrd, train
+	return nil
+}

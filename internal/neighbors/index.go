@@ -1,0 +1,453 @@
+package neighbors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/internal/parallel"
+)
+
+// Search algorithms accepted by Options.Algorithm.
+const (
+	Auto   = "auto"
+	KDTree = "kdtree"
+	Brute  = "brute"
+)
+
+// AutoMaxDim is the widest data for which Auto picks the KD-tree; wider data is searched by
+// blocked brute force, where a tree's bounding boxes no longer prune enough to pay for the walk.
+const AutoMaxDim = 16
+
+// ErrBadK is returned when k is below 1 or above the number of candidate neighbours.
+var ErrBadK = errors.New("neighbors: k out of range")
+
+// Options configure Build. The zero value is valid.
+type Options struct {
+	// Algorithm is Auto (the default when empty), KDTree or Brute.
+	Algorithm string
+	// LeafSize is the most rows in a tree leaf (0 = 32). Brute force uses the leaves as its
+	// blocks of training rows.
+	LeafSize int
+	// Workers is the number of goroutines a query uses (0 = GOMAXPROCS).
+	Workers int
+}
+
+// Index is an exact euclidean k-nearest-neighbour index over the rows of a matrix. It is
+// read-only after Build and safe for concurrent queries.
+type Index struct {
+	n, d    int
+	brute   bool
+	workers int
+	// data holds the training rows in tree order, columns permuted by cols.
+	data []float64
+	// perm maps a tree-order row to its row in the matrix given to Build.
+	perm []int32
+	// cols lists the original columns in the order stored: widest spread first, so a partial
+	// distance reaches the pruning bound in as few columns as possible.
+	cols  []int
+	nodes []node
+	// box holds each node's bounding box: 2*d values per node, the minima then the maxima.
+	box    []float64
+	leaves []int32 // leaf node numbers, in tree order
+}
+
+type node struct {
+	lo, hi      int32 // tree-order rows [lo, hi)
+	left, right int32 // children; -1 in a leaf
+	same        bool  // a leaf whose rows are all equal
+}
+
+// Build indexes the rows of X. X is copied; later changes to X do not affect the index.
+// It returns an error for an unknown algorithm or an empty matrix.
+func Build(X *dataset.Matrix, opts Options) (*Index, error) {
+	if X == nil || X.Rows < 1 || X.Cols < 1 {
+		return nil, errors.New("neighbors: build: the data has no rows or no columns")
+	}
+	if X.Rows > math.MaxInt32 {
+		return nil, fmt.Errorf("neighbors: build: %d rows is more than the index holds", X.Rows)
+	}
+	ix := &Index{n: X.Rows, d: X.Cols, workers: opts.Workers}
+	switch opts.Algorithm {
+	case "", Auto:
+		ix.brute = X.Cols > AutoMaxDim
+	case KDTree:
+	case Brute:
+		ix.brute = true
+	default:
+		return nil, fmt.Errorf("neighbors: build: unknown algorithm %q (valid: %s, %s, %s)", opts.Algorithm, Auto, KDTree, Brute)
+	}
+	leaf := opts.LeafSize
+	if leaf <= 0 {
+		leaf = 32
+	}
+	ix.orderColumns(X)
+	ix.buildTree(X, leaf)
+	return ix, nil
+}
+
+// Rows returns the number of indexed rows.
+func (ix *Index) Rows() int { return ix.n }
+
+// Cols returns the dimension of the indexed rows.
+func (ix *Index) Cols() int { return ix.d }
+
+// Algorithm returns the search in use, KDTree or Brute.
+func (ix *Index) Algorithm() string {
+	if ix.brute {
+		return Brute
+	}
+	return KDTree
+}
+
+// Row copies indexed row i (numbered as in the matrix given to Build) into dst, grown if
+// needed, and returns it.
+func (ix *Index) Row(i int, dst []float64) []float64 {
+	if cap(dst) < ix.d {
+		dst = make([]float64, ix.d)
+	}
+	dst = dst[:ix.d]
+	r := ix.pos(i)
+	src := ix.data[r*ix.d : (r+1)*ix.d]
+	for p, c := range ix.cols {
+		dst[c] = src[p]
+	}
+	return dst
+}
+
+// pos returns the tree-order position of original row i. It is only used off the hot path.
+func (ix *Index) pos(i int) int {
+	return slices.Index(ix.perm, int32(i))
+}
+
+// orderColumns sorts the columns by decreasing spread (max - min); ties keep column order.
+func (ix *Index) orderColumns(X *dataset.Matrix) {
+	d := X.Cols
+	lo := slices.Clone(X.Row(0))
+	hi := slices.Clone(X.Row(0))
+	for i := 1; i < X.Rows; i++ {
+		for j, v := range X.Row(i) {
+			lo[j] = min(lo[j], v)
+			hi[j] = max(hi[j], v)
+		}
+	}
+	ix.cols = make([]int, d)
+	for j := range ix.cols {
+		ix.cols[j] = j
+	}
+	slices.SortStableFunc(ix.cols, func(a, b int) int {
+		sa, sb := hi[a]-lo[a], hi[b]-lo[b]
+		switch {
+		case sa > sb:
+			return -1
+		case sa < sb:
+			return 1
+		}
+		return 0
+	})
+}
+
+// Query finds, for every row of Q, its k nearest indexed rows. dist and idx must have room
+// for Q.Rows*k values; row i's neighbours go to [i*k, (i+1)*k), nearest first, ties in
+// distance broken by the lower row number. Results do not depend on the number of workers.
+func (ix *Index) Query(ctx context.Context, Q *dataset.Matrix, k int, dist []float64, idx []int32) error {
+	if Q.Cols != ix.d {
+		return fmt.Errorf("neighbors: query: the index has %d columns, the query %d", ix.d, Q.Cols)
+	}
+	if k < 1 || k > ix.n {
+		return fmt.Errorf("%w: k = %d with %d indexed rows", ErrBadK, k, ix.n)
+	}
+	if len(dist) < Q.Rows*k || len(idx) < Q.Rows*k {
+		return fmt.Errorf("neighbors: query: dist and idx need %d values, have %d and %d", Q.Rows*k, len(dist), len(idx))
+	}
+	return ix.run(ctx, Q, k, dist, idx)
+}
+
+// QueryTrain finds, for every indexed row, its k nearest other indexed rows: a row is never
+// its own neighbour, but other rows equal to it are, at distance 0 (scikit-learn's
+// kneighbors(X=None)). Output is laid out as in Query, by the row numbers given to Build.
+func (ix *Index) QueryTrain(ctx context.Context, k int, dist []float64, idx []int32) error {
+	if k < 1 || k > ix.n-1 {
+		return fmt.Errorf("%w: k = %d with %d indexed rows (k must be below the row count)", ErrBadK, k, ix.n)
+	}
+	if len(dist) < ix.n*k || len(idx) < ix.n*k {
+		return fmt.Errorf("neighbors: query: dist and idx need %d values, have %d and %d", ix.n*k, len(dist), len(idx))
+	}
+	return ix.run(ctx, nil, k, dist, idx)
+}
+
+// queryBlock is the number of query rows handled together: they share each block of
+// training rows while it is in cache.
+const queryBlock = 32
+
+// run answers the queries of Q, or of the training rows themselves when Q is nil.
+func (ix *Index) run(ctx context.Context, Q *dataset.Matrix, k int, dist []float64, idx []int32) error {
+	nq := ix.n
+	if Q != nil {
+		nq = Q.Rows
+	}
+	workers := parallel.Workers(ix.workers, (nq+queryBlock-1)/queryBlock)
+	scratch := make([]searcher, workers)
+	for w := range scratch {
+		scratch[w] = searcher{ix: ix, k: k, q: make([]float64, queryBlock*ix.d), dist: dist, idx: idx}
+		if ix.brute {
+			scratch[w].order = make([]leafOrder, len(ix.leaves))
+		}
+	}
+	err := parallel.For(ctx, nq, queryBlock, workers, func(w, lo, hi int) {
+		s := &scratch[w]
+		if Q != nil {
+			s.loadQueries(Q, lo, hi)
+		} else {
+			s.loadTrain(lo, hi)
+		}
+		if ix.brute {
+			s.bruteBlock()
+		} else {
+			for b := range s.nq {
+				s.treeQuery(b)
+			}
+		}
+		s.finish()
+	})
+	if err != nil {
+		return fmt.Errorf("neighbors: query: %w", err)
+	}
+	return nil
+}
+
+// searcher is one worker's scratch space: a block of queries (columns in index order) and
+// where their answers go.
+type searcher struct {
+	ix   *Index
+	k    int
+	nq   int
+	q    []float64 // nq query rows, permuted columns
+	out  [queryBlock]int
+	self [queryBlock]int32 // the query's own training row, or -1
+	dist []float64
+	idx  []int32
+	// cur points at the k-list being filled: squared distances, then sqrt in finish.
+	curD []float64
+	curI []int32
+	// order is the brute-force leaf visiting order, one entry per leaf.
+	order []leafOrder
+}
+
+var inf = math.Inf(1)
+
+func (s *searcher) loadQueries(Q *dataset.Matrix, lo, hi int) {
+	d := s.ix.d
+	s.nq = hi - lo
+	for b := range s.nq {
+		row := Q.Row(lo + b)
+		dst := s.q[b*d : (b+1)*d]
+		for p, c := range s.ix.cols {
+			dst[p] = row[c]
+		}
+		s.out[b] = lo + b
+		s.self[b] = -1
+	}
+	s.reset()
+}
+
+func (s *searcher) loadTrain(lo, hi int) {
+	d := s.ix.d
+	s.nq = hi - lo
+	copy(s.q[:s.nq*d], s.ix.data[lo*d:hi*d])
+	for b := range s.nq {
+		s.out[b] = int(s.ix.perm[lo+b])
+		s.self[b] = s.ix.perm[lo+b]
+	}
+	s.reset()
+}
+
+// reset empties the k-lists of the block: +Inf distances sort after every real neighbour.
+func (s *searcher) reset() {
+	k := s.k
+	for b := range s.nq {
+		o := s.out[b] * k
+		for j := o; j < o+k; j++ {
+			s.dist[j] = math.Inf(1)
+			s.idx[j] = math.MaxInt32
+		}
+	}
+}
+
+// finish turns the block's squared distances into distances.
+func (s *searcher) finish() {
+	k := s.k
+	for b := range s.nq {
+		o := s.out[b] * k
+		for j := o; j < o+k; j++ {
+			s.dist[j] = math.Sqrt(s.dist[j])
+		}
+	}
+}
+
+// bind points the k-list cursor at query b.
+func (s *searcher) bind(b int) {
+	o := s.out[b] * s.k
+	s.curD = s.dist[o : o+s.k : o+s.k]
+	s.curI = s.idx[o : o+s.k : o+s.k]
+}
+
+// scanLeaf offers the rows of leaf nd to query q's k-list, skipping row self.
+func (s *searcher) scanLeaf(nd *node, q []float64, self int32) {
+	if !nd.same {
+		s.scanRows(q, self, nd.lo, nd.hi)
+		return
+	}
+	// Every row of the leaf is at the same distance and they come in increasing row number:
+	// once one is turned away, so are the rest. This keeps a large group of duplicates from
+	// costing its size squared.
+	ix := s.ix
+	k := s.k
+	d2 := dist2(q, ix.data[int(nd.lo)*ix.d:int(nd.lo+1)*ix.d], s.curD[k-1])
+	for r := nd.lo; r < nd.hi; r++ {
+		id := ix.perm[r]
+		if id == self {
+			continue
+		}
+		if d2 > s.curD[k-1] || (d2 == s.curD[k-1] && id > s.curI[k-1]) {
+			return
+		}
+		s.insert(d2, id)
+	}
+}
+
+// insert puts (d2, id) into the current k-list, which it must beat, dropping the last entry.
+func (s *searcher) insert(d2 float64, id int32) {
+	curD, curI := s.curD, s.curI
+	j := s.k - 1
+	for j > 0 && (curD[j-1] > d2 || (curD[j-1] == d2 && curI[j-1] > id)) {
+		curD[j] = curD[j-1]
+		curI[j] = curI[j-1]
+		j--
+	}
+	curD[j] = d2
+	curI[j] = id
+}
+
+// scanRows offers tree-order rows [lo, hi) to query q's k-list, skipping row self.
+func (s *searcher) scanRows(q []float64, self int32, lo, hi int32) {
+	ix := s.ix
+	d := ix.d
+	k := s.k
+	curD, curI := s.curD, s.curI
+	worst := curD[k-1]
+	for r := lo; r < hi; r++ {
+		id := ix.perm[r]
+		if id == self {
+			continue
+		}
+		d2 := dist2(q, ix.data[int(r)*d:int(r+1)*d], worst)
+		if d2 > worst || (d2 == worst && id > curI[k-1]) {
+			continue
+		}
+		// Insert (d2, id) in order; ids are unique, so (d2, id) is a strict total order.
+		j := k - 1
+		for j > 0 && (curD[j-1] > d2 || (curD[j-1] == d2 && curI[j-1] > id)) {
+			curD[j] = curD[j-1]
+			curI[j] = curI[j-1]
+			j--
+		}
+		curD[j] = d2
+		curI[j] = id
+		worst = curD[k-1]
+	}
+}
+
+// dist2 returns the squared euclidean distance between a and b, or some value above bound as
+// soon as the partial sum exceeds it. Four accumulators are combined in a fixed order, so the
+// result for a pair never depends on the bound or on the search that asked, and every partial
+// sum is a lower bound of the full one (floating-point addition of non-negative terms is
+// monotone), which makes the early exit exact.
+func dist2(a, b []float64, bound float64) float64 {
+	n := len(a)
+	b = b[:n]
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+8 <= n; j += 8 {
+		d0 := a[j] - b[j]
+		d1 := a[j+1] - b[j+1]
+		d2 := a[j+2] - b[j+2]
+		d3 := a[j+3] - b[j+3]
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+		d0 = a[j+4] - b[j+4]
+		d1 = a[j+5] - b[j+5]
+		d2 = a[j+6] - b[j+6]
+		d3 = a[j+7] - b[j+7]
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+		if (s0+s1)+(s2+s3) > bound {
+			return (s0 + s1) + (s2 + s3)
+		}
+	}
+	for ; j+4 <= n; j += 4 {
+		d0 := a[j] - b[j]
+		d1 := a[j+1] - b[j+1]
+		d2 := a[j+2] - b[j+2]
+		d3 := a[j+3] - b[j+3]
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; j < n; j++ {
+		d0 := a[j] - b[j]
+		s0 += d0 * d0
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// boxDist2 returns a lower bound of dist2(q, x) for every x in the box [lo, hi], or a value
+// above bound once the bound is exceeded. It accumulates exactly as dist2 does, with each term
+// no larger than dist2's term for any x in the box, so the bound holds in floating point too.
+func boxDist2(q, lo, hi []float64, bound float64) float64 {
+	n := len(q)
+	lo = lo[:n]
+	hi = hi[:n]
+	var s [4]float64
+	j := 0
+	for ; j+8 <= n; j += 8 {
+		for t := 0; t < 8; t++ {
+			g := gap(q[j+t], lo[j+t], hi[j+t])
+			s[t&3] += g * g
+		}
+		if (s[0]+s[1])+(s[2]+s[3]) > bound {
+			return (s[0] + s[1]) + (s[2] + s[3])
+		}
+	}
+	for ; j+4 <= n; j += 4 {
+		for t := 0; t < 4; t++ {
+			g := gap(q[j+t], lo[j+t], hi[j+t])
+			s[t] += g * g
+		}
+	}
+	for ; j < n; j++ {
+		g := gap(q[j], lo[j], hi[j])
+		s[0] += g * g
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+// gap is how far v lies outside [lo, hi]; the subtraction is the one dist2 would make against
+// the nearest edge, so |v - x| >= gap holds after rounding for every x in [lo, hi].
+func gap(v, lo, hi float64) float64 {
+	if v < lo {
+		return lo - v
+	}
+	if v > hi {
+		return v - hi
+	}
+	return 0
+}

@@ -1,0 +1,212 @@
+package neighbors
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/gonomaly/gonomaly/dataset"
+)
+
+// buildTree splits the rows recursively at the median of the widest dimension of each node's
+// bounding box until at most leaf rows remain, then copies the rows into tree order. Pruning
+// uses the boxes, not the split planes, so rows equal to the median may fall on either side.
+func (ix *Index) buildTree(X *dataset.Matrix, leaf int) {
+	n, d := ix.n, ix.d
+	ix.perm = make([]int32, n)
+	for i := range ix.perm {
+		ix.perm[i] = int32(i)
+	}
+	ix.nodes = make([]node, 0, 2*(n/max(leaf/2, 1))+1)
+	ix.split(X, 0, int32(n), leaf)
+	ix.data = make([]float64, n*d)
+	for r, i := range ix.perm {
+		src := X.Row(int(i))
+		dst := ix.data[r*d : (r+1)*d]
+		for p, c := range ix.cols {
+			dst[p] = src[c]
+		}
+	}
+	for k, nd := range ix.nodes {
+		if nd.left < 0 {
+			ix.leaves = append(ix.leaves, int32(k))
+		}
+	}
+	// Leaves were appended depth-first, left before right, so they are in tree order already.
+}
+
+// split adds the node for rows [lo, hi) of perm and its subtree; it returns the node number.
+func (ix *Index) split(X *dataset.Matrix, lo, hi int32, leaf int) int32 {
+	d := ix.d
+	id := int32(len(ix.nodes))
+	ix.nodes = append(ix.nodes, node{lo: lo, hi: hi, left: -1, right: -1})
+	ix.box = append(ix.box, make([]float64, 2*d)...)
+	bl := ix.box[int(id)*2*d : int(id)*2*d+d]
+	bh := ix.box[int(id)*2*d+d : int(id+1)*2*d]
+	first := X.Row(int(ix.perm[lo]))
+	for p, c := range ix.cols {
+		bl[p], bh[p] = first[c], first[c]
+	}
+	for _, i := range ix.perm[lo+1 : hi] {
+		row := X.Row(int(i))
+		for p, c := range ix.cols {
+			v := row[c]
+			bl[p] = min(bl[p], v)
+			bh[p] = max(bh[p], v)
+		}
+	}
+	if int(hi-lo) <= leaf {
+		ix.makeLeaf(id)
+		return id
+	}
+	dim, spread := 0, bh[0]-bl[0]
+	for p := 1; p < d; p++ {
+		if s := bh[p] - bl[p]; s > spread {
+			dim, spread = p, s
+		}
+	}
+	if spread == 0 {
+		// All rows are equal (a group of duplicates): nothing to split.
+		ix.makeLeaf(id)
+		ix.nodes[id].same = true
+		return id
+	}
+	col := ix.cols[dim]
+	mid := lo + (hi-lo)/2
+	selectNth(ix.perm[lo:hi], int(mid-lo), func(i int32) float64 { return X.Data[int(i)*X.Cols+col] })
+	left := ix.split(X, lo, mid, leaf)
+	right := ix.split(X, mid, hi, leaf)
+	ix.nodes[id].left, ix.nodes[id].right = left, right
+	return id
+}
+
+// makeLeaf sorts the rows of leaf n by row number: a scan meets tied rows in the order the
+// tie rule prefers them, which lets a leaf of identical rows stop early.
+func (ix *Index) makeLeaf(n int32) {
+	nd := ix.nodes[n]
+	slices.Sort(ix.perm[nd.lo:nd.hi])
+}
+
+// selectNth reorders a so that a[nth] is the element that would be there if a were sorted by
+// (key, row number), smaller ones before it and larger ones after (quickselect, median of three).
+func selectNth(a []int32, nth int, key func(int32) float64) {
+	less := func(x, y int32) bool {
+		kx, ky := key(x), key(y)
+		return kx < ky || (kx == ky && x < y)
+	}
+	lo, hi := 0, len(a)-1
+	for hi > lo {
+		mid := lo + (hi-lo)/2
+		if less(a[mid], a[lo]) {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if less(a[hi], a[lo]) {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if less(a[hi], a[mid]) {
+			a[hi], a[mid] = a[mid], a[hi]
+		}
+		pivot := a[mid]
+		i, j := lo, hi
+		for i <= j {
+			for less(a[i], pivot) {
+				i++
+			}
+			for less(pivot, a[j]) {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case nth <= j:
+			hi = j
+		case nth >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+}
+
+func (ix *Index) nodeBox(n int32) (lo, hi []float64) {
+	d := ix.d
+	o := int(n) * 2 * d
+	return ix.box[o : o+d], ix.box[o+d : o+2*d]
+}
+
+// treeQuery answers query b of the block by a depth-first walk, nearer child first.
+func (s *searcher) treeQuery(b int) {
+	d := s.ix.d
+	s.bind(b)
+	s.descend(0, s.q[b*d:(b+1)*d], s.self[b])
+}
+
+func (s *searcher) descend(n int32, q []float64, self int32) {
+	ix := s.ix
+	nd := &ix.nodes[n]
+	if nd.left < 0 {
+		s.scanLeaf(nd, q, self)
+		return
+	}
+	k := s.k
+	l, r := nd.left, nd.right
+	worst := s.curD[k-1]
+	bl, bh := ix.nodeBox(l)
+	dl := boxDist2(q, bl, bh, worst)
+	bl, bh = ix.nodeBox(r)
+	dr := boxDist2(q, bl, bh, worst)
+	if dr < dl {
+		l, r, dl, dr = r, l, dr, dl
+	}
+	// A box at exactly the current worst distance may still hold a row with a lower number.
+	if dl <= s.curD[k-1] {
+		s.descend(l, q, self)
+	}
+	if dr <= s.curD[k-1] {
+		s.descend(r, q, self)
+	}
+}
+
+// leafOrder is one entry of a brute-force visiting order.
+type leafOrder struct {
+	lb   float64
+	leaf int32
+}
+
+// bruteBlock answers the block by scanning every leaf for every query of the block, leaf by
+// leaf so a leaf's rows stay in cache while the block's queries use them. Leaves are visited
+// nearest first (to the block's first query), so the k-lists tighten early and later leaves are
+// mostly dismissed by their box or by a partial distance.
+func (s *searcher) bruteBlock() {
+	ix := s.ix
+	d := ix.d
+	order := s.order
+	q0 := s.q[:d]
+	for t, l := range ix.leaves {
+		bl, bh := ix.nodeBox(l)
+		order[t] = leafOrder{boxDist2(q0, bl, bh, inf), l}
+	}
+	slices.SortFunc(order, func(a, b leafOrder) int {
+		if c := cmp.Compare(a.lb, b.lb); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.leaf, b.leaf)
+	})
+	k := s.k
+	for _, o := range order {
+		nd := &ix.nodes[o.leaf]
+		bl, bh := ix.nodeBox(o.leaf)
+		for b := range s.nq {
+			s.bind(b)
+			q := s.q[b*d : (b+1)*d]
+			worst := s.curD[k-1]
+			if boxDist2(q, bl, bh, worst) > worst {
+				continue
+			}
+			s.scanLeaf(nd, q, s.self[b])
+		}
+	}
+}
