@@ -70,7 +70,7 @@ func TestReference(t *testing.T) {
 			ds := reftest.Load(t, name)
 			// Our parser's data (correctly rounded) for information, pandas' for the criterion.
 			own, _ := reftest.RelClose(score(t, fit(t, Config{}, ds.X), ds.X), want, 1e-6)
-			X := pandasX(t, name, ds.X)
+			X := reftest.PandasX(t, name, ds.X)
 			got := score(t, fit(t, Config{}, X), X)
 			share, worst := reftest.RelClose(got, want, 1e-6)
 			t.Logf("%s: %.4f%% of %d rows within 1e-6 relative (%.4f%% on strconv-parsed data); worst row %d: got %.10g, want %.10g (relative error %.2g)",

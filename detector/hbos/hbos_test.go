@@ -57,7 +57,7 @@ func TestReference(t *testing.T) {
 			ds := reftest.Load(t, name)
 			// Our parser's data (correctly rounded) for information, pandas' for the criterion.
 			own, _ := reftest.RelClose(fitScore(t, Config{Tol: DefaultTol}, ds.X), want, 1e-6)
-			got := fitScore(t, Config{Tol: DefaultTol}, pandasX(t, name, ds.X))
+			got := fitScore(t, Config{Tol: DefaultTol}, reftest.PandasX(t, name, ds.X))
 			share, worst := reftest.RelClose(got, want, 1e-6)
 			t.Logf("%s: %.4f%% of %d rows within 1e-6 relative (%.4f%% on strconv-parsed data); worst row %d: got %.10g, want %.10g (relative error %.2g)",
 				name, 100*share, len(want), 100*own, worst, got[worst], want[worst], math.Abs(got[worst]-want[worst])/math.Abs(want[worst]))
