@@ -9,6 +9,7 @@ import (
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/binenc"
+	"github.com/gonomaly/gonomaly/internal/numsum"
 	"github.com/gonomaly/gonomaly/internal/parallel"
 )
 
@@ -119,12 +120,12 @@ func negLogTable(n int) []float64 {
 // C-ordered copy scipy makes for it, except for a single column where that copy is contiguous.
 func skewSign(x, scratch []float64, m3RowOrder bool) int8 {
 	n := float64(len(x))
-	mean := blockedSum(x) / n
+	mean := numsum.Blocked(x) / n
 	for i, v := range x {
 		dv := v - mean
 		scratch[i] = dv * dv
 	}
-	m2 := blockedSum(scratch[:len(x)]) / n
+	m2 := numsum.Blocked(scratch[:len(x)]) / n
 	var m3 float64
 	if m3RowOrder {
 		s := 0.0
@@ -138,7 +139,7 @@ func skewSign(x, scratch []float64, m3RowOrder bool) int8 {
 			dv := v - mean
 			scratch[i] = float64(dv*dv) * dv
 		}
-		m3 = blockedSum(scratch[:len(x)]) / n
+		m3 = numsum.Blocked(scratch[:len(x)]) / n
 	}
 	r := 1e-15 * mean
 	if m2 <= r*r {
@@ -151,51 +152,6 @@ func skewSign(x, scratch []float64, m3RowOrder bool) int8 {
 		return -1
 	}
 	return 0
-}
-
-// blockedSum is numpy's add.reduce of a contiguous array: pairwise sums of blocks of 8192
-// (the iterator's buffer size) added in turn.
-func blockedSum(x []float64) float64 {
-	s := 0.0
-	for lo := 0; lo < len(x); lo += 8192 {
-		s += pairwiseSum(x[lo:min(lo+8192, len(x))])
-	}
-	return s
-}
-
-// pairwiseSum adds x in numpy's order (pairwise_sum in numpy/core/src/umath/loops_utils.h).
-func pairwiseSum(x []float64) float64 {
-	n := len(x)
-	switch {
-	case n < 8:
-		s := 0.0
-		for _, v := range x {
-			s += v
-		}
-		return s
-	case n <= 128:
-		var r [8]float64
-		copy(r[:], x[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			r[0] += x[i]
-			r[1] += x[i+1]
-			r[2] += x[i+2]
-			r[3] += x[i+3]
-			r[4] += x[i+4]
-			r[5] += x[i+5]
-			r[6] += x[i+6]
-			r[7] += x[i+7]
-		}
-		s := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			s += x[i]
-		}
-		return s
-	}
-	n2 := n / 2
-	n2 -= n2 % 8
-	return pairwiseSum(x[:n2]) + pairwiseSum(x[n2:])
 }
 
 // term is one feature's contribution for a value with le training values <= it and ge >= it:
@@ -279,7 +235,7 @@ func (d *Detector) scoreSearch(ctx context.Context, X *dataset.Matrix, dst []flo
 				le := lt + upperBound(col[lt:], v)
 				terms[j] = d.term(j, le, n-lt)
 			}
-			dst[i] = pairwiseSum(terms)
+			dst[i] = numsum.Pairwise(terms)
 		}
 	})
 }
@@ -360,7 +316,7 @@ func (d *Detector) scoreMerge(ctx context.Context, X *dataset.Matrix, dst []floa
 	}
 	return parallel.For(ctx, m, rowGrain*4, d.cfg.Workers, func(_, r0, r1 int) {
 		for i := r0; i < r1; i++ {
-			dst[i] = pairwiseSum(terms[i*p : (i+1)*p])
+			dst[i] = numsum.Pairwise(terms[i*p : (i+1)*p])
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/binenc"
+	"github.com/gonomaly/gonomaly/internal/numsum"
 	"github.com/gonomaly/gonomaly/internal/parallel"
 )
 
@@ -321,7 +322,7 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 				}
 				terms[j] = d.feats[j].term(v)
 			}
-			dst[i] = -pairwiseSum(terms)
+			dst[i] = -numsum.Pairwise(terms)
 		}
 	})
 	if err != nil {
@@ -367,43 +368,6 @@ func (f *feature) term(v float64) float64 {
 		return f.minLog
 	}
 	return f.byCount[g]
-}
-
-// pairwiseSum adds x in numpy's order (pairwise_sum in numpy/core/src/umath/loops_utils.h),
-// which numpy uses for a sum along the contiguous axis, so that totals match the reference
-// bit for bit where the order matters.
-func pairwiseSum(x []float64) float64 {
-	n := len(x)
-	switch {
-	case n < 8:
-		s := 0.0
-		for _, v := range x {
-			s += v
-		}
-		return s
-	case n <= 128:
-		var r [8]float64
-		copy(r[:], x[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			r[0] += x[i]
-			r[1] += x[i+1]
-			r[2] += x[i+2]
-			r[3] += x[i+3]
-			r[4] += x[i+4]
-			r[5] += x[i+5]
-			r[6] += x[i+6]
-			r[7] += x[i+7]
-		}
-		s := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			s += x[i]
-		}
-		return s
-	}
-	n2 := n / 2
-	n2 -= n2 % 8
-	return pairwiseSum(x[:n2]) + pairwiseSum(x[n2:])
 }
 
 var errNotFinite = errors.New("value is NaN or infinite")

@@ -265,16 +265,3 @@ func TestUnmarshalCorrupt(t *testing.T) {
 		t.Error("MarshalBinary before Fit returned no error")
 	}
 }
-
-func TestPairwiseSum(t *testing.T) {
-	// Sums of 1..n are exact in any order; this checks the recursion covers every element.
-	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 127, 128, 129, 166, 300, 1000} {
-		x := make([]float64, n)
-		for i := range x {
-			x[i] = float64(i + 1)
-		}
-		if got, want := pairwiseSum(x), float64(n*(n+1)/2); got != want {
-			t.Errorf("n=%d: %v, want %v", n, got, want)
-		}
-	}
-}
