@@ -2,11 +2,6 @@ package ocsvm
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/gonomaly/gonomaly/dataset"
@@ -14,8 +9,8 @@ import (
 )
 
 // benchCases are the datasets of BenchmarkFit and BenchmarkScore: a synthetic 20000x10 set
-// always, and three reference datasets when GONOMALY_REFERENCE_DIR is set. The same data is
-// timed with scikit-learn by testdata/sklearn_bench.py; testdata/compare.sh runs both, interleaved.
+// always, and three reference datasets when GONOMALY_REFERENCE_DIR is set. scripts/vs-sklearn.sh
+// times the same datasets side by side with scikit-learn (see BENCHMARKS.md).
 func benchCases(b *testing.B) []struct {
 	name string
 	X    *dataset.Matrix
@@ -78,33 +73,3 @@ func BenchmarkScore(b *testing.B) {
 	}
 }
 
-var syntheticCSV = flag.String("ocsvm.synthetic-csv", "", "write the synthetic benchmark data to this CSV file (for testdata/sklearn_bench.py)")
-
-// TestWriteSyntheticBenchData writes the synthetic benchmark set as CSV when
-// -ocsvm.synthetic-csv is given, so that scikit-learn can be timed on the same rows.
-func TestWriteSyntheticBenchData(t *testing.T) {
-	if *syntheticCSV == "" {
-		t.Skip("-ocsvm.synthetic-csv not set")
-	}
-	X := syntheticBench()
-	var sb strings.Builder
-	for j := range X.Cols {
-		if j > 0 {
-			sb.WriteByte(',')
-		}
-		fmt.Fprintf(&sb, "x%d", j)
-	}
-	sb.WriteByte('\n')
-	for i := range X.Rows {
-		for j, v := range X.Row(i) {
-			if j > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-		}
-		sb.WriteByte('\n')
-	}
-	if err := os.WriteFile(*syntheticCSV, []byte(sb.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
