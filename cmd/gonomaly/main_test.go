@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"os"
@@ -241,5 +242,37 @@ func TestSameScoresOnAnyNumberOfCores(t *testing.T) {
 				t.Errorf("%s: scores with GOMAXPROCS=%d differ from GOMAXPROCS=1", algo, procs)
 			}
 		}
+	}
+}
+
+func TestGzipInput(t *testing.T) {
+	raw, err := os.ReadFile(wbc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := filepath.Join(t.TempDir(), "wbc.csv.gz")
+	f, err := os.Create(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	zw.Write(raw)
+	zw.Close()
+	f.Close()
+	_, plain, _ := gonomaly(t, "detect", "-a", "ecod", "-i", wbc, "--label", "label", "--json")
+	code, zipped, stderr := gonomaly(t, "detect", "-a", "ecod", "-i", gz, "--label", "label", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	strip := func(s string) string { // timings differ between runs
+		var m map[string]any
+		json.Unmarshal([]byte(s), &m)
+		delete(m, "fit_seconds")
+		delete(m, "score_seconds")
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	if strip(plain) != strip(zipped) {
+		t.Errorf("gzip input gave %s, plain %s", zipped, plain)
 	}
 }
