@@ -31,7 +31,7 @@ for spec in "$@"; do
     sk+=("$("${pyenv[@]}" $py scripts/sklearn_timing.py "$algo" "$file" "${plabel[@]}" | total)")
     go+=("$("$bin" detect -a "$algo" -i "$file" "${lflag[@]}" --json | total)")
   done
-  shape=$("$bin" detect -a hbos -i "$file" "${lflag[@]}" --json | $py -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"rows\"]} x {d[\"cols\"]}")')
+  shape=$("$bin" detect -a hbos -i "$file" "${lflag[@]}" --json | $py -c 'import json,sys; d=json.load(sys.stdin); print(d["rows"], "x", d["cols"])')
   skm=$(printf '%s\n' "${sk[@]}" | median)
   gom=$(printf '%s\n' "${go[@]}" | median)
   ratio=$(awk -v a="$skm" -v b="$gom" 'BEGIN {printf "%.1fx", a / b}')
