@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -331,10 +332,21 @@ func TestOneRowPerTree(t *testing.T) {
 
 func TestDefaultModelSize(t *testing.T) {
 	X := uniform(10000, 12, 10)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	d, _ := New(Config{})
 	if err := d.Fit(context.Background(), X); err != nil {
 		t.Fatal(err)
 	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("a fitted default model holds %d bytes of heap", held)
+	if held >= 2<<20 {
+		t.Errorf("a fitted default model holds %d bytes of heap, want under 2 MiB", held)
+	}
+	runtime.KeepAlive(X)
 	b, err := d.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
