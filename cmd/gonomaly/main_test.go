@@ -276,3 +276,21 @@ func TestGzipInput(t *testing.T) {
 		t.Errorf("gzip input gave %s, plain %s", zipped, plain)
 	}
 }
+
+func TestStdinInput(t *testing.T) {
+	f, err := os.Open(wbc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = saved }()
+	code, stdout, stderr := gonomaly(t, "detect", "-a", "hbos", "-i", "-", "--label", "label", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, `"rows":223`) {
+		t.Errorf("stdout %s", stdout)
+	}
+}
