@@ -8,6 +8,7 @@ import (
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector/detectortest"
 	"github.com/gonomaly/gonomaly/eval"
+	"github.com/gonomaly/gonomaly/internal/neighbors"
 	"github.com/gonomaly/gonomaly/internal/reftest"
 )
 
@@ -21,14 +22,43 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// tiedData lists the datasets with tied neighbour distances (duplicate rows, discrete values)
-// where which of the tied rows count as neighbours is ambiguous: scikit-learn's own brute and
-// tree searches choose differently there, so LOF values of the rows around the ties differ.
-var tiedData = []string{"annthyroid", "breastw", "letter", "optdigits", "satellite", "shuttle", "thyroid", "wbc"}
+// issueTied are the datasets the issue names as having tied neighbour distances; tiedAtK must
+// find ties in each of them, so the relaxed criterion below cannot be reached by accident.
+var issueTied = []string{"annthyroid", "breastw", "letter", "optdigits", "satellite", "shuttle", "thyroid", "wbc"}
+
+// tiedAtK reports whether some row's k-th and (k+1)-th nearest other rows are at exactly the
+// same distance, so that which of them counts as a neighbour is a matter of tie-breaking.
+func tiedAtK(t *testing.T, X *dataset.Matrix, k int) bool {
+	t.Helper()
+	ix, err := neighbors.Build(X, neighbors.Options{Algorithm: neighbors.Brute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1 := k + 1
+	dist := make([]float64, X.Rows*k1)
+	idx := make([]int32, X.Rows*k1)
+	if err := ix.QueryTrain(context.Background(), k1, dist, idx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < X.Rows; i++ {
+		if dist[i*k1+k-1] == dist[i*k1+k] {
+			return true
+		}
+	}
+	return false
+}
 
 // TestReference compares the training scores with scikit-learn's
 // -LocalOutlierFactor(n_neighbors=20).negative_outlier_factor_ (tools/sklearn_ref.py).
+//
+// On low-dimensional data both use the same KD-tree, walked in the same order (see
+// internal/neighbors), so even where rows tie at the 20th-neighbour distance the same rows
+// are picked: there 99.9 % of rows must agree to 1e-6. Above 15 columns scikit-learn searches
+// by brute force with the dot-product formula, whose rounding noise decides among tied rows;
+// on such data with ties (the issue's rule) we ask for Spearman >= 0.97 and ROC-AUC within
+// 0.002 of the reference's instead, and exact agreement elsewhere.
 func TestReference(t *testing.T) {
+	const k = 20
 	for _, name := range reftest.Names(t) {
 		t.Run(name, func(t *testing.T) {
 			want := reftest.Scores(t, name, "local_outlier_factor")
@@ -45,9 +75,13 @@ func TestReference(t *testing.T) {
 			}
 			got := d.TrainScores()
 			share, worst := reftest.RelClose(got, want, 1e-6)
-			t.Logf("%s (%dx%d, %s): %.4f%% of rows within 1e-6 relative; worst row %d: %v vs %v",
-				name, ds.X.Rows, ds.X.Cols, d.ix.Algorithm(), 100*share, worst, got[worst], want[worst])
-			if !slices.Contains(tiedData, name) {
+			tied := tiedAtK(t, ds.X, k)
+			t.Logf("%s (%dx%d, %s, tied at k: %v): %.4f%% of rows within 1e-6 relative; worst row %d: %v vs %v",
+				name, ds.X.Rows, ds.X.Cols, d.ix.Algorithm(), tied, 100*share, worst, got[worst], want[worst])
+			if slices.Contains(issueTied, name) && !tied {
+				t.Errorf("the issue lists %s as tied, but no row ties at its %d-th neighbour", name, k)
+			}
+			if !tied || d.ix.Algorithm() == neighbors.KDTree {
 				if share < 0.999 {
 					t.Errorf("only %.4f%% of rows agree to 1e-6 relative, want 99.9%%", 100*share)
 				}
@@ -62,7 +96,7 @@ func TestReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s (tied distances): Spearman %.5f, ROC-AUC %.5f vs reference %.5f (diff %.5f)",
+			t.Logf("%s (tied, brute force): Spearman %.5f, ROC-AUC %.5f vs reference %.5f (diff %.5f)",
 				name, rho, aucGot, aucWant, aucGot-aucWant)
 			if rho < 0.97 {
 				t.Errorf("Spearman %.5f with the reference, want >= 0.97", rho)

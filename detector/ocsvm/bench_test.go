@@ -72,4 +72,3 @@ func BenchmarkScore(b *testing.B) {
 		})
 	}
 }
-

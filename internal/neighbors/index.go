@@ -20,7 +20,8 @@ const (
 
 // AutoMaxDim is the widest data for which Auto picks the KD-tree; wider data is searched by
 // blocked brute force, where a tree's bounding boxes no longer prune enough to pay for the walk.
-const AutoMaxDim = 16
+// It is scikit-learn's own switch (NeighborsBase._fit), so both pick the same search.
+const AutoMaxDim = 15
 
 // ErrBadK is returned when k is below 1 or above the number of candidate neighbours.
 var ErrBadK = errors.New("neighbors: k out of range")
@@ -53,6 +54,8 @@ type Index struct {
 	// box holds each node's bounding box: 2*d values per node, the minima then the maxima.
 	box    []float64
 	leaves []int32 // leaf node numbers, in tree order
+	// sk is the KD-tree (scikit-learn's, see skTree); nil on the brute-force path.
+	sk *skTree
 }
 
 type node struct {
@@ -79,6 +82,10 @@ func Build(X *dataset.Matrix, opts Options) (*Index, error) {
 		ix.brute = true
 	default:
 		return nil, fmt.Errorf("neighbors: build: unknown algorithm %q (valid: %s, %s, %s)", opts.Algorithm, Auto, KDTree, Brute)
+	}
+	if !ix.brute {
+		ix.sk = buildSKTree(X, skLeafSize)
+		return ix, nil
 	}
 	leaf := opts.LeafSize
 	if leaf <= 0 {
@@ -110,6 +117,10 @@ func (ix *Index) Row(i int, dst []float64) []float64 {
 		dst = make([]float64, ix.d)
 	}
 	dst = dst[:ix.d]
+	if ix.sk != nil {
+		copy(dst, ix.sk.data[i*ix.d:(i+1)*ix.d])
+		return dst
+	}
 	r := ix.pos(i)
 	src := ix.data[r*ix.d : (r+1)*ix.d]
 	for p, c := range ix.cols {
@@ -183,8 +194,15 @@ func (ix *Index) QueryTrain(ctx context.Context, k int, dist []float64, idx []in
 // training rows while it is in cache.
 const queryBlock = 32
 
-// run answers the queries of Q, or of the training rows themselves when Q is nil.
+// run answers the queries of Q, or of the training rows themselves when Q is nil: through the
+// KD-tree, or by brute force over the blocks of training rows that buildTree laid out.
 func (ix *Index) run(ctx context.Context, Q *dataset.Matrix, k int, dist []float64, idx []int32) error {
+	if ix.sk != nil {
+		if err := ix.sk.kneighbors(ctx, Q, k, ix.workers, dist, idx); err != nil {
+			return fmt.Errorf("neighbors: query: %w", err)
+		}
+		return nil
+	}
 	nq := ix.n
 	if Q != nil {
 		nq = Q.Rows
@@ -192,10 +210,8 @@ func (ix *Index) run(ctx context.Context, Q *dataset.Matrix, k int, dist []float
 	workers := parallel.Workers(ix.workers, (nq+queryBlock-1)/queryBlock)
 	scratch := make([]searcher, workers)
 	for w := range scratch {
-		scratch[w] = searcher{ix: ix, k: k, q: make([]float64, queryBlock*ix.d), dist: dist, idx: idx}
-		if ix.brute {
-			scratch[w].order = make([]leafOrder, len(ix.leaves))
-		}
+		scratch[w] = searcher{ix: ix, k: k, q: make([]float64, queryBlock*ix.d), dist: dist, idx: idx,
+			order: make([]leafOrder, len(ix.leaves))}
 	}
 	err := parallel.For(ctx, nq, queryBlock, workers, func(w, lo, hi int) {
 		s := &scratch[w]
@@ -204,13 +220,7 @@ func (ix *Index) run(ctx context.Context, Q *dataset.Matrix, k int, dist []float
 		} else {
 			s.loadTrain(lo, hi)
 		}
-		if ix.brute {
-			s.bruteBlock()
-		} else {
-			for b := range s.nq {
-				s.treeQuery(b)
-			}
-		}
+		s.bruteBlock()
 		s.finish()
 	})
 	if err != nil {

@@ -7,7 +7,8 @@ import (
 	"github.com/gonomaly/gonomaly/dataset"
 )
 
-// buildTree splits the rows recursively at the median of the widest dimension of each node's
+// buildTree (used by the brute-force search, whose blocks of training rows are its leaves)
+// splits the rows recursively at the median of the widest dimension of each node's
 // bounding box until at most leaf rows remain, then copies the rows into tree order. Pruning
 // uses the boxes, not the split planes, so rows equal to the median may fall on either side.
 func (ix *Index) buildTree(X *dataset.Matrix, leaf int) {
@@ -135,39 +136,6 @@ func (ix *Index) nodeBox(n int32) (lo, hi []float64) {
 	d := ix.d
 	o := int(n) * 2 * d
 	return ix.box[o : o+d], ix.box[o+d : o+2*d]
-}
-
-// treeQuery answers query b of the block by a depth-first walk, nearer child first.
-func (s *searcher) treeQuery(b int) {
-	d := s.ix.d
-	s.bind(b)
-	s.descend(0, s.q[b*d:(b+1)*d], s.self[b])
-}
-
-func (s *searcher) descend(n int32, q []float64, self int32) {
-	ix := s.ix
-	nd := &ix.nodes[n]
-	if nd.left < 0 {
-		s.scanLeaf(nd, q, self)
-		return
-	}
-	k := s.k
-	l, r := nd.left, nd.right
-	worst := s.curD[k-1]
-	bl, bh := ix.nodeBox(l)
-	dl := boxDist2(q, bl, bh, worst)
-	bl, bh = ix.nodeBox(r)
-	dr := boxDist2(q, bl, bh, worst)
-	if dr < dl {
-		l, r, dl, dr = r, l, dr, dl
-	}
-	// A box at exactly the current worst distance may still hold a row with a lower number.
-	if dl <= s.curD[k-1] {
-		s.descend(l, q, self)
-	}
-	if dr <= s.curD[k-1] {
-		s.descend(r, q, self)
-	}
 }
 
 // leafOrder is one entry of a brute-force visiting order.

@@ -1,0 +1,142 @@
+package neighbors
+
+import "math/bits"
+
+// nth is std::nth_element as libstdc++ 12 implements it (bits/stl_algo.h __introselect,
+// bits/stl_heap.h), with scikit-learn's IndexComparator: row a sorts before row b when its value
+// in column dim is smaller, or equal with a smaller row index. After it, a[n] is the element a
+// full sort would put there, smaller ones before it and larger ones after. The exact element
+// order on each side matters to skTree, so every step follows libstdc++.
+func nth(a []int32, n int, data []float64, d, dim int) {
+	if len(a) == 0 || n == len(a) {
+		return
+	}
+	less := func(x, y int32) bool {
+		vx, vy := data[int(x)*d+dim], data[int(y)*d+dim]
+		if vx == vy {
+			return x < y
+		}
+		return vx < vy
+	}
+	first, last := 0, len(a)
+	depth := 2 * (bits.Len(uint(len(a))) - 1) // 2 * __lg(n)
+	for last-first > 3 {
+		if depth == 0 {
+			heapSelect(a[first:last], n-first+1, less)
+			a[first], a[n] = a[n], a[first]
+			return
+		}
+		depth--
+		cut := partitionPivot(a, first, last, less)
+		if cut <= n {
+			first = cut
+		} else {
+			last = cut
+		}
+	}
+	insertionSort(a[first:last], less)
+}
+
+// partitionPivot is __unguarded_partition_pivot: median of a[first+1], a[mid], a[last-1]
+// moved to a[first], then an unguarded partition of [first+1, last) around it.
+func partitionPivot(a []int32, first, last int, less func(x, y int32) bool) int {
+	mid := first + (last-first)/2
+	x, y, z := first+1, mid, last-1
+	switch {
+	case less(a[x], a[y]):
+		switch {
+		case less(a[y], a[z]):
+			a[first], a[y] = a[y], a[first]
+		case less(a[x], a[z]):
+			a[first], a[z] = a[z], a[first]
+		default:
+			a[first], a[x] = a[x], a[first]
+		}
+	case less(a[x], a[z]):
+		a[first], a[x] = a[x], a[first]
+	case less(a[y], a[z]):
+		a[first], a[z] = a[z], a[first]
+	default:
+		a[first], a[y] = a[y], a[first]
+	}
+	pivot := a[first]
+	lo, hi := first+1, last
+	for {
+		for less(a[lo], pivot) {
+			lo++
+		}
+		hi--
+		for less(pivot, a[hi]) {
+			hi--
+		}
+		if lo >= hi {
+			return lo
+		}
+		a[lo], a[hi] = a[hi], a[lo]
+		lo++
+	}
+}
+
+// insertionSort is __insertion_sort.
+func insertionSort(a []int32, less func(x, y int32) bool) {
+	for i := 1; i < len(a); i++ {
+		v := a[i]
+		if less(v, a[0]) {
+			copy(a[1:i+1], a[:i])
+			a[0] = v
+			continue
+		}
+		j := i
+		for less(v, a[j-1]) {
+			a[j] = a[j-1]
+			j--
+		}
+		a[j] = v
+	}
+}
+
+// heapSelect is __heap_select(first, middle, last) with middle = first + m.
+func heapSelect(a []int32, m int, less func(x, y int32) bool) {
+	h := a[:m]
+	if m >= 2 {
+		for parent := (m - 2) / 2; ; parent-- {
+			adjustHeap(h, parent, m, h[parent], less)
+			if parent == 0 {
+				break
+			}
+		}
+	}
+	for i := m; i < len(a); i++ {
+		if less(a[i], a[0]) {
+			v := a[i]
+			a[i] = a[0]
+			adjustHeap(h, 0, m, v, less)
+		}
+	}
+}
+
+// adjustHeap is __adjust_heap followed by __push_heap.
+func adjustHeap(h []int32, hole, n int, v int32, less func(x, y int32) bool) {
+	top := hole
+	child := hole
+	for child < (n-1)/2 {
+		child = 2 * (child + 1)
+		if less(h[child], h[child-1]) {
+			child--
+		}
+		h[hole] = h[child]
+		hole = child
+	}
+	if n&1 == 0 && child == (n-2)/2 {
+		child = 2 * (child + 1)
+		h[hole] = h[child-1]
+		hole = child - 1
+	}
+	parent := (hole - 1) / 2
+	for hole > top && less(h[parent], v) {
+		h[hole] = h[parent]
+		hole = parent
+		parent = (hole - 1) / 2
+	}
+	h[hole] = v
+}
