@@ -31,6 +31,7 @@ type skTree struct {
 	n, d   int
 	data   []float64 // the rows, in the order given
 	idx    []int32   // idx_array
+	rows   []float64 // the rows in idx_array order, so a leaf's rows lie together
 	start  []int32   // per node: idx_start
 	end    []int32   // per node: idx_end
 	leaf   []bool
@@ -57,6 +58,10 @@ func buildSKTree(X *dataset.Matrix, leafSize int) *skTree {
 		t.idx[i] = int32(i)
 	}
 	t.build(0, 0, n)
+	t.rows = make([]float64, n*d)
+	for p, r := range t.idx {
+		copy(t.rows[p*d:(p+1)*d], t.data[int(r)*d:int(r)*d+d])
+	}
 	return t
 }
 
@@ -114,7 +119,7 @@ func (t *skTree) minRDist(node int, q []float64) float64 {
 		dlo := b[j] - v
 		dhi := v - b[d+j]
 		x := 0.5 * ((dlo + math.Abs(dlo)) + (dhi + math.Abs(dhi)))
-		r += x * x
+		r += float64(x * x)
 	}
 	return r
 }
@@ -175,26 +180,49 @@ func (h *skHeap) push(val float64, id int32) {
 	}
 }
 
-// query is _query_single_depthfirst.
+// query is _query_single_depthfirst. It returns early once the k-th best distance is 0:
+// then no row can be strictly nearer, so the rest of scikit-learn's walk (which it still does,
+// through every leaf holding a duplicate of the query) cannot change the answer.
 func (t *skTree) query(node int, q []float64, h *skHeap, lb float64) {
-	if lb > h.dist[0] {
+	if lb > h.dist[0] || h.dist[0] == 0 {
 		return
 	}
 	if t.leaf[node] {
 		d := t.d
-		for _, r := range t.idx[t.start[node]:t.end[node]] {
-			row := t.data[int(r)*d : int(r)*d+d]
+		lo, hi := int(t.start[node]), int(t.end[node])
+		rows := t.rows[lo*d : hi*d]
+		for p := lo; p < hi; p++ {
+			row := rows[(p-lo)*d : (p-lo+1)*d]
+			row = row[:len(q)]
 			bound := h.dist[0]
+			// The sum of squares in column order, as scikit-learn adds it; once a partial sum
+			// reaches the bound the row cannot be strictly nearer, so the rest is skipped
+			// (checked every four columns: the check costs more than a few more terms).
 			var s float64
-			for j, v := range q {
-				x := v - row[j]
-				s += x * x
+			j := 0
+			for ; j+4 <= len(q); j += 4 {
+				x0 := q[j] - row[j]
+				x1 := q[j+1] - row[j+1]
+				x2 := q[j+2] - row[j+2]
+				x3 := q[j+3] - row[j+3]
+				// float64() keeps each product rounded on its own: no fused multiply-add, so
+				// the sum is scikit-learn's bit for bit whatever GOAMD64 allows.
+				s += float64(x0 * x0)
+				s += float64(x1 * x1)
+				s += float64(x2 * x2)
+				s += float64(x3 * x3)
 				if s >= bound {
-					break // not strictly nearer: push would refuse it anyway
+					break
 				}
 			}
 			if s < bound {
-				h.push(s, r)
+				for ; j < len(q); j++ {
+					x := q[j] - row[j]
+					s += float64(x * x)
+				}
+			}
+			if s < bound {
+				h.push(s, t.idx[p])
 			}
 		}
 		return
@@ -225,12 +253,16 @@ func (t *skTree) kneighbors(ctx context.Context, Q *dataset.Matrix, k, workers i
 	}
 	return parallel.For(ctx, nq, 64, w, func(wk, lo, hi int) {
 		h := &heaps[wk]
-		for i := lo; i < hi; i++ {
+		for p := lo; p < hi; p++ {
+			// Training rows are answered in tree order: consecutive queries then walk the
+			// same paths and meet the same leaves, which stay in cache.
 			var q []float64
+			i := p
 			if Q != nil {
 				q = Q.Row(i)
 			} else {
-				q = t.data[i*t.d : (i+1)*t.d]
+				i = int(t.idx[p])
+				q = t.rows[p*t.d : (p+1)*t.d]
 			}
 			h.reset()
 			t.query(0, q, h, t.minRDist(0, q))
