@@ -9,6 +9,7 @@ import (
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/binenc"
 	"github.com/gonomaly/gonomaly/internal/neighbors"
+	"github.com/gonomaly/gonomaly/internal/numsum"
 )
 
 // Methods that reduce a row's k neighbour distances to its score.
@@ -114,16 +115,12 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if len(dst) != X.Rows {
 		dst = make([]float64, X.Rows)
 	}
-	k := d.k
-	m := min(X.Rows, scoreChunk)
-	dist := make([]float64, m*k)
-	idx := make([]int32, m*k)
-	for lo := 0; lo < X.Rows; lo += scoreChunk {
-		hi := min(lo+scoreChunk, X.Rows)
-		if err := d.ix.Query(ctx, X.Slice(lo, hi), k, dist, idx); err != nil {
-			return nil, fmt.Errorf("knn: score rows %d-%d: %w", lo, hi-1, err)
-		}
-		d.reduce(dist[:(hi-lo)*k], dst[lo:hi])
+	err := d.ix.QueryChunks(ctx, X, d.k, scoreChunk, func(lo, hi int, dist []float64, _ []int32) error {
+		d.reduce(dist, dst[lo:hi])
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("knn: score: %w", err)
 	}
 	return dst, nil
 }
@@ -137,7 +134,7 @@ func (d *Detector) reduce(dist, dst []float64) {
 		case Largest:
 			dst[i] = row[k-1]
 		case Mean:
-			dst[i] = neighbors.Mean(row)
+			dst[i] = numsum.Mean(row)
 		case Median:
 			if k%2 == 1 {
 				dst[i] = row[k/2]

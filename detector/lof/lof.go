@@ -9,6 +9,7 @@ import (
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/binenc"
 	"github.com/gonomaly/gonomaly/internal/neighbors"
+	"github.com/gonomaly/gonomaly/internal/numsum"
 	"github.com/gonomaly/gonomaly/internal/parallel"
 )
 
@@ -108,7 +109,7 @@ func density(dist []float64, idx []int32, kdist []float64) float64 {
 	for j, nb := range idx {
 		dist[j] = max(dist[j], kdist[nb])
 	}
-	return 1 / (neighbors.Mean(dist) + 1e-10)
+	return 1 / (numsum.Mean(dist) + 1e-10)
 }
 
 // ratio returns the LOF of a row of density lrdA: the mean over its neighbours of
@@ -117,7 +118,7 @@ func ratio(buf []float64, idx []int32, lrd []float64, lrdA float64) float64 {
 	for j, nb := range idx {
 		buf[j] = lrd[nb] / lrdA
 	}
-	return neighbors.Mean(buf)
+	return numsum.Mean(buf)
 }
 
 // TrainScores returns the LOF of each training row (scikit-learn's -negative_outlier_factor_),
@@ -145,24 +146,17 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 		dst = make([]float64, X.Rows)
 	}
 	k := d.kEff
-	m := min(X.Rows, scoreChunk)
-	dist := make([]float64, m*k)
-	idx := make([]int32, m*k)
-	for lo := 0; lo < X.Rows; lo += scoreChunk {
-		hi := min(lo+scoreChunk, X.Rows)
-		if err := d.ix.Query(ctx, X.Slice(lo, hi), k, dist, idx); err != nil {
-			return nil, fmt.Errorf("lof: score rows %d-%d: %w", lo, hi-1, err)
-		}
+	err := d.ix.QueryChunks(ctx, X, k, scoreChunk, func(lo, hi int, dist []float64, idx []int32) error {
 		out := dst[lo:hi]
-		err := parallel.For(ctx, hi-lo, grain, d.workers, func(_, a, b int) {
+		return parallel.For(ctx, hi-lo, grain, d.workers, func(_, a, b int) {
 			for i := a; i < b; i++ {
 				rd, ri := dist[i*k:(i+1)*k], idx[i*k:(i+1)*k]
 				out[i] = ratio(rd, ri, d.lrd, density(rd, ri, d.kdist))
 			}
 		})
-		if err != nil {
-			return nil, fmt.Errorf("lof: score: %w", err)
-		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lof: score: %w", err)
 	}
 	return dst, nil
 }

@@ -177,6 +177,26 @@ func (ix *Index) Query(ctx context.Context, Q *dataset.Matrix, k int, dist []flo
 	return ix.run(ctx, Q, k, dist, idx)
 }
 
+// QueryChunks answers the rows of Q chunk rows at a time, so the neighbour arrays stay
+// bounded whatever Q's size, and hands each chunk's answers to fn: rows [lo, hi) of Q, their
+// distances and indices laid out as in Query ((hi-lo)*k values, reused between chunks).
+func (ix *Index) QueryChunks(ctx context.Context, Q *dataset.Matrix, k, chunk int, fn func(lo, hi int, dist []float64, idx []int32) error) error {
+	m := min(Q.Rows, chunk)
+	dist := make([]float64, m*k)
+	idx := make([]int32, m*k)
+	for lo := 0; lo < Q.Rows; lo += chunk {
+		hi := min(lo+chunk, Q.Rows)
+		n := (hi - lo) * k
+		if err := ix.Query(ctx, Q.Slice(lo, hi), k, dist[:n], idx[:n]); err != nil {
+			return fmt.Errorf("rows %d-%d: %w", lo, hi-1, err)
+		}
+		if err := fn(lo, hi, dist[:n], idx[:n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // QueryTrain finds, for every indexed row, its k nearest other indexed rows: a row is never
 // its own neighbour, but other rows equal to it are, at distance 0 (scikit-learn's
 // kneighbors(X=None)). Output is laid out as in Query, by the row numbers given to Build.
