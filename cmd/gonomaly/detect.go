@@ -101,11 +101,16 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		if m, err = f.newModel(cmd); err != nil {
 			return err
 		}
+		prog := newProgress(cmd.ErrOrStderr(), "", f.json)
+		prog.status("reading %s", f.input)
 		tab, err := readInput(f.input, f.label, 0)
 		if err != nil {
+			prog.done()
 			return err
 		}
+		prog.status("fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
 		fr, err := m.Fit(ctx, tab.X)
+		prog.done()
 		if err != nil {
 			return err
 		}

@@ -37,8 +37,18 @@ func (p *progress) update(rows int) {
 	fmt.Fprintf(p.w, "\r%s: %d rows, %.0f rows/s, %.1f s ", p.what, rows, float64(rows)/el, el)
 }
 
+// status replaces the line with a note on the current step (reading, fitting), so a long
+// fit shows what it is doing; like update it prints only on a terminal.
+func (p *progress) status(format string, args ...any) {
+	if !p.on {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "\r\033[K"+format, args...)
+}
+
 func (p *progress) done() {
-	if p.on && p.last != p.start {
+	if p.on && !p.last.Equal(p.start) {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 }
