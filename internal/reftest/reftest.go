@@ -10,6 +10,7 @@ package reftest
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -138,4 +139,30 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// BenchSet is a named matrix for benchmarks.
+type BenchSet struct {
+	Name string
+	X    *dataset.Matrix
+}
+
+// BenchSets returns a synthetic rows x cols set (dataset.Synthetic, 5 % outliers, seed 1) and,
+// when the full reference directory is given, those of the named datasets it holds: the data
+// that BENCHMARKS.md times side by side with scikit-learn.
+func BenchSets(b testing.TB, rows, cols int, names ...string) []BenchSet {
+	b.Helper()
+	X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: rows, Cols: cols, Contamination: 0.05, Seed: 1})
+	sets := []BenchSet{{fmt.Sprintf("synthetic-%dx%d", rows, cols), X}}
+	if _, full := Root(); !full {
+		b.Logf("%s not set: benchmarking synthetic data only", EnvDir)
+		return sets
+	}
+	have := Names(b)
+	for _, n := range names {
+		if slices.Contains(have, n) {
+			sets = append(sets, BenchSet{n, Load(b, n).X})
+		}
+	}
+	return sets
 }
