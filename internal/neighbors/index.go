@@ -84,7 +84,7 @@ func Build(X *dataset.Matrix, opts Options) (*Index, error) {
 		return nil, fmt.Errorf("neighbors: build: unknown algorithm %q (valid: %s, %s, %s)", opts.Algorithm, Auto, KDTree, Brute)
 	}
 	if !ix.brute {
-		ix.sk = buildSKTree(X, skLeafSize)
+		ix.sk = buildSKTree(X, skLeafSize, opts.Workers)
 		return ix, nil
 	}
 	leaf := opts.LeafSize

@@ -11,50 +11,44 @@ func nth(a []int32, n int, data []float64, d, dim int) {
 	if len(a) == 0 || n == len(a) {
 		return
 	}
-	less := func(x, y int32) bool {
-		vx, vy := data[int(x)*d+dim], data[int(y)*d+dim]
-		if vx == vy {
-			return x < y
-		}
-		return vx < vy
-	}
+	c := byColumn{data: data, d: d, dim: dim}
 	first, last := 0, len(a)
 	depth := 2 * (bits.Len(uint(len(a))) - 1) // 2 * __lg(n)
 	for last-first > 3 {
 		if depth == 0 {
-			heapSelect(a[first:last], n-first+1, less)
+			heapSelect(a[first:last], n-first+1, c)
 			a[first], a[n] = a[n], a[first]
 			return
 		}
 		depth--
-		cut := partitionPivot(a, first, last, less)
+		cut := partitionPivot(a, first, last, c)
 		if cut <= n {
 			first = cut
 		} else {
 			last = cut
 		}
 	}
-	insertionSort(a[first:last], less)
+	insertionSort(a[first:last], c)
 }
 
 // partitionPivot is __unguarded_partition_pivot: median of a[first+1], a[mid], a[last-1]
 // moved to a[first], then an unguarded partition of [first+1, last) around it.
-func partitionPivot(a []int32, first, last int, less func(x, y int32) bool) int {
+func partitionPivot(a []int32, first, last int, c byColumn) int {
 	mid := first + (last-first)/2
 	x, y, z := first+1, mid, last-1
 	switch {
-	case less(a[x], a[y]):
+	case c.less(a[x], a[y]):
 		switch {
-		case less(a[y], a[z]):
+		case c.less(a[y], a[z]):
 			a[first], a[y] = a[y], a[first]
-		case less(a[x], a[z]):
+		case c.less(a[x], a[z]):
 			a[first], a[z] = a[z], a[first]
 		default:
 			a[first], a[x] = a[x], a[first]
 		}
-	case less(a[x], a[z]):
+	case c.less(a[x], a[z]):
 		a[first], a[x] = a[x], a[first]
-	case less(a[y], a[z]):
+	case c.less(a[y], a[z]):
 		a[first], a[z] = a[z], a[first]
 	default:
 		a[first], a[y] = a[y], a[first]
@@ -62,11 +56,11 @@ func partitionPivot(a []int32, first, last int, less func(x, y int32) bool) int 
 	pivot := a[first]
 	lo, hi := first+1, last
 	for {
-		for less(a[lo], pivot) {
+		for c.less(a[lo], pivot) {
 			lo++
 		}
 		hi--
-		for less(pivot, a[hi]) {
+		for c.less(pivot, a[hi]) {
 			hi--
 		}
 		if lo >= hi {
@@ -78,16 +72,16 @@ func partitionPivot(a []int32, first, last int, less func(x, y int32) bool) int 
 }
 
 // insertionSort is __insertion_sort.
-func insertionSort(a []int32, less func(x, y int32) bool) {
+func insertionSort(a []int32, c byColumn) {
 	for i := 1; i < len(a); i++ {
 		v := a[i]
-		if less(v, a[0]) {
+		if c.less(v, a[0]) {
 			copy(a[1:i+1], a[:i])
 			a[0] = v
 			continue
 		}
 		j := i
-		for less(v, a[j-1]) {
+		for c.less(v, a[j-1]) {
 			a[j] = a[j-1]
 			j--
 		}
@@ -96,32 +90,32 @@ func insertionSort(a []int32, less func(x, y int32) bool) {
 }
 
 // heapSelect is __heap_select(first, middle, last) with middle = first + m.
-func heapSelect(a []int32, m int, less func(x, y int32) bool) {
+func heapSelect(a []int32, m int, c byColumn) {
 	h := a[:m]
 	if m >= 2 {
 		for parent := (m - 2) / 2; ; parent-- {
-			adjustHeap(h, parent, m, h[parent], less)
+			adjustHeap(h, parent, m, h[parent], c)
 			if parent == 0 {
 				break
 			}
 		}
 	}
 	for i := m; i < len(a); i++ {
-		if less(a[i], a[0]) {
+		if c.less(a[i], a[0]) {
 			v := a[i]
 			a[i] = a[0]
-			adjustHeap(h, 0, m, v, less)
+			adjustHeap(h, 0, m, v, c)
 		}
 	}
 }
 
 // adjustHeap is __adjust_heap followed by __push_heap.
-func adjustHeap(h []int32, hole, n int, v int32, less func(x, y int32) bool) {
+func adjustHeap(h []int32, hole, n int, v int32, c byColumn) {
 	top := hole
 	child := hole
 	for child < (n-1)/2 {
 		child = 2 * (child + 1)
-		if less(h[child], h[child-1]) {
+		if c.less(h[child], h[child-1]) {
 			child--
 		}
 		h[hole] = h[child]
@@ -133,10 +127,24 @@ func adjustHeap(h []int32, hole, n int, v int32, less func(x, y int32) bool) {
 		hole = child - 1
 	}
 	parent := (hole - 1) / 2
-	for hole > top && less(h[parent], v) {
+	for hole > top && c.less(h[parent], v) {
 		h[hole] = h[parent]
 		hole = parent
 		parent = (hole - 1) / 2
 	}
 	h[hole] = v
+}
+
+// byColumn is scikit-learn's IndexComparator, a concrete type so that its calls inline.
+type byColumn struct {
+	data   []float64
+	d, dim int
+}
+
+func (c byColumn) less(x, y int32) bool {
+	vx, vy := c.data[int(x)*c.d+c.dim], c.data[int(y)*c.d+c.dim]
+	if vx == vy {
+		return x < y
+	}
+	return vx < vy
 }

@@ -3,6 +3,8 @@ package neighbors
 import (
 	"context"
 	"math"
+	"math/bits"
+	"sync"
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/parallel"
@@ -31,7 +33,11 @@ type skTree struct {
 	n, d   int
 	data   []float64 // the rows, in the order given
 	idx    []int32   // idx_array
-	rows   []float64 // the rows in idx_array order, so a leaf's rows lie together
+	// cols holds each leaf's rows column by column: the leaf of idx_array positions
+	// [lo, hi) keeps column j of its row lo+r at cols[lo*d + j*(hi-lo) + r]. A leaf scan then
+	// runs down columns, over independent rows, rather than along one row's dependent sum.
+	cols    []float64
+	maxLeaf int // the most rows in a leaf
 	start  []int32   // per node: idx_start
 	end    []int32   // per node: idx_end
 	leaf   []bool
@@ -41,7 +47,7 @@ type skTree struct {
 // skLeafSize is scikit-learn's default leaf_size for LocalOutlierFactor and NearestNeighbors.
 const skLeafSize = 30
 
-func buildSKTree(X *dataset.Matrix, leafSize int) *skTree {
+func buildSKTree(X *dataset.Matrix, leafSize, workers int) *skTree {
 	n, d := X.Rows, X.Cols
 	levels := int(math.Log2(math.Max(1, float64(n-1)/float64(leafSize))) + 1)
 	nodes := 1<<levels - 1
@@ -57,25 +63,53 @@ func buildSKTree(X *dataset.Matrix, leafSize int) *skTree {
 	for i := range t.idx {
 		t.idx[i] = int32(i)
 	}
-	t.build(0, 0, n)
-	t.rows = make([]float64, n*d)
-	for p, r := range t.idx {
-		copy(t.rows[p*d:(p+1)*d], t.data[int(r)*d:int(r)*d+d])
+	// Subtrees touch disjoint nodes and disjoint ranges of idx, so the top ones are built
+	// concurrently; the tree is the same whatever the number of goroutines.
+	spawn := 0
+	if w := parallel.Workers(workers, n/(4*buildGrain)); w > 1 {
+		spawn = bits.Len(uint(w - 1))
+	}
+	t.build(0, 0, n, spawn)
+	t.cols = make([]float64, n*d)
+	for node, leaf := range t.leaf {
+		if !leaf {
+			continue
+		}
+		lo, hi := int(t.start[node]), int(t.end[node])
+		m := hi - lo
+		t.maxLeaf = max(t.maxLeaf, m)
+		for r, i := range t.idx[lo:hi] {
+			for j, v := range t.data[int(i)*d : int(i)*d+d] {
+				t.cols[lo*d+j*m+r] = v
+			}
+		}
 	}
 	return t
 }
 
-func (t *skTree) build(node, lo, hi int) {
+// buildGrain is the fewest rows for which a subtree is worth a goroutine of its own.
+const buildGrain = 4096
+
+// build is _recursive_build with init_node: node's bounds are the minimum and maximum of its
+// rows; it splits unless it is at the bottom level or holds fewer than two rows. The first
+// spawn levels build their right child on a new goroutine.
+func (t *skTree) build(node, lo, hi, spawn int) {
 	d := t.d
 	b := t.bounds[node*2*d : (node+1)*2*d]
-	for j := 0; j < d; j++ {
-		b[j], b[d+j] = math.Inf(1), math.Inf(-1)
-	}
-	for _, r := range t.idx[lo:hi] {
+	copy(b[:d], t.data[int(t.idx[lo])*d:int(t.idx[lo])*d+d])
+	copy(b[d:], b[:d])
+	for _, r := range t.idx[lo+1 : hi] {
 		row := t.data[int(r)*d : int(r)*d+d]
 		for j, v := range row {
-			b[j] = math.Min(b[j], v)
-			b[d+j] = math.Max(b[d+j], v)
+			// Plain comparisons rather than fmin and fmax: they agree on all but NaN (which
+			// scikit-learn refuses, as do our readers and detectors) and signed zeros (which
+			// change neither a spread nor min_rdist).
+			if v < b[j] {
+				b[j] = v
+			}
+			if v > b[d+j] {
+				b[d+j] = v
+			}
 		}
 	}
 	t.start[node], t.end[node] = int32(lo), int32(hi)
@@ -83,51 +117,56 @@ func (t *skTree) build(node, lo, hi int) {
 		t.leaf[node] = true
 		return
 	}
-	nodeIdx := t.idx[lo:hi]
-	dim := t.splitDim(nodeIdx)
-	nth(nodeIdx, (hi-lo)/2, t.data, d, dim)
-	mid := lo + (hi-lo)/2
-	t.build(2*node+1, lo, mid)
-	t.build(2*node+2, mid, hi)
-}
-
-// splitDim is find_node_split_dim: the dimension of largest max - min, the first on ties.
-func (t *skTree) splitDim(nodeIdx []int32) int {
-	d := t.d
-	best, spread := 0, 0.0
+	// find_node_split_dim: the dimension of largest max - min, the first on ties. Its
+	// maxima and minima are the node's bounds.
+	dim, spread := 0, 0.0
 	for j := 0; j < d; j++ {
-		hi := t.data[int(nodeIdx[0])*d+j]
-		lo := hi
-		for _, r := range nodeIdx[1:] {
-			v := t.data[int(r)*d+j]
-			hi = math.Max(hi, v)
-			lo = math.Min(lo, v)
-		}
-		if s := hi - lo; s > spread {
-			best, spread = j, s
+		if s := b[d+j] - b[j]; s > spread {
+			dim, spread = j, s
 		}
 	}
-	return best
+	mid := lo + (hi-lo)/2
+	nth(t.idx[lo:hi], mid-lo, t.data, d, dim)
+	if spawn > 0 && hi-lo >= 2*buildGrain {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.build(2*node+2, mid, hi, spawn-1)
+		}()
+		t.build(2*node+1, lo, mid, spawn-1)
+		wg.Wait()
+		return
+	}
+	t.build(2*node+1, lo, mid, 0)
+	t.build(2*node+2, mid, hi, 0)
 }
 
-// minRDist is min_rdist of _kd_tree.pyx for p = 2, with its exact arithmetic.
+// minRDist is min_rdist of _kd_tree.pyx for p = 2: the sum over columns of
+// (0.5 * ((d_lo + |d_lo|) + (d_hi + |d_hi|)))^2 with d_lo = lo - q and d_hi = q - hi. At most
+// one of d_lo, d_hi is positive (lo <= hi, and a difference has the sign of the exact one), and
+// 0.5 * (x + |x|) is exactly x when x > 0, 0 otherwise (2x overflows only where x*x does), so
+// the term is the square of the positive one, or 0: the same value, without the sign masks
+// (and without branches, which the walk mispredicts often).
 func (t *skTree) minRDist(node int, q []float64) float64 {
 	d := t.d
 	b := t.bounds[node*2*d : (node+1)*2*d]
+	lo, hi := b[:len(q)], b[d:d+len(q)]
 	var r float64
 	for j, v := range q {
-		dlo := b[j] - v
-		dhi := v - b[d+j]
-		x := 0.5 * ((dlo + math.Abs(dlo)) + (dhi + math.Abs(dhi)))
+		x := max(lo[j]-v, v-hi[j], 0)
 		r += float64(x * x)
 	}
 	return r
 }
 
-// skHeap is one query's NeighborsHeap row: a max-heap of squared distances of fixed size.
+// skHeap is one query's NeighborsHeap row: a max-heap of squared distances of fixed size,
+// with the scratch space of a leaf scan.
 type skHeap struct {
 	dist []float64
 	idx  []int32
+	part []float64 // partial sums of a leaf's rows
+	live []int32   // the rows of a leaf still in the running
 }
 
 func (h *skHeap) reset() {
@@ -180,51 +219,19 @@ func (h *skHeap) push(val float64, id int32) {
 	}
 }
 
-// query is _query_single_depthfirst. It returns early once the k-th best distance is 0:
-// then no row can be strictly nearer, so the rest of scikit-learn's walk (which it still does,
-// through every leaf holding a duplicate of the query) cannot change the answer.
+// query is _query_single_depthfirst, except that it also skips a node whose min_rdist equals
+// the k-th best distance (scikit-learn walks into it). That cannot change the answer: a row
+// enters the heap only when strictly nearer than the k-th best, and no row of the node is
+// nearer than its min_rdist, in floating point too (each term of min_rdist is the square of a
+// difference no larger than the row's own, and the terms are added in the same order). On
+// data with many tied distances, such as duplicates (where the k-th best reaches 0), this
+// spares most of the walk.
 func (t *skTree) query(node int, q []float64, h *skHeap, lb float64) {
-	if lb > h.dist[0] || h.dist[0] == 0 {
+	if lb >= h.dist[0] {
 		return
 	}
 	if t.leaf[node] {
-		d := t.d
-		lo, hi := int(t.start[node]), int(t.end[node])
-		rows := t.rows[lo*d : hi*d]
-		for p := lo; p < hi; p++ {
-			row := rows[(p-lo)*d : (p-lo+1)*d]
-			row = row[:len(q)]
-			bound := h.dist[0]
-			// The sum of squares in column order, as scikit-learn adds it; once a partial sum
-			// reaches the bound the row cannot be strictly nearer, so the rest is skipped
-			// (checked every four columns: the check costs more than a few more terms).
-			var s float64
-			j := 0
-			for ; j+4 <= len(q); j += 4 {
-				x0 := q[j] - row[j]
-				x1 := q[j+1] - row[j+1]
-				x2 := q[j+2] - row[j+2]
-				x3 := q[j+3] - row[j+3]
-				// float64() keeps each product rounded on its own: no fused multiply-add, so
-				// the sum is scikit-learn's bit for bit whatever GOAMD64 allows.
-				s += float64(x0 * x0)
-				s += float64(x1 * x1)
-				s += float64(x2 * x2)
-				s += float64(x3 * x3)
-				if s >= bound {
-					break
-				}
-			}
-			if s < bound {
-				for ; j < len(q); j++ {
-					x := q[j] - row[j]
-					s += float64(x * x)
-				}
-			}
-			if s < bound {
-				h.push(s, t.idx[p])
-			}
-		}
+		t.scanLeaf(node, q, h)
 		return
 	}
 	i1, i2 := 2*node+1, 2*node+2
@@ -238,6 +245,75 @@ func (t *skTree) query(node int, q []float64, h *skHeap, lb float64) {
 	}
 }
 
+// headCols is how many leading columns scanLeaf sums for every row of a leaf before it looks
+// at the bound: enough to turn most rows away, few enough not to waste work on the rest.
+const headCols = 4
+
+// scanLeaf is the leaf case of _query_single_depthfirst: every row of the leaf, in idx_array
+// order, is pushed when its squared distance (the sum of squares in column order, as
+// euclidean_rdist adds it) is below the k-th best at that moment. It sums the leading
+// headCols columns of every row, then the other columns of the rows whose partial sums are
+// still below the bound, then offers the survivors in order. That is exact: adding
+// non-negative terms never lowers a floating-point sum, so a row whose partial sum reaches the
+// bound would not be pushed; and the bound only falls as rows are pushed, so the bound at the
+// leaf's start turns away no row that the bound at the row's turn would keep.
+func (t *skTree) scanLeaf(node int, q []float64, h *skHeap) {
+	d := t.d
+	lo, hi := int(t.start[node]), int(t.end[node])
+	m := hi - lo
+	leaf := t.cols[lo*d : hi*d]
+	part := h.part[:m]
+	head := min(d, headCols)
+	// float64() keeps each product rounded on its own: no fused multiply-add, so the sums are
+	// scikit-learn's bit for bit whatever GOAMD64 allows. 0 + x*x is x*x, so the first column
+	// starts the sums.
+	q0 := q[0]
+	for r, v := range leaf[:m] {
+		x := q0 - v
+		part[r] = float64(x * x)
+	}
+	for j := 1; j < head; j++ {
+		qj := q[j]
+		col := leaf[j*m : (j+1)*m]
+		col = col[:len(part)]
+		for r, v := range col {
+			x := qj - v
+			part[r] += float64(x * x)
+		}
+	}
+	// Keep the rows still below the bound, without a branch to mispredict on each.
+	bound := h.dist[0]
+	live := h.live[:m]
+	n := 0
+	for r, s := range part {
+		live[n] = int32(r)
+		n += b2i(s < bound)
+	}
+	live = live[:n]
+	for j := head; j < d; j++ {
+		qj := q[j]
+		col := leaf[j*m : (j+1)*m]
+		for _, r := range live {
+			x := qj - col[r]
+			part[r] += float64(x * x)
+		}
+	}
+	for _, r := range live {
+		if s := part[r]; s < h.dist[0] {
+			h.push(s, t.idx[lo+int(r)])
+		}
+	}
+}
+
+// b2i is 1 for true, 0 for false; the compiler makes it a SETcc, not a branch.
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
+	}
+	return i
+}
+
 // kneighbors answers queries Q (or the training rows when Q is nil, scikit-learn's
 // kneighbors(X=None)) into dist and idx, n x k row-major, as scikit-learn orders them.
 func (t *skTree) kneighbors(ctx context.Context, Q *dataset.Matrix, k, workers int, dist []float64, idx []int32) error {
@@ -249,7 +325,7 @@ func (t *skTree) kneighbors(ctx context.Context, Q *dataset.Matrix, k, workers i
 	w := parallel.Workers(workers, (nq+63)/64)
 	heaps := make([]skHeap, w)
 	for i := range heaps {
-		heaps[i] = skHeap{dist: make([]float64, kk), idx: make([]int32, kk)}
+		heaps[i] = skHeap{dist: make([]float64, kk), idx: make([]int32, kk), part: make([]float64, t.maxLeaf), live: make([]int32, t.maxLeaf)}
 	}
 	return parallel.For(ctx, nq, 64, w, func(wk, lo, hi int) {
 		h := &heaps[wk]
@@ -262,7 +338,7 @@ func (t *skTree) kneighbors(ctx context.Context, Q *dataset.Matrix, k, workers i
 				q = Q.Row(i)
 			} else {
 				i = int(t.idx[p])
-				q = t.rows[p*t.d : (p+1)*t.d]
+				q = t.data[i*t.d : (i+1)*t.d]
 			}
 			h.reset()
 			t.query(0, q, h, t.minRDist(0, q))
