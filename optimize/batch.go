@@ -1,0 +1,222 @@
+package optimize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned by Batcher.Do after Close.
+var ErrClosed = errors.New("optimize: batcher closed")
+
+// BatchFunc does the work for a batch of items: it writes out[i] for items[i] (out has the
+// length of items) or returns an error that every item of the batch receives.
+type BatchFunc[T, R any] func(ctx context.Context, items []T, out []R) error
+
+// BatchOptions tune a Batcher. The zero value gives the defaults.
+type BatchOptions struct {
+	// MaxBatch is the most items in one call (default 256).
+	MaxBatch int
+	// MaxWait is how long a worker that holds fewer than MaxBatch items waits for more before
+	// it calls the BatchFunc. 0 (the default) waits for nothing: a worker takes whatever is
+	// queued when it becomes free. Under load items queue while the workers are busy, so
+	// batches grow by themselves without adding latency when the load is light.
+	MaxWait time.Duration
+	// Workers is how many batches may run at once (default GOMAXPROCS).
+	Workers int
+	// Queue bounds the items waiting for a worker (default 64 * MaxBatch); Do blocks (until
+	// its context ends) while the queue is full.
+	Queue int
+}
+
+// Batcher coalesces concurrent Do calls into calls of a BatchFunc. Results are those of the
+// BatchFunc for each item: batching changes how calls are grouped, never what an item gets,
+// as long as the BatchFunc treats items independently.
+type Batcher[T, R any] struct {
+	fn    BatchFunc[T, R]
+	opts  BatchOptions
+	queue chan *call[T, R]
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
+	pool  sync.Pool
+
+	mu     sync.RWMutex // guards closed against sends on queue
+	closed bool
+}
+
+type call[T, R any] struct {
+	ctx  context.Context
+	item T
+	done chan result[R] // buffered 1: a worker never blocks on a caller that gave up
+}
+
+type result[R any] struct {
+	val R
+	err error
+}
+
+// NewBatcher starts a Batcher's workers; Close stops them.
+func NewBatcher[T, R any](fn BatchFunc[T, R], opts BatchOptions) *Batcher[T, R] {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 64 * opts.MaxBatch
+	}
+	b := &Batcher[T, R]{fn: fn, opts: opts, queue: make(chan *call[T, R], opts.Queue), stop: make(chan struct{})}
+	b.pool.New = func() any { return &call[T, R]{done: make(chan result[R], 1)} }
+	b.wg.Add(opts.Workers)
+	for range opts.Workers {
+		go b.work()
+	}
+	return b
+}
+
+// Do submits item and waits for its result. It returns ctx's error if ctx ends first (the item
+// may still be computed, its result is then dropped) and ErrClosed after Close.
+func (b *Batcher[T, R]) Do(ctx context.Context, item T) (R, error) {
+	var zero R
+	c := b.pool.Get().(*call[T, R])
+	c.ctx, c.item = ctx, item
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return zero, ErrClosed
+	}
+	select {
+	case b.queue <- c:
+		b.mu.RUnlock()
+	case <-ctx.Done():
+		b.mu.RUnlock()
+		return zero, ctx.Err()
+	}
+	select {
+	case r := <-c.done:
+		c.ctx, c.item = nil, *new(T)
+		b.pool.Put(c) // only a call whose result was received goes back: its channel is empty
+		return r.val, r.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+// Close stops accepting items, lets the workers finish every queued item, and waits for them.
+func (b *Batcher[T, R]) Close() {
+	b.once.Do(func() {
+		b.mu.Lock()
+		b.closed = true
+		close(b.queue)
+		b.mu.Unlock()
+	})
+	b.wg.Wait()
+}
+
+func (b *Batcher[T, R]) work() {
+	defer b.wg.Done()
+	calls := make([]*call[T, R], 0, b.opts.MaxBatch)
+	items := make([]T, 0, b.opts.MaxBatch)
+	out := make([]R, b.opts.MaxBatch)
+	var timer *time.Timer
+	for {
+		c, ok := <-b.queue
+		if !ok {
+			return
+		}
+		calls = append(calls[:0], c)
+		open := b.fill(&calls, &timer)
+		b.run(calls, items, out)
+		clear(calls)
+		if !open {
+			return
+		}
+	}
+}
+
+// fill adds queued calls to *calls up to MaxBatch, waiting up to MaxWait for more when the queue
+// runs dry. It reports false once the queue is closed and drained.
+func (b *Batcher[T, R]) fill(calls *[]*call[T, R], timer **time.Timer) bool {
+	for len(*calls) < b.opts.MaxBatch {
+		select {
+		case c, ok := <-b.queue:
+			if !ok {
+				return false
+			}
+			*calls = append(*calls, c)
+			continue
+		default:
+		}
+		if b.opts.MaxWait <= 0 {
+			return true
+		}
+		if *timer == nil {
+			*timer = time.NewTimer(b.opts.MaxWait)
+		} else {
+			(*timer).Reset(b.opts.MaxWait)
+		}
+		for len(*calls) < b.opts.MaxBatch {
+			select {
+			case c, ok := <-b.queue:
+				if !ok {
+					(*timer).Stop()
+					return false
+				}
+				*calls = append(*calls, c)
+			case <-(*timer).C:
+				return true
+			}
+		}
+		(*timer).Stop()
+		return true
+	}
+	return true
+}
+
+// run calls the BatchFunc on the calls whose callers still wait. The items come from different
+// callers, so the batch runs under none of their cancellations: it gets the first caller's
+// context values without its deadline (a caller that gives up stops waiting, not the batch).
+func (b *Batcher[T, R]) run(calls []*call[T, R], items []T, out []R) {
+	live := calls[:0]
+	for _, c := range calls {
+		if c.ctx.Err() != nil {
+			c.done <- result[R]{err: c.ctx.Err()}
+			continue
+		}
+		live = append(live, c)
+	}
+	if len(live) == 0 {
+		return
+	}
+	items = items[:0]
+	for _, c := range live {
+		items = append(items, c.item)
+	}
+	o := out[:len(live)]
+	clear(o)
+	err := b.safeCall(context.WithoutCancel(live[0].ctx), items, o)
+	for i, c := range live {
+		if err != nil {
+			c.done <- result[R]{err: err}
+		} else {
+			c.done <- result[R]{val: o[i]}
+		}
+	}
+	clear(items)
+}
+
+// safeCall turns a panic of the BatchFunc into an error for the batch's callers rather than a
+// crash of the process.
+func (b *Batcher[T, R]) safeCall(ctx context.Context, items []T, out []R) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("optimize: batch function panicked: %v", p)
+		}
+	}()
+	return b.fn(ctx, items, out)
+}
