@@ -1,0 +1,69 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the service's Prometheus metrics, on a registry of its own (so two servers in
+// one process, as in tests, do not collide).
+type metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	fit       *prometheus.HistogramVec
+	score     *prometheus.HistogramVec
+	batchRows *prometheus.HistogramVec
+	results   *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "gonomaly", Name: "http_requests_total",
+		Help: "HTTP requests answered, by route pattern, method and status code.",
+	}, []string{"route", "method", "code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "gonomaly", Name: "http_request_duration_seconds",
+		Help: "Time from request to answer, by route pattern.",
+		// 50 us to 10 s: single-row predictions take tens of microseconds, training seconds.
+		Buckets: prometheus.ExponentialBucketsRange(50e-6, 10, 18),
+	}, []string{"route"})
+	m.fit = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "gonomaly", Name: "detector_fit_seconds",
+		Help:    "Time to fit a detector, by algorithm.",
+		Buckets: prometheus.ExponentialBucketsRange(1e-3, 600, 16),
+	}, []string{"algorithm"})
+	m.score = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "gonomaly", Name: "detector_score_seconds",
+		Help:    "Time of one scoring call (a micro-batch or a multi-row request), by algorithm.",
+		Buckets: prometheus.ExponentialBucketsRange(1e-6, 10, 18),
+	}, []string{"algorithm"})
+	m.batchRows = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "gonomaly", Name: "predict_batch_rows",
+		Help:    "Rows per micro-batch of single-row predictions, by algorithm.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	}, []string{"algorithm"})
+	m.results = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "gonomaly", Name: "results_persisted_total",
+		Help: "Detection results written to the store, by outcome (ok, error, dropped).",
+	}, []string{"outcome"})
+	m.reg.MustRegister(m.requests, m.latency, m.fit, m.score, m.batchRows, m.results,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// observeRequest records one answered request.
+func (m *metrics) observeRequest(route, method string, code int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}

@@ -1,0 +1,262 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"runtime"
+	"time"
+
+	"github.com/gonomaly/gonomaly/cache"
+	"github.com/gonomaly/gonomaly/optimize"
+	"github.com/gonomaly/gonomaly/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures a Server. Store is required; the other zero values give the defaults.
+type Config struct {
+	Store store.Store
+	// Cache is the two-level cache in front of the store's detectors and models. Nil means an
+	// in-process cache of its own (closed with the server).
+	Cache *cache.Cache
+	// APIKeyHashes are the hex SHA-256 hashes (HashAPIKey) of the accepted API keys. With none,
+	// the API is open and pprof is off.
+	APIKeyHashes []string
+	Logger       *slog.Logger
+
+	MaxBodyBytes   int64         // request body limit (default 32 MiB)
+	RequestTimeout time.Duration // per request (default 60 s)
+	SlowRequest    time.Duration // requests slower than this are logged (default 1 s)
+	// TrainWait is how long a train request waits for its job before answering 202 with the
+	// job to poll (default 10 s).
+	TrainWait time.Duration
+	// TrainConcurrency bounds trainings running at once (default 2: a fit uses every core).
+	TrainConcurrency int
+	// Batch tunes the micro-batching of single-row predictions (defaults: up to 256 rows, no
+	// added wait, GOMAXPROCS workers per detector).
+	Batch optimize.BatchOptions
+	// KeepScores keeps every score of a prediction in its stored result; by default only the
+	// summary (rows, anomalies, threshold) is stored for requests of more than 1000 rows.
+	KeepScoresUpTo int
+	// ShutdownTimeout bounds how long Run waits for in-flight requests and jobs (default 30 s).
+	ShutdownTimeout time.Duration
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Store == nil {
+		return c, errors.New("server: Config.Store is required")
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 32 << 20
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = time.Minute
+	}
+	if c.SlowRequest <= 0 {
+		c.SlowRequest = time.Second
+	}
+	if c.TrainWait <= 0 {
+		c.TrainWait = 10 * time.Second
+	}
+	if c.TrainConcurrency <= 0 {
+		c.TrainConcurrency = 2
+	}
+	if c.KeepScoresUpTo <= 0 {
+		c.KeepScoresUpTo = 1000
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	return c, nil
+}
+
+// Server is the detection service: the HTTP API of docs/api.md over a store, a cache and the
+// detectors. Build one with New, serve with Run (or mount Handler), stop with Close.
+type Server struct {
+	cfg       Config
+	store     store.Store
+	cache     *cache.Cache
+	ownCache  bool
+	log       *slog.Logger
+	keyHashes [][]byte
+	metrics   *metrics
+	models    *models
+	results   *sink[*store.Result]
+	jobs      *jobs
+	stopJobs  context.CancelFunc
+	handler   http.Handler
+}
+
+// New builds a Server.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, cache: cfg.Cache, log: logger(cfg.Logger), metrics: newMetrics()}
+	for _, h := range cfg.APIKeyHashes {
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("server: API key hash %q is not a hex SHA-256", h)
+		}
+		s.keyHashes = append(s.keyHashes, b)
+	}
+	if s.cache == nil {
+		if s.cache, err = cache.New(ctx, cache.Options{Logger: s.log}); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.ownCache = true
+	}
+	s.models = newModels(cfg.Batch, func(alg string, rows int, d time.Duration) {
+		s.metrics.batchRows.WithLabelValues(alg).Observe(float64(rows))
+		s.metrics.score.WithLabelValues(alg).Observe(d.Seconds())
+	})
+	s.results = newSink(func(ctx context.Context, rs []*store.Result) error {
+		return s.store.CreateResults(ctx, rs...)
+	}, 65536, 512, s.log, func(n int, err error) {
+		if err != nil {
+			s.metrics.results.WithLabelValues("error").Add(float64(n))
+		} else {
+			s.metrics.results.WithLabelValues("ok").Add(float64(n))
+		}
+	})
+	jctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.jobs, s.stopJobs = newJobs(jctx, cfg.TrainConcurrency, 1000), stop
+	s.registerCollectors()
+	s.handler = s.instrument(s.routes())
+	return s, nil
+}
+
+// registerCollectors exports the cache's and the store pool's counters.
+func (s *Server) registerCollectors() {
+	c := s.cache
+	counter := func(name, help string, f func() float64) {
+		s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "gonomaly", Name: name, Help: help}, f))
+	}
+	gauge := func(name, help string, f func() float64) {
+		s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "gonomaly", Name: name, Help: help}, f))
+	}
+	counter("cache_l1_hits_total", "Cache lookups answered by the in-process L1.", func() float64 { return float64(c.Stats().L1Hits) })
+	counter("cache_l2_hits_total", "Cache lookups answered by Redis (L2).", func() float64 { return float64(c.Stats().L2Hits) })
+	counter("cache_misses_total", "Cache lookups answered by neither level.", func() float64 { return float64(c.Stats().Misses) })
+	gauge("cache_hit_ratio", "Share of cache lookups answered by L1 or L2 since start.", func() float64 {
+		st := c.Stats()
+		total := st.L1Hits + st.L2Hits + st.Misses
+		if total == 0 {
+			return 0
+		}
+		return float64(st.L1Hits+st.L2Hits) / float64(total)
+	})
+	gauge("cache_l2_up", "1 when Redis (L2) is in use, 0 when it is down or not configured.", func() float64 {
+		if c.Health().Status == cache.StatusOK && c.Health().L2 {
+			return 1
+		}
+		return 0
+	})
+	if ps, ok := s.store.(store.PoolStater); ok {
+		gauge("store_pool_max_conns", "Connections the store's pool may open.", func() float64 { return float64(ps.PoolStats().MaxConns) })
+		gauge("store_pool_open_conns", "Connections the store's pool holds open.", func() float64 { return float64(ps.PoolStats().OpenConns) })
+		gauge("store_pool_in_use", "Connections of the store's pool in use.", func() float64 { return float64(ps.PoolStats().InUse) })
+		gauge("store_pool_idle", "Idle connections of the store's pool.", func() float64 { return float64(ps.PoolStats().Idle) })
+		counter("store_pool_waits_total", "Connection acquisitions that had to wait.", func() float64 { return float64(ps.PoolStats().WaitCount) })
+		counter("store_pool_wait_seconds_total", "Time spent waiting for a connection.", func() float64 { return ps.PoolStats().WaitDuration.Seconds() })
+	}
+}
+
+// Handler is the service's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	api := func(pattern string, h func(http.ResponseWriter, *http.Request) *apiError) {
+		mux.Handle(pattern, s.requireKey(handlerFunc(h)))
+	}
+	api("POST /api/v1/detectors", s.createDetector)
+	api("GET /api/v1/detectors", s.listDetectors)
+	api("GET /api/v1/detectors/{id}", s.getDetector)
+	api("DELETE /api/v1/detectors/{id}", s.deleteDetector)
+	api("POST /api/v1/datasets", s.createDataset)
+	api("GET /api/v1/datasets", s.listDatasets)
+	api("GET /api/v1/datasets/{id}", s.getDataset)
+	api("POST /api/v1/detection/train", s.train)
+	api("POST /api/v1/detection/predict", s.predict)
+	api("GET /api/v1/detection/results", s.listResults)
+	api("GET /api/v1/jobs/{id}", s.getJob)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	if len(s.keyHashes) > 0 {
+		pp := http.NewServeMux()
+		pp.HandleFunc("/debug/pprof/", pprof.Index)
+		pp.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		pp.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pp.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		pp.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.Handle("/debug/pprof/", s.requireKey(pp))
+	}
+	mux.Handle("/", handlerFunc(func(w http.ResponseWriter, r *http.Request) *apiError {
+		return errorf(http.StatusNotFound, CodeNotFound, "no route for %s %s", r.Method, r.URL.Path)
+	}))
+	return mux
+}
+
+// handlerFunc adapts a handler that returns its error to http.Handler.
+type handlerFunc func(http.ResponseWriter, *http.Request) *apiError
+
+func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e := f(w, r); e != nil {
+		writeError(w, e)
+	}
+}
+
+// Run serves on l until ctx ends, then shuts down gracefully: it stops accepting connections,
+// finishes in-flight requests and training jobs (up to ShutdownTimeout), writes every accepted
+// result to the store, and returns. It does not close the store.
+func (s *Server) Run(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	s.log.Info("serving", "addr", l.Addr().String(), "gomaxprocs", runtime.GOMAXPROCS(0), "auth", len(s.keyHashes) > 0)
+	select {
+	case err := <-errc:
+		s.Close()
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		s.log.Error("shutdown: requests still running at the deadline", "err", err)
+	}
+	if jerr := s.jobs.wait(sctx); jerr != nil {
+		s.log.Error("shutdown: training jobs still running at the deadline; cancelling them", "err", jerr)
+	}
+	s.Close()
+	s.log.Info("stopped")
+	return err
+}
+
+// Close stops the server's workers: it cancels running jobs, closes the batchers and writes
+// every accepted result. Run calls it; call it yourself only when you mounted Handler.
+func (s *Server) Close() {
+	s.stopJobs()
+	_ = s.jobs.wait(context.Background())
+	s.models.close()
+	s.results.close()
+	if s.ownCache {
+		_ = s.cache.Close()
+	}
+}
