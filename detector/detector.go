@@ -28,6 +28,13 @@ type TrainScorer interface {
 	TrainScores() []float64
 }
 
+// MinRowser is implemented by detectors that need a least number of training rows (knn needs
+// more rows than neighbours). Model.Fit checks it before fitting, so too little data is
+// ErrTooFewRows whatever the algorithm.
+type MinRowser interface {
+	MinRows() int
+}
+
 // Errors that callers branch on.
 var (
 	ErrNotFitted      = errors.New("detector is not fitted")
@@ -90,6 +97,9 @@ type FitResult struct {
 func (m *Model) Fit(ctx context.Context, X *dataset.Matrix) (*FitResult, error) {
 	if err := checkInput(X); err != nil {
 		return nil, err
+	}
+	if mr, ok := m.Detector.(MinRowser); ok && X.Rows < mr.MinRows() {
+		return nil, fmt.Errorf("detector: %s: %w: %d rows, need at least %d", m.Algorithm, ErrTooFewRows, X.Rows, mr.MinRows())
 	}
 	res := &FitResult{}
 	t0 := time.Now()

@@ -12,8 +12,8 @@ import (
 
 // Error codes: stable, documented in docs/api.md, for clients to branch on.
 const (
-	CodeBadRequest   = "bad_request"    // the request is malformed (JSON syntax, wrong types, unknown fields)
-	CodeInvalidData  = "invalid_data"   // the data is well-formed but unusable (NaN, ragged, wrong width, empty)
+	CodeBadRequest   = "bad_request"  // the request is malformed (JSON syntax, wrong types, unknown fields)
+	CodeInvalidData  = "invalid_data" // the data is well-formed but unusable (NaN, ragged, wrong width, empty)
 	CodeInvalidParam = "invalid_parameter"
 	CodeNotFound     = "not_found"
 	CodeNotFitted    = "not_fitted"

@@ -65,6 +65,9 @@ func New(cfg Config) (*Detector, error) {
 	return &Detector{k: cfg.Neighbors, method: cfg.Method, workers: cfg.Workers}, nil
 }
 
+// MinRows is the fewest training rows: one more than n_neighbors.
+func (d *Detector) MinRows() int { return d.k + 1 }
+
 // Fit indexes the rows of X, which the detector keeps as the neighbours of every row it
 // scores, and computes the training scores (each row's neighbours exclude the row itself but
 // include rows equal to it). X must have more rows than k.

@@ -56,6 +56,9 @@ func New(cfg Config) (*Detector, error) {
 // grain is the number of rows per parallel chunk of the density passes.
 const grain = 1024
 
+// MinRows is the fewest training rows: 2 (each row needs a neighbour).
+func (d *Detector) MinRows() int { return 2 }
+
 // Fit finds each training row's neighbours among the other training rows and computes their
 // k-distances, local reachability densities and LOF values. X needs at least two rows.
 func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
