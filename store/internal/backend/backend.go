@@ -1,0 +1,273 @@
+// Package backend is what the SQLite and PostgreSQL stores share beyond SQL: identifiers,
+// the encodings of scores, labels and times, record validation and the migration loader. It
+// keeps the two back ends' behaviour identical where the conformance suite checks it.
+package backend
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gonomaly/gonomaly/store"
+)
+
+// NewID returns a new record id: a UUID version 7 (RFC 9562), whose leading 48 bits are the
+// Unix time in milliseconds, so ids made in time order sort together and B-tree inserts stay
+// at the right edge of the index.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[6:]) // crypto/rand never fails on supported platforms (Go 1.24+)
+	ms := uint64(time.Now().UnixMilli())
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	b[6] = b[6]&0x0f | 0x70
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// Time is t as the store keeps it: UTC, rounded down to the microsecond (PostgreSQL's
+// precision, which SQLite copies so both return the same values).
+func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Now is the current time as the store keeps it.
+func Now() time.Time { return Time(time.Now()) }
+
+// OrNow is Time(t), or Now() when t is zero.
+func OrNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return Now()
+	}
+	return Time(t)
+}
+
+// Micros is t in microseconds since the Unix epoch (SQLite's time columns).
+func Micros(t time.Time) int64 { return t.UnixMicro() }
+
+// FromMicros inverts Micros.
+func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// Seconds and FromSeconds store a duration as float64 seconds (the seed's training_time).
+func Seconds(d time.Duration) float64 { return d.Seconds() }
+
+// FromSeconds inverts Seconds (exactly, for durations under about 104 days).
+func FromSeconds(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
+
+// EncodeScores packs scores as little-endian float64s; nil stays nil.
+func EncodeScores(s []float64) []byte {
+	if s == nil {
+		return nil
+	}
+	b := make([]byte, 8*len(s))
+	for i, v := range s {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(v))
+	}
+	return b
+}
+
+// DecodeScores inverts EncodeScores.
+func DecodeScores(b []byte) ([]float64, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if len(b)%8 != 0 {
+		return nil, fmt.Errorf("scores: %d bytes is not a whole number of float64s", len(b))
+	}
+	s := make([]float64, len(b)/8)
+	for i := range s {
+		s[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return s, nil
+}
+
+// EncodeLabels is the canonical text of a label set: JSON with sorted keys, "{}" for none.
+// Two equal label sets always encode to the same text, so a series is selected by equality.
+func EncodeLabels(l map[string]string) string {
+	if len(l) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(l) // maps marshal with sorted keys; strings always marshal
+	return string(b)
+}
+
+// DecodeLabels inverts EncodeLabels; "{}" gives nil.
+func DecodeLabels(s string) (map[string]string, error) {
+	if s == "{}" || s == "" {
+		return nil, nil
+	}
+	var l map[string]string
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, fmt.Errorf("labels %q: %w", s, err)
+	}
+	return l, nil
+}
+
+// Limit is the LIMIT of a listing: n, or store.DefaultLimit when n <= 0.
+func Limit(n int) int {
+	if n <= 0 {
+		return store.DefaultLimit
+	}
+	return n
+}
+
+// Offset is the OFFSET of a listing, never negative.
+func Offset(n int) int { return max(n, 0) }
+
+func invalid(what, id, format string, args ...any) error {
+	if id != "" {
+		what += " " + id
+	}
+	return fmt.Errorf("store: %s: %s: %w", what, fmt.Sprintf(format, args...), store.ErrInvalid)
+}
+
+// Params returns the detector's parameters as stored: the JSON object, or "{}" when empty.
+func Params(d *store.Detector) ([]byte, error) {
+	p := bytes.TrimSpace(d.Parameters)
+	if len(p) == 0 {
+		return []byte("{}"), nil
+	}
+	if !json.Valid(p) || p[0] != '{' {
+		return nil, invalid("detector", d.ID, "parameters %.40q are not a JSON object", p)
+	}
+	return p, nil
+}
+
+// CheckDetector validates the fields CreateDetector and UpdateDetector write.
+func CheckDetector(d *store.Detector) error {
+	switch {
+	case d.Name == "":
+		return invalid("detector", d.ID, "name is empty")
+	case d.Algorithm == "":
+		return invalid("detector", d.ID, "algorithm is empty")
+	case !(d.Contamination > 0 && d.Contamination <= 0.5):
+		return invalid("detector", d.ID, "contamination %v is outside (0, 0.5]", d.Contamination)
+	}
+	_, err := Params(d)
+	return err
+}
+
+// CheckModel validates a model before SaveModel.
+func CheckModel(id string, m *store.FittedModel) error {
+	switch {
+	case len(m.Model) == 0:
+		return invalid("detector", id, "model bytes are empty")
+	case m.NFeatures <= 0:
+		return invalid("detector", id, "model has %d features", m.NFeatures)
+	case math.IsNaN(m.Threshold) || math.IsInf(m.Threshold, 0):
+		return invalid("detector", id, "threshold is %v", m.Threshold)
+	case m.TrainingTime < 0:
+		return invalid("detector", id, "training time %v is negative", m.TrainingTime)
+	}
+	return nil
+}
+
+// CheckDataset validates a dataset before CreateDataset.
+func CheckDataset(d *store.Dataset) error {
+	switch {
+	case d.Name == "":
+		return invalid("dataset", d.ID, "name is empty")
+	case d.FileFormat == "":
+		return invalid("dataset", d.ID, "file format is empty")
+	case d.NSamples < 0 || d.NFeatures < 0:
+		return invalid("dataset", d.ID, "shape %d x %d is negative", d.NSamples, d.NFeatures)
+	case len(d.Data) == 0 && d.Path == "":
+		return invalid("dataset", d.ID, "has neither data nor a path")
+	}
+	return nil
+}
+
+// CheckResult validates a result before CreateResults.
+func CheckResult(r *store.Result) error {
+	switch {
+	case r.DetectorID == "":
+		return invalid("result", r.ID, "detector id is empty")
+	case r.NSamples < 0:
+		return invalid("result", r.ID, "%d samples", r.NSamples)
+	case r.Scores != nil && len(r.Scores) != r.NSamples:
+		return invalid("result", r.ID, "%d scores for %d samples", len(r.Scores), r.NSamples)
+	case r.Anomalies < 0 || r.Anomalies > r.NSamples:
+		return invalid("result", r.ID, "%d anomalies in %d samples", r.Anomalies, r.NSamples)
+	}
+	return nil
+}
+
+// CheckBenchmarkRun validates a run before CreateBenchmarkRun.
+func CheckBenchmarkRun(r *store.BenchmarkRun) error {
+	switch {
+	case r.Kind == "":
+		return invalid("benchmark run", r.ID, "kind is empty")
+	case !json.Valid(r.Document):
+		return invalid("benchmark run", r.ID, "document is not valid JSON")
+	}
+	return nil
+}
+
+// CheckSample validates a sample before AddSamples.
+func CheckSample(s *store.Sample) error {
+	switch {
+	case s.Name == "":
+		return invalid("metric sample", "", "name is empty")
+	case s.Time.IsZero():
+		return invalid("metric sample", "", "%s has no time", s.Name)
+	}
+	return nil
+}
+
+// CheckAlert validates an alert before CreateAlert.
+func CheckAlert(a *store.Alert) error {
+	switch {
+	case a.Severity == "":
+		return invalid("alert", a.ID, "severity is empty")
+	case a.Metric == "":
+		return invalid("alert", a.ID, "metric is empty")
+	}
+	return nil
+}
+
+// Dedup returns ids without repeats, in first-seen order.
+func Dedup(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// InOrder orders found (keyed by id) as ids, leaving out the ids not found.
+func InOrder[T any](ids []string, found map[string]T) []T {
+	out := make([]T, 0, len(found))
+	for _, id := range ids {
+		if v, ok := found[id]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// AcquireError describes a failed wait for a connection: ErrPoolTimeout when the wait, not
+// the caller's context, ran out. Callers prefix it with the operation.
+func AcquireError(waitingFor string, parentErr, err error, timeout time.Duration) error {
+	if parentErr == nil && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("waiting for %s: %w within %v", waitingFor, store.ErrPoolTimeout, timeout)
+	}
+	return fmt.Errorf("waiting for %s: %w", waitingFor, err)
+}
