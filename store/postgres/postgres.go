@@ -1,0 +1,204 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gonomaly/gonomaly/store"
+	"github.com/gonomaly/gonomaly/store/internal/backend"
+)
+
+func init() {
+	open := func(ctx context.Context, url string, opts store.Options) (store.Store, error) {
+		return Open(ctx, url, opts)
+	}
+	store.Register("postgres", open)
+	store.Register("postgresql", open)
+}
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DB is a store in a PostgreSQL database, through a pgx connection pool.
+type DB struct {
+	pool   *pgxpool.Pool
+	opts   store.Options
+	where  string // host/database, for errors (never the password)
+	closed atomic.Bool
+}
+
+var _ store.Store = (*DB)(nil)
+var _ store.PoolStater = (*DB)(nil)
+
+// Open connects to the database that url names (a libpq URL or key=value string; any
+// setting PostgreSQL knows, such as search_path, may be given as a query parameter) and
+// migrates it to the current schema.
+//
+// The pool follows opts like SQLAlchemy's QueuePool: connections are opened on demand, up to
+// PoolSize+MaxOverflow; a connection released while PoolSize others are idle is closed, so
+// at most PoolSize stay open when the load drops (and those close after 30 minutes idle).
+// A connection idle for PrePingAfter is pinged before use, the health check runs every
+// HealthCheckPeriod, and connections are recycled after ConnMaxLifetime (with up to 5 %
+// jitter, so they do not all reconnect at once).
+func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
+	opts = opts.WithDefaults()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	cfg.MaxConns = int32(opts.PoolSize + opts.MaxOverflow)
+	cfg.MinConns = 0
+	cfg.MaxConnLifetime = opts.ConnMaxLifetime
+	cfg.MaxConnLifetimeJitter = opts.ConnMaxLifetime / 20
+	cfg.HealthCheckPeriod = opts.HealthCheckPeriod
+	ping := opts.PrePingAfter
+	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool {
+		return ping >= 0 && p.IdleDuration >= ping
+	}
+	s := &DB{opts: opts, where: fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)}
+	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres %s: %w", s.where, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Ping checks that the database answers.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.with(ctx, func(c *pgxpool.Conn) error { return c.Ping(ctx) }); err != nil {
+		return fmt.Errorf("store: postgres %s: ping: %w", s.where, err)
+	}
+	return nil
+}
+
+// Close closes the pool, waiting for connections in use to be released.
+func (s *DB) Close() error {
+	s.closed.Store(true)
+	s.pool.Close()
+	return nil
+}
+
+// PoolStats reports the pool.
+func (s *DB) PoolStats() store.PoolStats {
+	st := s.pool.Stat()
+	return store.PoolStats{
+		MaxConns:     int(st.MaxConns()),
+		OpenConns:    int(st.TotalConns()),
+		InUse:        int(st.AcquiredConns()),
+		Idle:         int(st.IdleConns()),
+		WaitCount:    st.EmptyAcquireCount(),
+		WaitDuration: st.EmptyAcquireWaitTime(),
+	}
+}
+
+var errClosed = errors.New("the store is closed")
+
+// with runs fn on a pooled connection, waiting at most AcquireTimeout for one. A connection
+// released while PoolSize others sit idle is an overflow connection: it is closed rather
+// than kept. Its errors are for the caller to prefix with the operation.
+func (s *DB) with(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	actx, cancel := context.WithTimeout(ctx, s.opts.AcquireTimeout)
+	c, err := s.pool.Acquire(actx)
+	cancel()
+	if err != nil {
+		return backend.AcquireError("a connection", ctx.Err(), err, s.opts.AcquireTimeout)
+	}
+	defer s.release(c)
+	return fn(c)
+}
+
+func (s *DB) release(c *pgxpool.Conn) {
+	if int(s.pool.Stat().IdleConns()) < s.opts.PoolSize {
+		c.Release()
+		return
+	}
+	conn := c.Hijack()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	conn.Close(ctx)
+}
+
+// migrate applies the pending migrations in one transaction that first takes an advisory
+// lock keyed by the schema: two processes starting at once run them one after the other,
+// and the second finds them applied. PostgreSQL's DDL is transactional, so a failed
+// migration leaves nothing behind.
+func (s *DB) migrate(ctx context.Context) error {
+	ms, err := backend.Migrations(migrationFS, "migrations")
+	if err != nil {
+		return fmt.Errorf("store: postgres %s: %w", s.where, err)
+	}
+	err = s.with(ctx, func(c *pgxpool.Conn) error {
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gonomaly.schema_migrations'), hashtext(coalesce(current_schema(), '')))`); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version    integer     PRIMARY KEY,
+				name       text        NOT NULL,
+				applied_at timestamptz NOT NULL
+			)`); err != nil {
+				return err
+			}
+			var current int
+			if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+				return err
+			}
+			pending, err := backend.Pending(ms, current)
+			if err != nil {
+				return err
+			}
+			for _, m := range pending {
+				if _, err := tx.Exec(ctx, m.SQL); err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+				}
+				if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+					m.Version, m.Name, backend.Now()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("store: postgres %s: migrate: %w", s.where, err)
+	}
+	return nil
+}
+
+// SQLSTATE codes the store maps to its errors.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+func pgCode(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// pgDetail is the DETAIL of a PostgreSQL error, which names the offending key.
+func pgDetail(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) && e.Detail != "" {
+		return e.Detail
+	}
+	return err.Error()
+}
