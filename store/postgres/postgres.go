@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,10 @@ type DB struct {
 	opts   store.Options
 	where  string // host/database, for errors (never the password)
 	closed atomic.Bool
+
+	// releaseMu makes "count the idle connections, then release or close" one step, so
+	// connections released at the same moment never leave more than PoolSize idle.
+	releaseMu sync.Mutex
 }
 
 var _ store.Store = (*DB)(nil)
@@ -123,11 +128,14 @@ func (s *DB) with(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
 }
 
 func (s *DB) release(c *pgxpool.Conn) {
+	s.releaseMu.Lock()
 	if int(s.pool.Stat().IdleConns()) < s.opts.PoolSize {
 		c.Release()
+		s.releaseMu.Unlock()
 		return
 	}
 	conn := c.Hijack()
+	s.releaseMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	conn.Close(ctx)
