@@ -28,11 +28,13 @@ func DefaultURL() string {
 // pool_timeout=30, pool_recycle=3600, pool_pre_ping=True) and hold under a load test of 16
 // concurrent clients on both back ends (see storetest's Load check).
 type Options struct {
-	// PoolSize is how many idle connections the pool keeps for reuse (default 20). On
-	// SQLite it applies to the readers; SQLite always has exactly one writer connection.
+	// PoolSize is how many idle connections the pool keeps for reuse (default 20; negative:
+	// none). On SQLite it applies to the readers; SQLite always has exactly one writer
+	// connection.
 	PoolSize int
 	// MaxOverflow is how many connections the pool may open beyond PoolSize under load
-	// (default 30). They are closed when released while PoolSize others are idle.
+	// (default 30; negative: none). They are closed when released while PoolSize others
+	// are idle.
 	MaxOverflow int
 	// AcquireTimeout bounds the wait for a free connection (default 30s); past it a call
 	// fails with ErrPoolTimeout. The query itself is bounded only by the caller's context.
@@ -61,19 +63,14 @@ const (
 	DefaultBusyTimeout       = 5 * time.Second
 )
 
-// WithDefaults returns o with every zero field set to its default. A negative PoolSize or
-// MaxOverflow means 0.
+// WithDefaults returns o with every zero field set to its default. It is idempotent: a
+// negative PoolSize or MaxOverflow (meaning none) stays as it is.
 func (o Options) WithDefaults() Options {
 	if o.PoolSize == 0 {
 		o.PoolSize = DefaultPoolSize
 	}
-	o.PoolSize = max(o.PoolSize, 0)
 	if o.MaxOverflow == 0 {
 		o.MaxOverflow = DefaultMaxOverflow
-	}
-	o.MaxOverflow = max(o.MaxOverflow, 0)
-	if o.PoolSize+o.MaxOverflow == 0 {
-		o.MaxOverflow = 1 // a pool needs at least one connection
 	}
 	if o.AcquireTimeout <= 0 {
 		o.AcquireTimeout = DefaultAcquireTimeout
@@ -92,6 +89,14 @@ func (o Options) WithDefaults() Options {
 	}
 	return o
 }
+
+// IdleConns is how many idle connections a pool with these options keeps: PoolSize, or 0
+// when it is negative. Call it on WithDefaults' result.
+func (o Options) IdleConns() int { return max(o.PoolSize, 0) }
+
+// MaxConns is the most connections a pool with these options opens: PoolSize plus
+// MaxOverflow (a negative one counting 0), and at least 1. Call it on WithDefaults' result.
+func (o Options) MaxConns() int { return max(o.IdleConns()+max(o.MaxOverflow, 0), 1) }
 
 // OpenFunc opens a store from a URL; a back end registers one for each URL scheme it serves.
 // It runs the back end's migrations before it returns.

@@ -49,12 +49,25 @@ func TestOptionsWithDefaults(t *testing.T) {
 	if got != want {
 		t.Errorf("Options{}.WithDefaults() = %+v, want %+v", got, want)
 	}
-	got = store.Options{PoolSize: 4, MaxOverflow: -1, PrePingAfter: -1}.WithDefaults()
-	if got.PoolSize != 4 || got.MaxOverflow != 0 || got.PrePingAfter != -1 {
-		t.Errorf("explicit options changed: %+v", got)
+	for _, c := range []struct {
+		o             store.Options
+		idle, maxConn int
+	}{
+		{store.Options{}, 20, 50},
+		{store.Options{PoolSize: 4, MaxOverflow: -1}, 4, 4},
+		{store.Options{PoolSize: -1, MaxOverflow: 3}, 0, 3},
+		{store.Options{PoolSize: -1, MaxOverflow: -1}, 0, 1},
+	} {
+		o := c.o.WithDefaults()
+		if o.WithDefaults() != o {
+			t.Errorf("WithDefaults is not idempotent on %+v", c.o)
+		}
+		if o.IdleConns() != c.idle || o.MaxConns() != c.maxConn {
+			t.Errorf("%+v: %d idle, %d max connections, want %d, %d", c.o, o.IdleConns(), o.MaxConns(), c.idle, c.maxConn)
+		}
 	}
-	if got := (store.Options{PoolSize: -1, MaxOverflow: -1}).WithDefaults(); got.PoolSize+got.MaxOverflow < 1 {
-		t.Errorf("a pool of no connections: %+v", got)
+	if o := (store.Options{PrePingAfter: -1}).WithDefaults(); o.PrePingAfter != -1 {
+		t.Errorf("PrePingAfter -1 became %v", o.PrePingAfter)
 	}
 }
 

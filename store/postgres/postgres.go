@@ -59,7 +59,7 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	cfg.MaxConns = int32(opts.PoolSize + opts.MaxOverflow)
+	cfg.MaxConns = int32(opts.MaxConns())
 	cfg.MinConns = 0
 	cfg.MaxConnLifetime = opts.ConnMaxLifetime
 	cfg.MaxConnLifetimeJitter = opts.ConnMaxLifetime / 20
@@ -129,7 +129,7 @@ func (s *DB) with(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
 
 func (s *DB) release(c *pgxpool.Conn) {
 	s.releaseMu.Lock()
-	if int(s.pool.Stat().IdleConns()) < s.opts.PoolSize {
+	if int(s.pool.Stat().IdleConns()) < s.opts.IdleConns() {
 		c.Release()
 		s.releaseMu.Unlock()
 		return

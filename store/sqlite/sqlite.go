@@ -72,14 +72,14 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	s.w.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	s.wgate = newGate(1)
 
-	readers := opts.PoolSize + opts.MaxOverflow
+	readers := opts.MaxConns()
 	s.r, err = sql.Open("sqlite", path+"?_busy_timeout="+busy+"&_foreign_keys=1&_query_only=1")
 	if err != nil {
 		s.w.Close()
 		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
 	}
 	s.r.SetMaxOpenConns(readers)
-	s.r.SetMaxIdleConns(opts.PoolSize)
+	s.r.SetMaxIdleConns(opts.IdleConns())
 	s.r.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	s.rgate = newGate(readers)
 
