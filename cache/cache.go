@@ -139,7 +139,8 @@ func (c *Cache) Get(ctx context.Context, key string, tags ...string) ([]byte, bo
 // Set writes value under key to L1 and, when Redis is up, to L2 (write-through), for ttl
 // (<= 0: Options.DefaultTTL; L1 keeps it at most Options.L1TTL). Other instances drop their L1
 // copy of key. The entry belongs to tags: InvalidateTag of any of them drops it, and reads
-// must name the same tags in the same order. Set copies value. An L2 failure is not returned:
+// must name the same tags in the same order. Tags are meant to be coarse and long-lived (one
+// per detector): the cache keeps a small record of every tag it has seen until Close. Set copies value. An L2 failure is not returned:
 // the value is in L1, the failure is counted in Stats and shown by Health, and L2's copy of
 // key is deleted once Redis is back.
 func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Duration, tags ...string) {
@@ -336,6 +337,7 @@ func (c *Cache) Close() error {
 		if c.rdb != nil {
 			c.mu.Lock()
 			c.closed = true
+			c.up.Store(false) // later calls, if any, stay in L1
 			c.mu.Unlock()
 			c.cancel()
 			if e := c.ps.Close(); e != nil && !errors.Is(e, redis.ErrClosed) {
@@ -351,10 +353,9 @@ func (c *Cache) Close() error {
 	return err
 }
 
-// newGen returns a fresh tag generation: random, so that a generation lost with Redis's data
-// and created again can never bring back entries written under an old one.
-func newGen() string {
-	var b [genLen]byte
+// randomHex returns 16 random hex digits: instance ids and the random half of generations.
+func randomHex() string {
+	var b [16]byte
 	const hex = "0123456789abcdef"
 	x := rand.Uint64()
 	for i := range b {
@@ -363,5 +364,3 @@ func newGen() string {
 	}
 	return string(b[:])
 }
-
-const genLen = 16

@@ -332,3 +332,33 @@ func TestHealthL1Only(t *testing.T) {
 		t.Errorf("Health = %+v, want ok without L2", h)
 	}
 }
+
+func TestUseAfterCloseStaysLocal(t *testing.T) {
+	checkNoLeak(t)
+	prefix := testPrefix(t)
+	url, _ := sharedRedis(t, prefix)
+	c, err := New(context.Background(), Options{RedisURL: url, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx := context.Background()
+		c.Set(ctx, "k", []byte("v"), time.Minute, "detector:1")
+		c.InvalidateTag(ctx, "detector:1")
+		c.Delete(ctx, "k")
+		_, _ = c.GetOrLoad(ctx, "k", time.Minute, func(context.Context) ([]byte, error) { return []byte("v"), nil })
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("calls after Close hang")
+	}
+}

@@ -13,19 +13,24 @@
 //
 // An entry may belong to tags, such as "detector:42" for every result computed with that
 // detector; InvalidateTag("detector:42") drops them all, on every instance, when the detector
-// is retrained or deleted. Each tag has a generation in Redis, a random string stored under
-// the tag's key, and the Redis key of an entry contains the generations of its tags:
-// invalidating a tag writes a fresh generation, which makes all its entries unreachable in one
-// command (they expire by their TTL), with no scan of keys and no race with a write in flight.
-// A load that started before the invalidation writes under the old generation, where nobody
-// will read it. Each instance keeps the generations it has seen and stamps its L1 entries with
-// a local epoch per tag; an invalidation is announced on a Redis pub/sub channel, and peers
-// that receive it bump the tag's epoch, which drops their L1 entries of the tag at once.
-// Messages sent while a peer is not subscribed are lost, so after each (re)subscription a peer
-// reads every generation it knows again, and after a broken subscription it also empties its
-// L1, since the keys that others Set or Deleted meanwhile cannot be known. Generations are random rather than counters so that
-// a generation key lost with Redis's data (a restart, an eviction) never brings back entries
-// written under an old one. Reads and writes must name an entry's tags, in the same order.
+// is retrained or deleted. Reads and writes must name an entry's tags, in the same order.
+//
+// Each tag has a generation in Redis, stored under the tag's key, and the Redis key of an
+// entry contains the generations of its tags: invalidating a tag writes the next generation,
+// which makes all its entries unreachable in one command (they expire by their TTL), with no
+// scan of keys and no race with a write in flight: a load that started before the
+// invalidation writes under the old generation, where nobody will read it. Each instance keeps
+// the generations it has seen and stamps its L1 entries with a local epoch per tag; the
+// invalidation is announced on a Redis pub/sub channel, and peers that receive it bump the
+// tag's epoch, which drops their L1 entries of the tag at once.
+//
+// A generation is a sequence number, which Redis increments atomically with the announcement
+// so that instances only ever move a tag forward whatever order messages arrive in, and a
+// random part, so that a generation key lost with Redis's data (a restart, an eviction) and
+// created again never matches an earlier one. Messages sent while a peer is not subscribed are
+// lost, so after each (re)subscription a peer reads every generation it knows again, and after
+// a broken subscription it also empties its L1, since it cannot know which keys others Set or
+// Deleted meanwhile.
 //
 // # Redis outages
 //

@@ -52,7 +52,7 @@ func ownGoroutines() []string {
 
 // testPrefix is a key prefix no other test or run uses.
 func testPrefix(t testing.TB) string {
-	return fmt.Sprintf("gonomaly-test:cache:%s:%s:", t.Name(), newGen())
+	return fmt.Sprintf("gonomaly-test:cache:%s:%s:", t.Name(), randomHex())
 }
 
 // sharedRedis returns the URL of the test Redis and a client for looking at it directly; the

@@ -31,7 +31,7 @@ func (c *Cache) connect(ctx context.Context) error {
 	ro.MaxRetries, ro.MinRetryBackoff, ro.MaxRetryBackoff = 1, -1, -1
 	ro.DialerRetries = 1
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	c.id = newGen()
+	c.id = randomHex()
 	if ro.ClientName == "" {
 		ro.ClientName = "gonomaly-cache-" + c.id // names this instance in CLIENT LIST
 	}
@@ -70,37 +70,36 @@ func (c *Cache) resolve(ctx context.Context, states []*tagState) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	gens, _, err := c.readGens(ctx, missing)
+	gens, err := c.readGens(ctx, missing)
 	if err != nil {
 		return err
 	}
 	for i, t := range missing {
-		t.setGen(gens[i])
+		t.advance(gens[i])
 	}
 	return nil
 }
 
-// readGens returns the generations of states in Redis, creating a fresh one for each tag that
-// has none there (created[i] reports which).
-func (c *Cache) readGens(ctx context.Context, states []*tagState) (gens []string, created []bool, err error) {
-	gens, created = make([]string, len(states)), make([]bool, len(states))
+// readGens returns the generations of states in Redis, creating an initial one for each tag
+// that has none there.
+func (c *Cache) readGens(ctx context.Context, states []*tagState) ([]string, error) {
+	gens := make([]string, len(states))
 	for lo := 0; lo < len(states); lo += pipeChunk {
 		part := states[lo:min(lo+pipeChunk, len(states))]
 		pipe := c.rdb.Pipeline()
-		nx := make([]*redis.BoolCmd, len(part))
 		get := make([]*redis.StringCmd, len(part))
 		for i, t := range part {
-			nx[i] = pipe.SetNX(ctx, t.key, newGen(), 0)
+			pipe.SetNX(ctx, t.key, initialGen(), 0)
 			get[i] = pipe.Get(ctx, t.key)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, nil, fmt.Errorf("cache: read %d tag generations: %w", len(part), err)
+			return nil, fmt.Errorf("cache: read %d tag generations: %w", len(part), err)
 		}
 		for i := range part {
-			gens[lo+i], created[lo+i] = get[i].Val(), nx[i].Val()
+			gens[lo+i] = get[i].Val()
 		}
 	}
-	return gens, created, nil
+	return gens, nil
 }
 
 // getL2 looks key up in Redis under s's generations and returns its value and remaining TTL.
@@ -195,7 +194,7 @@ func (c *Cache) invalidate(ctx context.Context, t *tagState) {
 		}
 		c.mu.Lock()
 		if !c.up.Load() {
-			t.forget()
+			t.drop()
 			c.addPendingLocked(t, "", nil)
 			c.mu.Unlock()
 			return
@@ -206,18 +205,41 @@ func (c *Cache) invalidate(ctx context.Context, t *tagState) {
 	}
 }
 
-// publishGen stores a fresh generation for t in Redis, announces it and records it.
+// bumpScript gives a tag the next generation and announces it, in one atomic step, so that
+// the order of the announcements is the order of the generations. The new sequence number is
+// above both the one in Redis and ARGV[1], the highest this instance has seen, so that a Redis
+// that lost or rolled back the tag's key still moves forward.
+//
+//	KEYS[1] the tag's key; ARGV: floor sequence (hex), random half, channel, message prefix
+//	(sender and kind), message suffix (tag name). Returns the new generation.
+var bumpScript = redis.NewScript(`
+local seq = tonumber(ARGV[1], 16)
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local s = tonumber(string.sub(cur, 1, 16), 16)
+  if s and s > seq then seq = s end
+end
+local g = string.format('%016x', seq + 1) .. ARGV[2]
+redis.call('SET', KEYS[1], g)
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. g .. ARGV[5])
+return g
+`)
+
+// publishGen gives t its next generation in Redis, announces it and records it.
 func (c *Cache) publishGen(ctx context.Context, t *tagState) error {
-	g := newGen()
-	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, t.key, g, 0)
-		p.Publish(ctx, c.channel, c.tagMessage(t, g))
-		return nil
-	})
+	floor := "0"
+	if g := t.gen.Load(); g != nil {
+		floor = seq(*g)
+	}
+	kind, name := string(rune(msgTag)), t.name
+	if t == c.all {
+		kind, name = string(rune(msgAll)), ""
+	}
+	g, err := bumpScript.Run(ctx, c.rdb, []string{t.key}, floor, randomHex(), c.channel, c.id+kind, name).Text()
 	if err != nil {
 		return fmt.Errorf("cache: invalidate tag %q: %w", t.name, err)
 	}
-	t.setGen(g)
+	t.advance(g)
 	return nil
 }
 
@@ -251,7 +273,7 @@ func (c *Cache) addPendingLocked(t *tagState, key string, tags []string) {
 	}
 	if _, ok := c.pendingKeys[key]; !ok && len(c.pendingKeys) >= maxPendingKeys {
 		clear(c.pendingKeys)
-		c.all.forget()
+		c.all.drop()
 		c.pendingTags[c.all] = c.pendingSeq
 		return
 	}
@@ -366,9 +388,10 @@ func (c *Cache) dial() error {
 //   - tags invalidated here while Redis was down get a fresh generation, announced to peers;
 //   - every tag this instance knows is compared with Redis: a generation that differs from the
 //     one known here is replaced by a fresh one (a peer's invalidation that we missed, or a
-//     Redis that restarted from an old snapshot and brought back old generations; telling the
-//     two apart is not possible, so both cost an invalidation), and L1 entries of every tag
-//     whose generation changed are dropped;
+//     Redis that restarted from an old snapshot and brought back old generations, which may
+//     even be later than the last one seen here if this instance was behind; telling these
+//     apart is not possible, so all cost an invalidation), and L1 entries of every tag whose
+//     generation changed are dropped;
 //   - keys Set or Deleted here while Redis was down are deleted from L2 and from peers' L1.
 //
 // Entries written to L1 while Redis was down were never written to L2, so L2 holds nothing
@@ -414,28 +437,34 @@ func (c *Cache) recover(ctx context.Context) error {
 	}
 }
 
-// refresh reads the generation of every tag this instance knows from Redis. A generation that
-// differs from the known one is adopted (dropping the tag's L1 entries) or, with rebump,
-// replaced by a fresh one (see recover).
+// refresh reads the generation of every tag this instance knows from Redis. A later
+// generation than the known one is adopted (dropping the tag's L1 entries). An earlier or
+// equal-but-different one means Redis lost or rolled back the tag's key, and old entries may
+// be readable again under it: the tag gets a fresh generation above both. With rebump (after
+// an outage, see recover) any generation other than the known one gets a fresh one.
 func (c *Cache) refresh(ctx context.Context, rebump bool) error {
 	states := []*tagState{c.all}
 	c.tags.Range(func(_, v any) bool {
 		states = append(states, v.(*tagState))
 		return true
 	})
-	gens, created, err := c.readGens(ctx, states)
+	gens, err := c.readGens(ctx, states)
 	if err != nil {
 		return err
 	}
 	for i, t := range states {
-		known := t.gen.Load()
-		if rebump && known != nil && !created[i] && *known != gens[i] {
+		known, g := t.gen.Load(), gens[i]
+		switch {
+		case known == nil:
+			t.advance(g)
+		case g == *known:
+		case !rebump && seq(g) > seq(*known):
+			t.advance(g)
+		default:
 			if err := c.publishGen(ctx, t); err != nil {
 				return err
 			}
-			continue
 		}
-		t.setGen(gens[i])
 	}
 	return nil
 }

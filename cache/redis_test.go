@@ -308,3 +308,64 @@ func TestRedisStats(t *testing.T) {
 		t.Errorf("a: L1Entries %d, L1Bytes %d; want one entry with a weight", got[0].L1Entries, got[0].L1Bytes)
 	}
 }
+
+// Instances that invalidate one tag at the same time end on the same generation as Redis,
+// the last one, whatever order the announcements reach them in.
+func TestRedisConcurrentInvalidationsConverge(t *testing.T) {
+	checkNoLeak(t)
+	a, b, prefix := pair(t, Options{})
+	_, rdb := sharedRedis(t, prefix)
+	ctx := context.Background()
+	a.Set(ctx, "k", []byte("v"), time.Hour, "detector:1")
+	b.Get(ctx, "k", "detector:1")
+	const n = 100
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := a
+			if i%2 == 1 {
+				c = b
+			}
+			c.InvalidateTag(ctx, "detector:1")
+		}()
+	}
+	wg.Wait()
+	final, err := rdb.Get(ctx, prefix+"tag:detector:1").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := seq(final), "0000000000000064"; got != want {
+		t.Errorf("sequence after %d invalidations = %s, want %s", n, got, want)
+	}
+	for name, c := range map[string]*Cache{"a": a, "b": b} {
+		eventually(t, 2*time.Second, name+" did not converge on Redis's generation", func() bool {
+			g := c.tag("detector:1").gen.Load()
+			return g != nil && *g == final
+		})
+	}
+}
+
+func TestAdvanceNeverGoesBack(t *testing.T) {
+	ts := &tagState{}
+	steps := []struct {
+		gen  string
+		want bool
+	}{
+		{"0000000000000000aaaaaaaaaaaaaaaa", true},  // first seen
+		{"0000000000000002bbbbbbbbbbbbbbbb", true},  // later
+		{"0000000000000001cccccccccccccccc", false}, // a late message
+		{"0000000000000002dddddddddddddddd", false}, // same sequence: not later
+		{"000000000000000aeeeeeeeeeeeeeeee", true},  // hex order
+	}
+	for _, s := range steps {
+		epoch := ts.epoch.Load()
+		if got := ts.advance(s.gen); got != s.want {
+			t.Errorf("advance(%s) = %v, want %v", s.gen, got, s.want)
+		}
+		if moved := ts.epoch.Load() != epoch; moved != s.want {
+			t.Errorf("advance(%s): epoch moved = %v, want %v", s.gen, moved, s.want)
+		}
+	}
+}

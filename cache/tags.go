@@ -15,6 +15,13 @@ import (
 // unreachable at once, on every instance. gen is always written before epoch is bumped, and
 // read after epoch, so that an entry stamped with a current epoch was read or written under
 // the current generation.
+//
+// A generation is a sequence number (16 hex digits) followed by 16 random hex digits. Redis
+// increments the sequence atomically with the announcement (bumpScript), so generations are
+// ordered and an instance only ever moves a tag forward: a message or a read that arrives late
+// cannot bring back a generation older than one already seen. The random half makes a
+// generation that Redis lost and created again (sequence 0 after a restart, an eviction)
+// differ from every earlier one.
 type tagState struct {
 	name  string
 	key   string // the Redis key holding gen
@@ -22,19 +29,34 @@ type tagState struct {
 	gen   atomic.Pointer[string]
 }
 
-// setGen records g as the tag's generation and, if it is not the one known, drops the tag's L1
-// entries.
-func (t *tagState) setGen(g string) {
-	if old := t.gen.Swap(&g); old == nil || *old != g {
-		t.epoch.Add(1)
+const (
+	seqLen = 16
+	genLen = seqLen + 16
+)
+
+// initialGen is the generation of a tag that Redis does not know yet.
+func initialGen() string { return "0000000000000000" + randomHex() }
+
+// seq is g's sequence number ("" sorts first).
+func seq(g string) string { return g[:min(len(g), seqLen)] }
+
+// advance records g as the tag's generation if it is later than the one known (or none is
+// known), and then drops the tag's L1 entries. It reports whether it did.
+func (t *tagState) advance(g string) bool {
+	for {
+		old := t.gen.Load()
+		if old != nil && seq(g) <= seq(*old) {
+			return false
+		}
+		if t.gen.CompareAndSwap(old, &g) {
+			t.epoch.Add(1)
+			return true
+		}
 	}
 }
 
-// forget drops the tag's L1 entries and its generation, which is no longer current.
-func (t *tagState) forget() {
-	t.gen.Store(nil)
-	t.epoch.Add(1)
-}
+// drop makes the tag's L1 entries unservable, for an invalidation Redis has not seen yet.
+func (t *tagState) drop() { t.epoch.Add(1) }
 
 // tag returns the state of the tag named name, creating it.
 func (c *Cache) tag(name string) *tagState {
@@ -138,13 +160,6 @@ const (
 	msgAll = 'a'
 )
 
-func (c *Cache) tagMessage(t *tagState, gen string) string {
-	if t == c.all {
-		return c.id + string(rune(msgAll)) + gen
-	}
-	return c.id + string(rune(msgTag)) + gen + t.name
-}
-
 func (c *Cache) keyMessage(key string) string {
 	return c.id + string(rune(msgKey)) + key
 }
@@ -164,11 +179,11 @@ func (c *Cache) handle(payload string) {
 		}
 		// A tag this instance never saw has no entries here: nothing to drop.
 		if v, ok := c.tags.Load(body[genLen:]); ok {
-			v.(*tagState).setGen(body[:genLen])
+			v.(*tagState).advance(body[:genLen])
 		}
 	case msgAll:
 		if len(body) == genLen {
-			c.all.setGen(body)
+			c.all.advance(body)
 		}
 	}
 }
