@@ -25,7 +25,7 @@ import (
 
 // env is a server under test over a real store, with an HTTP client.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *Server
 	http *httptest.Server
 	st   store.Store
@@ -39,7 +39,7 @@ type envOpts struct {
 	cfg    func(*Config)
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	ctx := context.Background()
 	if o.dbPath == "" {
@@ -144,7 +144,7 @@ func (e *env) createAndTrain(algorithm string, params map[string]any, train [][]
 }
 
 // offline fits the same detector outside the service, for the expected scores.
-func offline(t *testing.T, algorithm string, params map[string]any, train, test [][]float64) (*detector.Model, []float64) {
+func offline(t testing.TB, algorithm string, params map[string]any, train, test [][]float64) (*detector.Model, []float64) {
 	t.Helper()
 	m, err := detector.NewModel(algorithm, params, detector.DefaultContamination)
 	if err != nil {
