@@ -442,7 +442,13 @@ func (s *Server) fit(ctx context.Context, det *store.Detector, m *detector.Model
 		}
 		return nil, toAPI(err)
 	}
-	s.cache.InvalidateTag(context.WithoutCancel(ctx), detectorTag(det.ID))
+	// Drop every cached entry of the old version, here and (through Redis) on every other
+	// instance, then write the new version through, so that the other instances read it
+	// from Redis rather than from the store.
+	cctx := context.WithoutCancel(ctx)
+	s.cache.InvalidateTag(cctx, detectorTag(det.ID))
+	s.cache.Set(cctx, modelKey(det.ID, saved.Version), blob, cacheTTL, detectorTag(det.ID))
+	s.cache.Set(cctx, metaKey(det.ID), encodeMeta(saved.Version, true), cacheTTL, detectorTag(det.ID))
 	s.models.put(det.ID, saved.Version, m)
 	return &trainResponse{DetectorID: det.ID, TrainingTimeMS: float64(took) / 1e6, NSamples: X.Rows, NFeatures: X.Cols, Threshold: m.Threshold, Version: saved.Version}, nil
 }
@@ -477,7 +483,7 @@ const cacheTTL = time.Hour
 // store on a miss), then the model of that version from memory, the cache or the store.
 func (s *Server) served(ctx context.Context, id string) (*live, error) {
 	for attempt := 0; ; attempt++ {
-		meta, err := s.cache.GetOrLoad(ctx, "detector-meta:"+id, cacheTTL, func(ctx context.Context) ([]byte, error) {
+		meta, err := s.cache.GetOrLoad(ctx, metaKey(id), cacheTTL, func(ctx context.Context) ([]byte, error) {
 			ds, err := s.store.GetDetectors(ctx, []string{id})
 			if err != nil {
 				return nil, err
@@ -497,7 +503,7 @@ func (s *Server) served(ctx context.Context, id string) (*live, error) {
 		if l := s.models.get(id, version); l != nil {
 			return l, nil
 		}
-		blob, err := s.cache.GetOrLoad(ctx, "model:"+id+":"+strconv.FormatInt(version, 10), cacheTTL, func(ctx context.Context) ([]byte, error) {
+		blob, err := s.cache.GetOrLoad(ctx, modelKey(id, version), cacheTTL, func(ctx context.Context) ([]byte, error) {
 			d, err := s.store.GetDetector(ctx, id)
 			if err != nil {
 				return nil, err
@@ -521,6 +527,14 @@ func (s *Server) served(ctx context.Context, id string) (*live, error) {
 		}
 		return s.models.put(id, version, m), nil
 	}
+}
+
+// metaKey holds a detector's current version and whether it is fitted (encodeMeta); modelKey
+// the model bytes of one version.
+func metaKey(id string) string { return "detector-meta:" + id }
+
+func modelKey(id string, version int64) string {
+	return "model:" + id + ":" + strconv.FormatInt(version, 10)
 }
 
 var errStale = errors.New("detector changed while its model was read")

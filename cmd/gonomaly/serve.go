@@ -13,8 +13,9 @@ import (
 	"github.com/gonomaly/gonomaly/optimize"
 	"github.com/gonomaly/gonomaly/server"
 	"github.com/gonomaly/gonomaly/store"
-	// TODO(store): _ "github.com/gonomaly/gonomaly/store/postgres"
+	_ "github.com/gonomaly/gonomaly/store/postgres" // postgres:// URLs
 	_ "github.com/gonomaly/gonomaly/store/sqlite"   // sqlite: URLs and bare paths
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 )
 
@@ -105,6 +106,9 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer st.Close()
+	// go-redis reports dial failures through a global logger of its own; route them to ours at
+	// debug level (the cache logs each outage once, at warn).
+	redis.SetLogger(redisLogger{log})
 	c, err := cache.New(ctx, cache.Options{MaxBytes: uint64(f.cacheMB) << 20, RedisURL: f.redis, Logger: log})
 	if err != nil {
 		l.Close()
@@ -122,6 +126,13 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	log.Info("gonomaly serve", "version", version, "database", redactURL(dbURL), "redis", redactURL(f.redis))
 	return srv.Run(ctx, l)
+}
+
+// redisLogger passes go-redis's messages to slog at debug level.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 func newLogger(w interface{ Write([]byte) (int, error) }, format, level string) (*slog.Logger, error) {

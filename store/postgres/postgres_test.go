@@ -2,10 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -20,38 +17,13 @@ import (
 	"github.com/gonomaly/gonomaly/store/storetest"
 )
 
-// fresh makes a new schema for t in the test database and a URL whose search_path selects
-// it, so tests (and parallel test runs) never see each other's tables; the schema is dropped
-// when t ends.
+// fresh is a new schema of the test database for t (testsvc.PostgresSchema).
 func fresh(t testing.TB) storetest.Target {
 	t.Helper()
-	base := testsvc.PostgresURL(t)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "storetest_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	admin := func(sql string) {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatalf("postgres: %v", err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("postgres: %s: %v", sql, err)
-		}
-	}
-	admin("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { admin("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	u := testsvc.PostgresSchema(t, "storetest")
 	// A small pool: the suite opens many stores, and the server allows 100 connections in
 	// all. The Load check and the benchmarks open with the default Options.
-	return storetest.Target{URL: u.String(), Options: store.Options{PoolSize: 2, MaxOverflow: 6}}
+	return storetest.Target{URL: u, Options: store.Options{PoolSize: 2, MaxOverflow: 6}}
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, fresh) }

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gonomaly/gonomaly/cache"
+	"github.com/gonomaly/gonomaly/internal/testsvc"
+	"github.com/gonomaly/gonomaly/store"
+	_ "github.com/gonomaly/gonomaly/store/postgres"
+)
+
+// instance is one service instance over a shared store URL and Redis.
+func instance(t *testing.T, dbURL, redisURL string) (*env, *cache.Cache) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dbURL, store.Options{PoolSize: 4, MaxOverflow: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.New(ctx, cache.Options{RedisURL: redisURL, ProbeMax: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(ctx, Config{Store: st, Cache: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, srv: srv, http: httptest.NewServer(srv.Handler()), st: st}
+	t.Cleanup(func() { e.close(); c.Close() })
+	return e, c
+}
+
+func (e *env) predictOK(id string, data [][]float64) []float64 {
+	e.t.Helper()
+	var p predictResponse
+	if st := e.do("POST", "/api/v1/detection/predict", map[string]any{"detector_id": id, "data": data}, &p); st != http.StatusOK {
+		e.t.Fatalf("predict: status %d", st)
+	}
+	return p.Scores
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 15 s for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Two instances share PostgreSQL and Redis: a model trained on one is served by the other
+// through L2, a retrain on one reaches the other at once, and when Redis dies both keep
+// answering (degraded), then use Redis again when it is back.
+func TestTwoInstancesOnPostgresAndRedisSurviveARedisOutage(t *testing.T) {
+	dbURL := testsvc.PostgresSchema(t, "servertest")
+	redis := testsvc.StartRedis(t)
+	a, _ := instance(t, dbURL, redis.URL())
+	b, cb := instance(t, dbURL, redis.URL())
+
+	train, test := rows(400, 5, 21), rows(20, 5, 22)
+	id := a.createAndTrain("isolation_forest", map[string]any{"seed": 1}, train)
+	want := a.predictOK(id, test)
+	got := b.predictOK(id, test)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("row %d: instance b scores %v, a %v", i, got[i], want[i])
+		}
+	}
+	if st := cb.Stats(); st.L2Hits == 0 {
+		t.Fatalf("instance b did not read the model from Redis: %+v", st)
+	}
+
+	redis.Kill()
+	for i := range 50 {
+		a.predictOK(id, test[i%len(test):i%len(test)+1])
+		b.predictOK(id, test[i%len(test):i%len(test)+1])
+	}
+	var ready map[string]any
+	waitFor(t, "readyz to report degraded", func() bool {
+		ready = nil
+		st := b.do("GET", "/readyz", nil, &ready)
+		return st == http.StatusOK && ready["status"] == "degraded"
+	})
+	// A new detector trains and serves with Redis down: the store and L1 are enough.
+	id2 := a.createAndTrain("hbos", nil, train)
+	b.predictOK(id2, test)
+
+	redis.Start()
+	waitFor(t, "the cache to use Redis again", func() bool { return cb.Health().Status == cache.StatusOK })
+	hits := cb.Stats().L2Hits
+	// A retrain on a reaches b at once, through the invalidation channel.
+	shifted := rows(400, 5, 23)
+	for _, r := range shifted {
+		r[0] += 4
+	}
+	if st := a.do("POST", "/api/v1/detection/train", map[string]any{"detector_id": id, "data": shifted}, nil); st != 200 {
+		t.Fatalf("retrain: status %d", st)
+	}
+	_, fresh := offline(t, "isolation_forest", map[string]any{"seed": 1}, shifted, test)
+	waitFor(t, "instance b to serve the retrained model", func() bool {
+		s := b.predictOK(id, test)
+		return s[0] == fresh[0]
+	})
+	if cb.Stats().L2Hits <= hits {
+		t.Errorf("instance b read nothing from Redis after it came back: %+v", cb.Stats())
+	}
+	ready = nil
+	if st := b.do("GET", "/readyz", nil, &ready); st != 200 || ready["status"] != "ok" {
+		t.Errorf("readyz after Redis returned: %d %v", st, ready)
+	}
+}
