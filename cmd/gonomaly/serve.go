@@ -21,7 +21,7 @@ import (
 
 type serveFlags struct {
 	addr, database, redis, logFormat, logLevel string
-	apiKeys                                    []string
+	apiKeys, apiKeyHashes                      []string
 	pool                                       store.Options
 	cacheMB                                    int
 	maxBody                                    int64
@@ -41,7 +41,8 @@ health checks at /healthz and /readyz. The API is described in docs/api.md.
 With no flags it keeps its data in an SQLite file (gonomaly.db in the working directory, or
 $GONOMALY_DATABASE_URL) and caches in process only. --database postgres://... uses PostgreSQL,
 --redis redis://... adds Redis as a shared second cache level. With --api-key (or
-$GONOMALY_API_KEYS, comma separated) every /api request needs "Authorization: Bearer KEY" and
+$GONOMALY_API_KEYS, comma separated; or --api-key-hash with the key's SHA-256, so that no
+configuration file holds a key) every /api request needs "Authorization: Bearer KEY" and
 /debug/pprof/ is served behind the same keys. SIGINT or SIGTERM shuts down gracefully:
 requests in flight finish and every answered result is stored.`,
 		Example: `  gonomaly serve
@@ -55,6 +56,7 @@ requests in flight finish and every answered result is stored.`,
 	fl.StringVar(&f.database, "database", "", "database URL: sqlite:FILE or postgres://... (default $GONOMALY_DATABASE_URL, else sqlite:gonomaly.db)")
 	fl.StringVar(&f.redis, "redis", os.Getenv("GONOMALY_REDIS_URL"), "Redis URL for the shared L2 cache, e.g. redis://127.0.0.1:6379/0 (default $GONOMALY_REDIS_URL; empty: in-process cache only)")
 	fl.StringArrayVar(&f.apiKeys, "api-key", nil, "an accepted API key (repeatable; also $GONOMALY_API_KEYS, comma separated); kept only as a SHA-256 hash")
+	fl.StringArrayVar(&f.apiKeyHashes, "api-key-hash", nil, "an accepted API key given as its hex SHA-256 (printf %s KEY | sha256sum), so the key itself is stored nowhere (repeatable; also $GONOMALY_API_KEY_HASHES)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.IntVar(&f.pool.PoolSize, "db-pool-size", store.DefaultPoolSize, "database connections kept open")
@@ -95,6 +97,19 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 			return usagef("--api-key: a key may not be empty")
 		}
 		hashes = append(hashes, server.HashAPIKey(k))
+	}
+	given := f.apiKeyHashes
+	for _, h := range strings.Split(os.Getenv("GONOMALY_API_KEY_HASHES"), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			given = append(given, h)
+		}
+	}
+	for _, h := range given {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
+			return usagef("--api-key-hash %q: want 64 hex digits (the SHA-256 of the key)", h)
+		}
+		hashes = append(hashes, h)
 	}
 	l, err := net.Listen("tcp", f.addr)
 	if err != nil {

@@ -21,6 +21,7 @@ func TestServeFlagErrorsAreUsageErrors(t *testing.T) {
 		{[]string{"serve", "--log-level", "loud"}, "--log-level"},
 		{[]string{"serve", "--batch-max", "0"}, "--batch-max"},
 		{[]string{"serve", "extra"}, "unknown command"},
+		{[]string{"serve", "--api-key-hash", "abc"}, "64 hex digits"},
 	} {
 		code, _, stderr := gonomaly(t, tt.args...)
 		if code != 2 || !strings.Contains(stderr, tt.msg) {
