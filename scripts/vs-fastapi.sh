@@ -4,6 +4,9 @@
 # same isolation forest (100 trees, trained on the same 2000 x 10 rows), and wrk posts the same
 # single-row predict request to each, 16 connections for 10 s, one after the other.
 #
+# A third row serves from PostgreSQL and Redis (GONOMALY_TEST_POSTGRES / GONOMALY_TEST_REDIS,
+# defaults the local servers; a schema of its own, dropped at the end) when both answer.
+#
 # Usage: scripts/vs-fastapi.sh [SHARED_DIR]   (default ../shared)
 # Env: DURATION (10s), CONNECTIONS (16), THREADS (2). Installs wrk, python3-fastapi,
 # python3-uvicorn and python3-sklearn from Debian when missing (needs root).
@@ -21,7 +24,14 @@ fi
 
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+schema=""
+pg=${GONOMALY_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}
+rd=${GONOMALY_TEST_REDIS:-redis://127.0.0.1:6379/0}
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [[ -n $schema ]]; then psql -q "$pg" -c "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true; fi
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 go build -o "$tmp/gonomaly" ./cmd/gonomaly
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -92,5 +102,18 @@ pids+=($!)
 wait_port "$gport"
 setup "http://127.0.0.1:$gport" 2>/dev/null
 load "gonomaly serve" "$gport"
+kill "${pids[1]}"
+
+if psql -q "$pg" -c 'select 1' >/dev/null 2>&1 && (exec 3<>"/dev/tcp/127.0.0.1/6379") 2>/dev/null; then
+  schema=bench_$$
+  psql -q "$pg" -c "CREATE SCHEMA $schema" >/dev/null
+  sep='?'; [[ $pg == *\?* ]] && sep='&'
+  gport2=$(free_port)
+  "$tmp/gonomaly" serve --addr "127.0.0.1:$gport2" --database "$pg${sep}search_path=$schema" --redis "$rd" >"$tmp/serve2.log" 2>&1 &
+  pids+=($!)
+  wait_port "$gport2"
+  setup "http://127.0.0.1:$gport2" 2>/dev/null
+  load "gonomaly serve (PostgreSQL + Redis)" "$gport2"
+fi
 awk -v a="$(cat "$tmp/wrk-FastAPI + scikit-learn.txt.rps")" -v b="$(cat "$tmp/wrk-gonomaly serve.txt.rps")" \
   'BEGIN {printf "\ngonomaly / FastAPI requests per second: %.0fx\n", b / a}'
