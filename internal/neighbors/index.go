@@ -30,8 +30,8 @@ var ErrBadK = errors.New("neighbors: k out of range")
 type Options struct {
 	// Algorithm is Auto (the default when empty), KDTree or Brute.
 	Algorithm string
-	// LeafSize is the most rows in a tree leaf (0 = 32). Brute force uses the leaves as its
-	// blocks of training rows.
+	// LeafSize is the most rows in a tree leaf (0 = 32). The plain brute force uses the leaves
+	// as its blocks of training rows; the prefiltered one (on CPUs with AVX2) ignores it.
 	LeafSize int
 	// Workers is the number of goroutines a query uses (0 = GOMAXPROCS).
 	Workers int
@@ -56,6 +56,8 @@ type Index struct {
 	leaves []int32 // leaf node numbers, in tree order
 	// sk is the KD-tree (scikit-learn's, see skTree); nil on the brute-force path.
 	sk *skTree
+	// wide is the brute force's float32 prefilter (see wide.go); nil where it does not apply.
+	wide *wide
 }
 
 type node struct {
@@ -67,6 +69,12 @@ type node struct {
 // Build indexes the rows of X. X is copied; later changes to X do not affect the index.
 // It returns an error for an unknown algorithm or an empty matrix.
 func Build(X *dataset.Matrix, opts Options) (*Index, error) {
+	return build(X, opts, wideOn())
+}
+
+// build is Build, with the prefiltered wide search (wide.go) for brute force when prefilter is
+// set and the data allows it, the plain blocked brute force otherwise.
+func build(X *dataset.Matrix, opts Options, prefilter bool) (*Index, error) {
 	if X == nil || X.Rows < 1 || X.Cols < 1 {
 		return nil, errors.New("neighbors: build: the data has no rows or no columns")
 	}
@@ -91,7 +99,10 @@ func Build(X *dataset.Matrix, opts Options) (*Index, error) {
 	if leaf <= 0 {
 		leaf = 32
 	}
-	ix.orderColumns(X)
+	lo, hi := ix.orderColumns(X)
+	if prefilter && ix.buildWide(X, lo, hi) {
+		return ix, nil
+	}
 	ix.buildTree(X, leaf)
 	return ix, nil
 }
@@ -134,11 +145,12 @@ func (ix *Index) pos(i int) int {
 	return slices.Index(ix.perm, int32(i))
 }
 
-// orderColumns sorts the columns by decreasing spread (max - min); ties keep column order.
-func (ix *Index) orderColumns(X *dataset.Matrix) {
+// orderColumns sorts the columns by decreasing spread (max - min); ties keep column order. It
+// returns each column's minimum and maximum.
+func (ix *Index) orderColumns(X *dataset.Matrix) (lo, hi []float64) {
 	d := X.Cols
-	lo := slices.Clone(X.Row(0))
-	hi := slices.Clone(X.Row(0))
+	lo = slices.Clone(X.Row(0))
+	hi = slices.Clone(X.Row(0))
 	for i := 1; i < X.Rows; i++ {
 		for j, v := range X.Row(i) {
 			lo[j] = min(lo[j], v)
@@ -159,6 +171,7 @@ func (ix *Index) orderColumns(X *dataset.Matrix) {
 		}
 		return 0
 	})
+	return lo, hi
 }
 
 // Query finds, for every row of Q, its k nearest indexed rows. dist and idx must have room
@@ -214,6 +227,9 @@ func (ix *Index) QueryTrain(ctx context.Context, k int, dist []float64, idx []in
 // training rows while it is in cache.
 const queryBlock = 32
 
+// maxBlock is the larger of the two query blocks, queryBlock and wideBlock.
+const maxBlock = max(queryBlock, wideBlock)
+
 // run answers the queries of Q, or of the training rows themselves when Q is nil: through the
 // KD-tree, or by brute force over the blocks of training rows that buildTree laid out.
 func (ix *Index) run(ctx context.Context, Q *dataset.Matrix, k int, dist []float64, idx []int32) error {
@@ -227,20 +243,38 @@ func (ix *Index) run(ctx context.Context, Q *dataset.Matrix, k int, dist []float
 	if Q != nil {
 		nq = Q.Rows
 	}
-	workers := parallel.Workers(ix.workers, (nq+queryBlock-1)/queryBlock)
+	useWide := ix.wide != nil
+	block := queryBlock
+	if useWide {
+		block = wideBlock
+	}
+	workers := parallel.Workers(ix.workers, (nq+block-1)/block)
 	scratch := make([]searcher, workers)
 	for w := range scratch {
-		scratch[w] = searcher{ix: ix, k: k, q: make([]float64, queryBlock*ix.d), dist: dist, idx: idx,
-			order: make([]leafOrder, len(ix.leaves))}
+		scratch[w] = searcher{ix: ix, k: k, q: make([]float64, block*ix.d), dist: dist, idx: idx}
+		if useWide {
+			scratch[w].w.init(ix.wide, k)
+		} else {
+			scratch[w].order = make([]leafOrder, len(ix.leaves))
+		}
 	}
-	err := parallel.For(ctx, nq, queryBlock, workers, func(w, lo, hi int) {
+	err := parallel.For(ctx, nq, block, workers, func(w, lo, hi int) {
 		s := &scratch[w]
 		if Q != nil {
 			s.loadQueries(Q, lo, hi)
 		} else {
 			s.loadTrain(lo, hi)
 		}
-		s.bruteBlock()
+		switch {
+		case !useWide:
+			s.bruteBlock()
+		case Q != nil:
+			s.loadQueriesWide(Q, lo)
+			s.wideBlock()
+		default:
+			s.loadTrainWide(lo)
+			s.wideBlock()
+		}
 		s.finish()
 	})
 	if err != nil {
@@ -256,8 +290,8 @@ type searcher struct {
 	k    int
 	nq   int
 	q    []float64 // nq query rows, permuted columns
-	out  [queryBlock]int
-	self [queryBlock]int32 // the query's own training row, or -1
+	out  [maxBlock]int
+	self [maxBlock]int32 // the query's own training row, or -1
 	dist []float64
 	idx  []int32
 	// cur points at the k-list being filled: squared distances, then sqrt in finish.
@@ -265,6 +299,8 @@ type searcher struct {
 	curI []int32
 	// order is the brute-force leaf visiting order, one entry per leaf.
 	order []leafOrder
+	// w is the wide search's scratch space.
+	w wideScratch
 }
 
 var inf = math.Inf(1)
