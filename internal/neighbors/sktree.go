@@ -30,18 +30,18 @@ import (
 //   - results are sorted by scikit-learn's simultaneous_sort, and a training query drops the
 //     row itself from its k+1 neighbours (or the first one when duplicates crowd it out).
 type skTree struct {
-	n, d   int
-	data   []float64 // the rows, in the order given
-	idx    []int32   // idx_array
+	n, d int
+	data []float64 // the rows, in the order given
+	idx  []int32   // idx_array
 	// cols holds each leaf's rows column by column: the leaf of idx_array positions
 	// [lo, hi) keeps column j of its row lo+r at cols[lo*d + j*(hi-lo) + r]. A leaf scan then
 	// runs down columns, over independent rows, rather than along one row's dependent sum.
 	cols    []float64
-	maxLeaf int // the most rows in a leaf
-	start  []int32   // per node: idx_start
-	end    []int32   // per node: idx_end
-	leaf   []bool
-	bounds []float64 // per node: d lower bounds then d upper bounds
+	maxLeaf int     // the most rows in a leaf
+	start   []int32 // per node: idx_start
+	end     []int32 // per node: idx_end
+	leaf    []bool
+	bounds  []float64 // per node: d lower bounds then d upper bounds
 }
 
 // skLeafSize is scikit-learn's default leaf_size for LocalOutlierFactor and NearestNeighbors.
