@@ -99,8 +99,8 @@ func build(X *dataset.Matrix, opts Options, prefilter bool) (*Index, error) {
 	if leaf <= 0 {
 		leaf = 32
 	}
-	lo, hi := ix.orderColumns(X)
-	if prefilter && ix.buildWide(X, lo, hi) {
+	lo, hi, sum := ix.orderColumns(X)
+	if prefilter && ix.buildWide(X, lo, hi, sum) {
 		return ix, nil
 	}
 	ix.buildTree(X, leaf)
@@ -146,15 +146,18 @@ func (ix *Index) pos(i int) int {
 }
 
 // orderColumns sorts the columns by decreasing spread (max - min); ties keep column order. It
-// returns each column's minimum and maximum.
-func (ix *Index) orderColumns(X *dataset.Matrix) (lo, hi []float64) {
+// returns each column's minimum, maximum and sum.
+func (ix *Index) orderColumns(X *dataset.Matrix) (lo, hi, sum []float64) {
 	d := X.Cols
 	lo = slices.Clone(X.Row(0))
 	hi = slices.Clone(X.Row(0))
+	sum = slices.Clone(X.Row(0))
 	for i := 1; i < X.Rows; i++ {
-		for j, v := range X.Row(i) {
+		row := X.Row(i)[:d]
+		for j, v := range row {
 			lo[j] = min(lo[j], v)
 			hi[j] = max(hi[j], v)
+			sum[j] += v
 		}
 	}
 	ix.cols = make([]int, d)
@@ -171,7 +174,7 @@ func (ix *Index) orderColumns(X *dataset.Matrix) (lo, hi []float64) {
 		}
 		return 0
 	})
-	return lo, hi
+	return lo, hi, sum
 }
 
 // Query finds, for every row of Q, its k nearest indexed rows. dist and idx must have room

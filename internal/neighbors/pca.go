@@ -26,21 +26,27 @@ func pcaBasis(y []float32, n, d, stride, m int) (V []float32, eps float64) {
 	qb := make([]float32, d*wideNR)
 	var out [wideMR * wideNR]float32
 	thr := nanThr
+	Z := make([]float64, m*d)
 	for range wideIters {
-		// Q = orthonormalize(C Q): C's rows are the kernel's queries, Q's columns its panel.
-		for c := range m {
-			for p := range d {
-				qb[p*wideNR+c] = float32(Q[c*d+p])
+		// Q = orthonormalize(C Q): C's rows are the kernel's queries, Q's columns its panels.
+		for h := 0; h*wideNR < m; h++ {
+			cs := min(wideNR, m-h*wideNR)
+			clear(qb)
+			for c := range cs {
+				for p := range d {
+					qb[p*wideNR+c] = float32(Q[(h*wideNR+c)*d+p])
+				}
 			}
-		}
-		for a := 0; a*wideMR < d; a++ {
-			kern6x16(ca[a*d*wideMR:(a+1)*d*wideMR], qb, d, zeros32[:wideMR], zeros32[:], &thr, &out)
-			for i := range min(wideMR, d-a*wideMR) {
-				for c := range m {
-					Q[c*d+a*wideMR+i] = float64(out[i*wideNR+c]) / -2
+			for a := 0; a*wideMR < d; a++ {
+				kern6x16(ca[a*d*wideMR:(a+1)*d*wideMR], qb, d, zeros32[:wideMR], zeros32[:], &thr, &out)
+				for i := range min(wideMR, d-a*wideMR) {
+					for c := range cs {
+						Z[(h*wideNR+c)*d+a*wideMR+i] = float64(out[i*wideNR+c]) / -2
+					}
 				}
 			}
 		}
+		Q, Z = Z, Q
 		orthonormalize(Q, d, m, rng)
 	}
 	V = make([]float32, m*d)

@@ -118,11 +118,12 @@ type wide struct {
 
 // buildWide lays the index out for the wide search: it computes the images, the principal
 // directions and the projections, orders the rows along a median-split tree over the
-// projections, and fills ix.perm and ix.data. lo and hi are the columns' minima and maxima. It
+// projections, and fills ix.perm and ix.data. lo, hi and sum are the columns' minima, maxima
+// and sums. It
 // returns false, having changed nothing, when the bounds do not apply (values that are not
 // finite once centred, a scale outside 2^-400..2^400, all rows equal, d so large that gamma_d
 // is no longer small).
-func (ix *Index) buildWide(X *dataset.Matrix, lo, hi []float64) bool {
+func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 	const u = 0x1p-24
 	n, d := X.Rows, X.Cols
 	if float64(d)*u >= 0.01 {
@@ -131,14 +132,9 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi []float64) bool {
 	w := &wide{d: d, m: min(wideM, d), dp: (d + 7) &^ 7, rtiny: math.Sqrt(float64(d)) * 0x1p-120}
 	m, dp := w.m, w.dp
 	w.mu = make([]float64, d)
-	for i := range n {
-		for c, v := range X.Row(i) {
-			w.mu[c] += v
-		}
-	}
 	var spread float64
 	for c := range w.mu {
-		w.mu[c] /= float64(n)
+		w.mu[c] = sum[c] / float64(n)
 		// fl(x - mu) is monotone in x, so the extremes of |x - mu| are at the column's ends.
 		spread = max(spread, hi[c]-w.mu[c], w.mu[c]-lo[c])
 	}
@@ -353,11 +349,15 @@ func pcOrder(proj []float32, m int, perm []int32, keys []float32) {
 	if len(perm) <= wideNR {
 		return
 	}
+	// The widest component is judged on at most about 64 of the node's rows: it only steers
+	// the order, which any choice keeps exact.
 	var lo, hi [wideM]float32
 	first := proj[int(perm[0])*m : int(perm[0]+1)*m]
 	copy(lo[:], first)
 	copy(hi[:], first)
-	for _, i := range perm[1:] {
+	step := max(1, len(perm)/64)
+	for t := step; t < len(perm); t += step {
+		i := perm[t]
 		for c, v := range proj[int(i)*m : int(i+1)*m] {
 			lo[c] = min(lo[c], v)
 			hi[c] = max(hi[c], v)
