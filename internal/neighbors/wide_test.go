@@ -74,6 +74,7 @@ func wideCases() []wideCase {
 		add(fmt.Sprintf("duplicates-d%d", d), X, seed+40)
 	}
 	add("tiny-n10-d20", gaussData(10, 20, 300), 300)
+	add("small-n90-d24", intData(90, 24, 2, 301), 301)
 	return cs
 }
 
@@ -125,8 +126,8 @@ func TestWideMatchesBrute(t *testing.T) {
 		if haveAVX2 && ci%3 == 0 {
 			kernels = append(kernels, false)
 		}
-		for _, k := range []int{1, 5, 20} {
-			if k >= c.X.Rows {
+		for _, k := range []int{1, 5, 20, c.X.Rows - 1} {
+			if k >= c.X.Rows || k == c.X.Rows-1 && c.X.Rows > 100 {
 				continue
 			}
 			ref, err := build(c.X, Options{Algorithm: Brute, Workers: 2}, false)
