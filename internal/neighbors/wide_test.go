@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/internal/reftest"
 )
 
 // wideCase is a data set for the wide search's property tests: training rows X and new rows Q.
@@ -352,5 +353,41 @@ func TestWideRow(t *testing.T) {
 		if !slices.Equal(ix.Row(i, nil), X.Row(i)) {
 			t.Fatalf("Row(%d) differs", i)
 		}
+	}
+}
+
+// TestWideMatchesBruteReference runs the comparison of TestWideMatchesBrute on the benchmark
+// datasets of more than AutoMaxDim columns (the testdata subset by default, all of them with
+// GONOMALY_REFERENCE_DIR): the neighbours LOF and knn fit on, bit for bit.
+func TestWideMatchesBruteReference(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2: Build never uses the prefilters here (TestWideMatchesBrute covers the Go kernels)")
+	}
+	for _, name := range reftest.Names(t) {
+		X := reftest.Load(t, name).X
+		if X.Cols <= AutoMaxDim {
+			continue
+		}
+		ref, err := build(X, Options{Algorithm: Brute}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix, err := build(X, Options{Algorithm: Brute}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ix.wide == nil {
+			t.Fatalf("%s: no prefilter", name)
+		}
+		for _, k := range []int{5, 20} {
+			k = min(k, X.Rows-1)
+			wantD, wantI := queryTrain(t, ref, k)
+			gotD, gotI := queryTrain(t, ix, k)
+			sameAnswers(t, fmt.Sprintf("%s/k%d/QueryTrain", name, k), gotD, gotI, wantD, wantI)
+		}
+		Q := X.Slice(0, min(X.Rows, 500))
+		wantD, wantI := query(t, ref, Q, 5)
+		gotD, gotI := query(t, ix, Q, 5)
+		sameAnswers(t, name+"/Query", gotD, gotI, wantD, wantI)
 	}
 }
