@@ -11,12 +11,12 @@ const wideIters = 5
 // pcaBasis returns m orthonormal directions (rows of V, m x d, in float32) spanning nearly the
 // m leading principal directions of the n images in y (stride values per row, already
 // centred), and eps, a bound on |V V^T - I|_F for V as stored. The directions only decide how
-// much the prefilter prunes; what it proves rests on eps alone, so they are estimated cheaply:
-// the covariance of at most wideSample evenly spaced rows, then a few subspace iterations from
-// a fixed pseudo-random start (Halko, Martinsson and Tropp, 2011, algorithm 4.4), products by
-// the tile kernel, orthonormalization in float64.
+// much the prefilter prunes; what it proves rests on eps alone, so they are estimated cheaply
+// (the caller passes a sample of the rows): the covariance, then a few subspace iterations
+// from a fixed pseudo-random start (Halko, Martinsson and Tropp, 2011, algorithm 4.4), products
+// by the tile kernel, orthonormalization in float64.
 func pcaBasis(y []float32, n, d, stride, m int) (V []float32, eps float64) {
-	ca := covariancePanels(y, n, d, stride, min(n, wideSample))
+	ca := covariancePanels(y, n, d, stride)
 	rng := rand.New(rand.NewPCG(1, 2))
 	Q := make([]float64, m*d) // direction c is Q[c*d:(c+1)*d]
 	for i := range Q {
@@ -56,17 +56,16 @@ func pcaBasis(y []float32, n, d, stride, m int) (V []float32, eps float64) {
 	return V, orthoError(V, d, m)
 }
 
-// covariancePanels returns the d x d matrix C = sum y_i y_i^T over ns evenly spaced rows of y,
-// packed as kernel query panels (C[6a+i][p] at [(a*d+p)*6+i]) for the products C Q. C itself
-// is computed by the tile kernel, with the features as rows and the samples as columns.
-func covariancePanels(y []float32, n, d, stride, ns int) []float32 {
+// covariancePanels returns the d x d matrix C = sum y_i y_i^T over the ns rows of y, packed as
+// kernel query panels (C[6a+i][p] at [(a*d+p)*6+i]) for the products C Q. C itself is computed
+// by the tile kernel, with the features as rows and the samples as columns.
+func covariancePanels(y []float32, ns, d, stride int) []float32 {
 	fa := (d + wideMR - 1) / wideMR
 	fb := (d + wideNR - 1) / wideNR
 	A := make([]float32, fa*ns*wideMR)
 	B := make([]float32, fb*ns*wideNR)
 	for s := range ns {
-		i := s * n / ns
-		for p, v := range y[i*stride : i*stride+d] {
+		for p, v := range y[s*stride : s*stride+d] {
 			A[(p/wideMR)*ns*wideMR+s*wideMR+p%wideMR] = v
 			B[(p/wideNR)*ns*wideNR+s*wideNR+p%wideNR] = v
 		}

@@ -149,23 +149,15 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 	ctx := context.Background()
 	workers := parallel.Workers(ix.workers, n/wideBuildGrain+1)
 
-	// Images y, rows in input order for now, and their bounds R and squared norms.
-	y := make([]float32, n*dp)
-	r := make([]float64, n)
-	ny := make([]float32, n)
-	var bad atomic.Bool
-	parallel.For(ctx, n, wideBuildGrain, workers, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			var ok bool
-			if r[i], ny[i], ok = w.image(X.Row(i), y[i*dp:(i+1)*dp]); !ok {
-				bad.Store(true)
-			}
+	// The principal directions, from the images of evenly spaced rows.
+	ns := min(n, wideSample)
+	ys := make([]float32, ns*dp)
+	for t := range ns {
+		if _, _, ok := w.image(X.Row(t*n/ns), ys[t*dp:(t+1)*dp]); !ok {
+			return false
 		}
-	})
-	if bad.Load() {
-		return false
 	}
-	V, eps := pcaBasis(y, n, d, dp, m)
+	V, eps := pcaBasis(ys, ns, d, dp, m)
 	if !(eps < 1e-3) {
 		return false
 	}
@@ -180,16 +172,23 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 	w.s2 = w.s * w.s * wideMargin
 	w.vb = packBasis(V, d, m)
 
-	// Projections p, input row order.
+	// Projections p, input row order; the images are made again in tree order below, which
+	// costs less than keeping and permuting them.
 	proj := make([]float32, n*m)
+	var bad atomic.Bool
 	parallel.For(ctx, n, wideBuildGrain, workers, func(_, lo, hi int) {
-		a := make([]float32, d*wideMR)
+		a := make([]float32, dp*wideMR)
+		yi := make([]float32, dp)
 		var pr [wideMR * wideM]float32
 		for lo6 := lo; lo6 < hi; lo6 += wideMR {
 			rows := min(wideMR, hi-lo6)
 			clear(a)
 			for i := range rows {
-				for p, v := range y[(lo6+i)*dp : (lo6+i)*dp+d] {
+				if _, _, ok := w.image(X.Row(lo6+i), yi); !ok {
+					bad.Store(true)
+					return
+				}
+				for p, v := range yi[:d] {
 					a[p*wideMR+i] = v
 				}
 			}
@@ -199,6 +198,9 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 			}
 		}
 	})
+	if bad.Load() {
+		return false
+	}
 
 	// Tree order over the projections, then everything laid out in that order.
 	perm := make([]int32, n)
@@ -206,9 +208,8 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 		perm[i] = int32(i)
 	}
 	pcOrder(proj, m, perm, make([]float32, n))
-	permuteRows(y, dp, perm)
-	w.y = y
 	w.panels = (n + wideNR - 1) / wideNR
+	w.y = make([]float32, n*dp)
 	w.pb = make([]float32, w.panels*m*wideNR)
 	w.nb = make([]float32, w.panels*wideNR)
 	w.ny = make([]float32, w.panels*wideNR)
@@ -225,9 +226,10 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 			for p, c := range ix.cols {
 				dst[p] = row[c]
 			}
-			w.ny[pos], w.r[pos] = ny[i], r[i]
+			y := w.y[pos*dp : (pos+1)*dp]
+			w.r[pos], w.ny[pos], _ = w.image(row, y)
 			P, j := pos/wideNR, pos%wideNR
-			for p, v := range y[pos*dp : pos*dp+d] {
+			for p, v := range y[:d] {
 				w.yb[(P*dp+p)*wideNR+j] = v
 			}
 			var p2 float64
@@ -262,30 +264,6 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 
 // wideBuildGrain is the number of rows per parallel chunk of buildWide (a multiple of wideMR).
 const wideBuildGrain = 510
-
-// permuteRows reorders the rows of y (stride values each) in place so that row pos becomes the
-// row perm[pos] was, following each cycle of the permutation once.
-func permuteRows(y []float32, stride int, perm []int32) {
-	done := make([]bool, len(perm))
-	tmp := make([]float32, stride)
-	for start := range perm {
-		if done[start] {
-			continue
-		}
-		copy(tmp, y[start*stride:(start+1)*stride])
-		cur := start
-		for {
-			done[cur] = true
-			src := int(perm[cur])
-			if src == start {
-				copy(y[cur*stride:(cur+1)*stride], tmp)
-				break
-			}
-			copy(y[cur*stride:(cur+1)*stride], y[src*stride:(src+1)*stride])
-			cur = src
-		}
-	}
-}
 
 // image writes the float32 image of row x (input column order) to dst (zero beyond len(x)) and
 // returns its bound R and its squared norm rounded to float32. ok is false when the image is
