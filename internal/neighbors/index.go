@@ -146,18 +146,34 @@ func (ix *Index) pos(i int) int {
 }
 
 // orderColumns sorts the columns by decreasing spread (max - min); ties keep column order. It
-// returns each column's minimum, maximum and sum.
+// returns each column's minimum, maximum and sum. Rows are read in fixed chunks, in parallel,
+// and the chunks' results combined in order, so the sums do not depend on the workers.
 func (ix *Index) orderColumns(X *dataset.Matrix) (lo, hi, sum []float64) {
+	const grain = 512
 	d := X.Cols
-	lo = slices.Clone(X.Row(0))
-	hi = slices.Clone(X.Row(0))
-	sum = slices.Clone(X.Row(0))
-	for i := 1; i < X.Rows; i++ {
-		row := X.Row(i)[:d]
-		for j, v := range row {
-			lo[j] = min(lo[j], v)
-			hi[j] = max(hi[j], v)
-			sum[j] += v
+	chunks := (X.Rows + grain - 1) / grain
+	part := make([]float64, chunks*3*d)
+	parallel.For(context.Background(), X.Rows, grain, ix.workers, func(_, a, b int) {
+		p := part[a/grain*3*d : (a/grain+1)*3*d]
+		plo, phi, psum := p[:d], p[d:2*d], p[2*d:]
+		copy(plo, X.Row(a))
+		copy(phi, X.Row(a))
+		copy(psum, X.Row(a))
+		for i := a + 1; i < b; i++ {
+			for j, v := range X.Row(i)[:d] {
+				plo[j] = min(plo[j], v)
+				phi[j] = max(phi[j], v)
+				psum[j] += v
+			}
+		}
+	})
+	lo, hi, sum = part[:d], part[d:2*d], part[2*d:3*d]
+	for c := 1; c < chunks; c++ {
+		p := part[c*3*d : (c+1)*3*d]
+		for j := range d {
+			lo[j] = min(lo[j], p[j])
+			hi[j] = max(hi[j], p[d+j])
+			sum[j] += p[2*d+j]
 		}
 	}
 	ix.cols = make([]int, d)
