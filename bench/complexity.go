@@ -53,10 +53,19 @@ func Grade(exponent float64) string {
 	return "F"
 }
 
+// simplerTolerance is how much worse (relatively) than the best fit a simpler pattern may fit
+// and still be chosen. On a shared machine, cache effects and drifting load bend a linear cost
+// by several per cent across two decades of sizes, enough for n log n to fit a little better;
+// the simpler pattern is the claim such data supports. Real n log n growth is not lost: on
+// TestFitComplexityKnownGrowth's sizes with uniform noise of +-3 % (+-10 %) n fits 10 (3) times
+// worse than n log n on average, and the rule names n log n 200 times in 200 seeds either way,
+// and n 200 (197) times in 200.
+const simplerTolerance = 0.15
+
 // FitComplexity fits timings (seconds, all positive) measured at sizes (at least three
 // distinct, all above 1) to each growth pattern by least squares on relative residuals, so
-// small and large sizes weigh alike, and picks the pattern that fits best; among patterns
-// that fit within 1 % of each other it keeps the simplest.
+// small and large sizes weigh alike, and picks the simplest pattern whose fit is within 15 %
+// (plus 0.001) of the best relative RMS.
 func FitComplexity(sizes []int, times []float64) (Complexity, error) {
 	if len(sizes) != len(times) || len(sizes) < 3 {
 		return Complexity{}, fmt.Errorf("bench: complexity: need at least 3 sizes with one time each, have %d and %d", len(sizes), len(times))
@@ -75,7 +84,7 @@ func FitComplexity(sizes []int, times []float64) (Complexity, error) {
 	slope, _, r2 := linearFit(lx, ly)
 	c.Exponent, c.R2, c.Grade = slope, r2, Grade(slope)
 
-	best := -1
+	minRMS := math.Inf(1)
 	for _, p := range patterns {
 		fit, ok := weightedFit(sizes, times, p.f)
 		if !ok {
@@ -83,11 +92,14 @@ func FitComplexity(sizes []int, times []float64) (Complexity, error) {
 		}
 		fit.Pattern = p.name
 		c.Patterns = append(c.Patterns, fit)
-		if best < 0 || fit.RelRMS < c.Patterns[best].RelRMS*0.99-1e-12 {
-			best = len(c.Patterns) - 1
+		minRMS = math.Min(minRMS, fit.RelRMS)
+	}
+	for _, fit := range c.Patterns {
+		if fit.RelRMS <= minRMS*(1+simplerTolerance)+1e-3 {
+			c.Best = fit
+			break
 		}
 	}
-	c.Best = c.Patterns[best]
 	nmax := 0
 	for _, n := range sizes {
 		nmax = max(nmax, n)
@@ -100,8 +112,9 @@ func FitComplexity(sizes []int, times []float64) (Complexity, error) {
 	return c, nil
 }
 
-// weightedFit solves min sum ((t - A - B f(n)) / t)^2; it reports false when the best B is
-// negative (the pattern cannot describe a cost that grows).
+// weightedFit solves min sum ((t - A - B f(n)) / t)^2 with A >= 0 (a negative constant would
+// let a slower-growing pattern bend to fit a faster growth over a narrow range of sizes); it
+// reports false when the best B is negative (the pattern cannot describe a cost that grows).
 func weightedFit(sizes []int, times []float64, f func(float64) float64) (PatternFit, bool) {
 	var sw, swf, swff, swt, swft float64
 	for i, n := range sizes {
@@ -119,6 +132,10 @@ func weightedFit(sizes []int, times []float64, f func(float64) float64) (Pattern
 	} else {
 		a = (swff*swt - swf*swft) / det
 		b = (sw*swft - swf*swt) / det
+	}
+	if a < 0 && swff > 0 {
+		// A cost has no negative constant part: the best fit with A = 0 instead.
+		a, b = 0, swft/swff
 	}
 	if b < 0 {
 		return PatternFit{}, false
