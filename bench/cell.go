@@ -35,6 +35,9 @@ type CellSpec struct {
 	// HeapLimit, when positive, is the heap size (bytes) past which a child process stops
 	// itself at once (see ServeChild); the memory stress test sets it.
 	HeapLimit int64 `json:"heap_limit,omitempty"`
+	// SampleEvery is the heap sampler's interval (0 = SampleInterval). The memory stress test
+	// samples every millisecond: its peaks are the figures it reports, its times are not.
+	SampleEvery time.Duration `json:"sample_every_ns,omitempty"`
 }
 
 // ID names the cell in reports and profile file names: algorithm/ROWSxCOLS/cCONTAMINATION,
@@ -177,7 +180,11 @@ func openCell(spec CellSpec, over func(heap int64)) (*cell, error) {
 	}
 	c := &cell{spec: spec, res: &CellResult{}}
 	if spec.Memory || spec.HeapLimit > 0 {
-		c.smp = startHeapSampler(SampleInterval, spec.HeapLimit, over)
+		every := spec.SampleEvery
+		if every <= 0 {
+			every = SampleInterval
+		}
+		c.smp = startHeapSampler(every, spec.HeapLimit, over)
 	}
 	c.base = liveHeap()
 	if spec.Memory {

@@ -62,10 +62,15 @@ func Grade(exponent float64) string {
 // and n 200 (197) times in 200.
 const simplerTolerance = 0.15
 
+// goodFit is a relative RMS within which any pattern counts as fitting: measured times and
+// sampled memory peaks on a computer scatter by more than 3 % from run to run, so no pattern
+// can fit better than that by more than chance.
+const goodFit = 0.03
+
 // FitComplexity fits timings (seconds, all positive) measured at sizes (at least three
 // distinct, all above 1) to each growth pattern by least squares on relative residuals, so
-// small and large sizes weigh alike, and picks the simplest pattern whose fit is within 15 %
-// (plus 0.001) of the best relative RMS.
+// small and large sizes weigh alike, and picks the simplest pattern whose relative RMS is
+// within 15 % (plus 0.001) of the best one's, or under 3 %.
 func FitComplexity(sizes []int, times []float64) (Complexity, error) {
 	if len(sizes) != len(times) || len(sizes) < 3 {
 		return Complexity{}, fmt.Errorf("bench: complexity: need at least 3 sizes with one time each, have %d and %d", len(sizes), len(times))
@@ -95,7 +100,7 @@ func FitComplexity(sizes []int, times []float64) (Complexity, error) {
 		minRMS = math.Min(minRMS, fit.RelRMS)
 	}
 	for _, fit := range c.Patterns {
-		if fit.RelRMS <= minRMS*(1+simplerTolerance)+1e-3 {
+		if fit.RelRMS <= max(minRMS*(1+simplerTolerance)+1e-3, goodFit) {
 			c.Best = fit
 			break
 		}

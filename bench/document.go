@@ -216,7 +216,9 @@ type MemoryDoc struct {
 	ScoreBytesPerRow   float64 `json:"score_bytes_per_row"`
 	RSSBytesPerRow     float64 `json:"rss_bytes_per_row"`
 	// Growth is the growth pattern of the fit's peak heap against rows (at least three
-	// finished steps); GrowthClass repeats its best pattern.
+	// finished steps; only those whose peak reached 4 MiB when three did, since the runtime
+	// collects nothing below that and a small step's peak counts every allocation);
+	// GrowthClass repeats its best pattern.
 	Growth      *Complexity `json:"growth,omitempty"`
 	GrowthClass string      `json:"growth_class,omitempty"`
 }

@@ -109,7 +109,7 @@ func RunMemory(ctx context.Context, cfg MemoryConfig, opts Options) (*MemoryDoc,
 			break
 		}
 		spec := CellSpec{Algorithm: cfg.Algorithm, Rows: rows, Cols: cfg.Dims, Contamination: cfg.Contamination,
-			Seed: cfg.Seed, Iterations: 1, Memory: true, HeapLimit: killAt}
+			Seed: cfg.Seed, Iterations: 1, Memory: true, HeapLimit: killAt, SampleEvery: time.Millisecond}
 		tr.report(spec.ID(), false)
 		res, watched, err := opts.execute(ctx, spec, timeout, true, killAt)
 		if ctx.Err() != nil {
@@ -187,7 +187,24 @@ func analyseMemory(doc *MemoryDoc, ok []MemoryStep) {
 		return s
 	}
 	doc.FitBytesPerRow, doc.FitPeakBytesPerRow, doc.ScoreBytesPerRow, doc.RSSBytesPerRow = slope(held), slope(fitPeak), slope(score), slope(rss)
+	// Below the runtime's minimum heap target no collection runs, so a small step's peak
+	// counts every allocation while a larger step's counts what survives collections: the
+	// growth is fitted to the steps above it when at least three are.
+	var big []int
+	var bigPeak []float64
+	for i, s := range ok {
+		if s.FitPeakHeap >= minHeapTarget {
+			big, bigPeak = append(big, s.Rows), append(bigPeak, fitPeak[i])
+		}
+	}
+	if len(big) >= 3 {
+		sizes, fitPeak = big, bigPeak
+	}
 	if c, err := FitComplexity(sizes, fitPeak); err == nil {
 		doc.Growth, doc.GrowthClass = &c, c.Best.Pattern
 	}
 }
+
+// minHeapTarget is the Go runtime's smallest heap goal (4 MiB at GOGC=100): a heap below it
+// is never collected.
+const minHeapTarget = 4 << 20

@@ -45,7 +45,7 @@ func TestMemoryBytesPerRow(t *testing.T) {
 	const cols = 8
 	for _, algorithm := range []string{"ecod", "isolation_forest"} {
 		cfg := bench.DefaultMemory(algorithm)
-		cfg.BaseSize, cfg.StepMultiplier, cfg.MaxMemoryMB, cfg.Dims = 5000, 2, 64, cols
+		cfg.BaseSize, cfg.StepMultiplier, cfg.MaxMemoryMB, cfg.Dims = 5000, 2, 96, cols
 		doc, err := bench.RunMemory(context.Background(), cfg, bench.Options{Child: childCmd()})
 		if err != nil {
 			t.Fatal(err)
