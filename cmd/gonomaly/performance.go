@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/gonomaly/gonomaly/bench"
+	"github.com/gonomaly/gonomaly/detector"
+)
+
+// cellCommand is the hidden subcommand of `performance` that serves one benchmark cell in a
+// child process (bench.ServeChild).
+const cellCommand = "__cell"
+
+func newPerformanceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "performance",
+		Aliases: []string{"perf"},
+		Short:   "Benchmark, scale-test, memory-test and compare detectors",
+		Long: `performance measures the detectors: benchmark runs a suite of algorithms x sizes x widths x
+contamination rates; scalability fits how one algorithm's time grows with the rows; memory
+grows the data until the next step would pass a memory budget; compare ranks algorithms on
+one labelled file by accuracy and speed.
+
+Every command prints a table on stderr, or with --json one JSON document on stdout
+(docs/performance-json.md), and --output FILE writes the document to a file. Each records
+the machine, the gonomaly version and the seed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newBenchmarkCmd(), newScalabilityCmd(), newMemoryCmd(), newCompareCmd(), newCellCmd())
+	return cmd
+}
+
+// perfFlags are the flags every performance command takes.
+type perfFlags struct {
+	json   bool
+	output string
+	config string
+	seed   uint64
+	params []string
+}
+
+func (f *perfFlags) register(fs *pflag.FlagSet, multi bool) {
+	fs.BoolVar(&f.json, "json", false, "print the result document as JSON on stdout instead of the table")
+	fs.StringVarP(&f.output, "output", "o", "", "also write the result document (JSON) to this file")
+	fs.StringVar(&f.config, "config", "", "configuration file (YAML, or JSON for a .json name); flags override it")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed of the synthetic data and of random algorithms")
+	if multi {
+		fs.StringArrayVarP(&f.params, "param", "p", nil, "algorithm parameter as algorithm.name=value (repeatable), e.g. knn.n_neighbors=10")
+	} else {
+		fs.StringArrayVarP(&f.params, "param", "p", nil, "algorithm parameter as name=value (repeatable)")
+	}
+}
+
+// options are the run options every command shares: cells run in a child process that is
+// this same binary, and progress shows on a terminal.
+func (f *perfFlags) options(bar *progressBar) (bench.Options, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return bench.Options{}, fmt.Errorf("finding this program to run cells in child processes: %w", err)
+	}
+	o := bench.Options{Child: []string{exe, "performance", cellCommand}, Version: version}
+	if bar != nil {
+		o.Reporter = bar
+	}
+	return o, nil
+}
+
+// configErr makes a configuration error a usage error (exit code 2).
+func configErr(err error) error {
+	if errors.Is(err, bench.ErrConfig) || errors.Is(err, detector.ErrUnknown) || errors.Is(err, detector.ErrBadParameter) {
+		return usageError{err}
+	}
+	return err
+}
+
+// algorithmList joins --algorithms (commas) with the words after it (spaces), as the seed
+// system's CLI takes them: --algorithms isolation_forest local_outlier_factor.
+func algorithmList(cmd *cobra.Command, flag []string, args []string) ([]string, error) {
+	if len(args) > 0 && !cmd.Flags().Changed("algorithms") {
+		return nil, usagef("unexpected arguments %q (algorithm names follow --algorithms)", args)
+	}
+	var names []string
+	for _, s := range append(flag, args...) {
+		names = append(names, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })...)
+	}
+	return names, nil
+}
+
+// applyParams sets --param algorithm.name=value on the named algorithms of as.
+func applyParams(as []bench.Algorithm, params []string) error {
+	for _, p := range params {
+		key, value, ok := strings.Cut(p, "=")
+		alg, name, dotted := strings.Cut(key, ".")
+		if !ok || !dotted || alg == "" || name == "" {
+			return usagef("--param %q: want algorithm.name=value, e.g. knn.n_neighbors=10", p)
+		}
+		found := false
+		for i := range as {
+			if as[i].Name == alg {
+				if as[i].Params == nil {
+					as[i].Params = map[string]any{}
+				}
+				as[i].Params[name] = value
+				found = true
+			}
+		}
+		if !found {
+			return usagef("--param %q: %s is not one of the algorithms run", p, alg)
+		}
+	}
+	return nil
+}
+
+// singleParams turns --param name=value into one algorithm's parameters.
+func singleParams(a *bench.Algorithm, params []string) error {
+	raw, err := detector.ParseKeyValues(params)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(raw) > 0 {
+		if a.Params == nil {
+			a.Params = map[string]any{}
+		}
+		for k, v := range raw {
+			a.Params[k] = v
+		}
+	}
+	return nil
+}
+
+// emit writes the document: to --output as indented JSON, then as JSON on stdout with --json
+// or as a table on stderr without, and stores it (saveRun).
+func (f *perfFlags) emit(cmd *cobra.Command, kind, suiteID string, doc any, table func(io.Writer) error) error {
+	if f.output != "" {
+		b, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.output, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("output: %w", err)
+		}
+	}
+	if f.json {
+		if err := json.NewEncoder(cmd.OutOrStdout()).Encode(doc); err != nil {
+			return err
+		}
+	} else if err := table(cmd.ErrOrStderr()); err != nil {
+		return err
+	}
+	return saveRun(cmd.Context(), kind, suiteID, doc)
+}
+
+// saveRun stores a performance document so reports and trend analysis can find it by suite
+// id. It is the one place the performance commands store their results.
+//
+// TODO(store): save a store.BenchmarkRun{SuiteID: suiteID, Kind: kind, Name, Document: doc}
+// through the store package once it lands (the --database flag of serve picks the store).
+func saveRun(ctx context.Context, kind, suiteID string, doc any) error {
+	_, _, _, _ = ctx, kind, suiteID, doc
+	return nil
+}
+
+// progressBar renders bench progress as a one-line bar on a terminal: cells done of all,
+// estimated time left and the current cell. It draws nothing when stderr is not a terminal.
+type progressBar struct {
+	w    io.Writer
+	on   bool
+	unit string
+	last time.Time
+}
+
+func newProgressBar(w io.Writer, unit string) *progressBar {
+	on := false
+	if f, ok := w.(*os.File); ok {
+		on = term.IsTerminal(int(f.Fd()))
+	}
+	return &progressBar{w: w, on: on, unit: unit}
+}
+
+// Report implements bench.Reporter.
+func (b *progressBar) Report(p bench.Progress) {
+	if !b.on {
+		return
+	}
+	const width = 24
+	filled := 0
+	if p.Total > 0 {
+		filled = min(width, width*p.Done/p.Total)
+	}
+	eta := "-"
+	if p.ETA > 0 {
+		eta = p.ETA.Round(time.Second).String()
+	}
+	fmt.Fprintf(b.w, "\r\033[K[%s%s] %d/%d %s  %s elapsed  ETA %s  %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+		p.Done, p.Total, b.unit, p.Elapsed.Round(time.Second), eta, p.Current)
+	b.last = time.Now()
+}
+
+func (b *progressBar) done() {
+	if b.on && !b.last.IsZero() {
+		fmt.Fprint(b.w, "\r\033[K")
+	}
+}
+
+// newCellCmd is the hidden command a child process runs to serve one cell.
+func newCellCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    cellCommand,
+		Short:  "Run one benchmark cell read as JSON from stdin (used by the other commands)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return bench.ServeChild(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gonomaly/gonomaly/bench"
+)
+
+type benchmarkFlags struct {
+	perfFlags
+	suite         string
+	name          string
+	description   string
+	algorithms    []string
+	sizes         []int
+	dims          []int
+	contamination []float64
+	dataset       string
+	label         string
+	iterations    int
+	warmup        int
+	timeout       time.Duration
+	cpuProfile    string
+	memory        bool
+	scalability   bool
+	parallel      bool
+	workers       int
+	isolate       bool
+}
+
+func newBenchmarkCmd() *cobra.Command {
+	f := &benchmarkFlags{}
+	cmd := &cobra.Command{
+		Use:   "benchmark [--suite quick|standard|comprehensive] [--algorithms A B ...] [flags]",
+		Short: "Run a benchmark suite: algorithms x sizes x widths x contamination rates",
+		Long: `benchmark fits and scores every algorithm on seeded synthetic data of every size, width and
+contamination rate (or on your labelled --dataset), --warmup runs then --iterations measured
+runs per cell, and reports per cell: median fit, score and total seconds with a 95 %
+confidence interval and outlier runs, throughput, CPU seconds, peak heap and peak RSS, and
+ROC-AUC, average precision and precision@n.
+
+Settings come from a preset (--suite, default quick), then --config FILE, then the flags
+you give; the presets:
+  quick          1000,5000 rows x 10 columns; isolation_forest, hbos; 3 iterations
+  standard       1000..50000 rows x 10,20,50; isolation_forest, local_outlier_factor,
+                 one_class_svm; 5 iterations after 2 warm-up; scalability fit
+  comprehensive  standard's sizes x 10..100 columns x 4 contamination rates; every algorithm
+
+Each cell runs in its own child process (--isolate, the default) so its memory figures are
+its own and a cell past --timeout is killed and reported as "timeout". A config file holds
+the same settings as the JSON document's "config" (docs/performance-json.md):
+  name: nightly
+  dataset_sizes: [1000, 10000]
+  feature_dimensions: [10, 50]
+  algorithms: [isolation_forest, {name: knn, parameters: {n_neighbors: 10}}]
+  iterations: 5`,
+		Example: `  gonomaly performance benchmark --suite quick
+  gonomaly perf benchmark --algorithms isolation_forest local_outlier_factor one_class_svm --sizes 1000,5000,10000 --dims 10,50 --iterations 3
+  gonomaly perf benchmark --algorithms hbos,ecod --dataset data.csv --label label --json > result.json
+  gonomaly perf benchmark --config suite.yaml --cpu-profile profiles/ --output result.json`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runBenchmark(cmd, f, args) },
+	}
+	fs := cmd.Flags()
+	f.register(fs, true)
+	fs.StringVar(&f.suite, "suite", "quick", "preset: "+strings.Join(bench.Suites, ", "))
+	fs.StringVar(&f.name, "name", "", "name of this run (default: the suite's)")
+	fs.StringVar(&f.description, "description", "", "description recorded with the result")
+	fs.StringSliceVarP(&f.algorithms, "algorithms", "a", nil, "algorithms, separated by spaces or commas")
+	fs.IntSliceVar(&f.sizes, "sizes", nil, "rows of synthetic data, separated by commas")
+	fs.IntSliceVar(&f.dims, "dims", nil, "columns of synthetic data, separated by commas")
+	fs.Float64SliceVar(&f.contamination, "contamination", nil, "contamination rates in (0, 0.5], separated by commas: share of outliers in the synthetic data and of rows flagged")
+	fs.StringVar(&f.dataset, "dataset", "", "CSV file to benchmark on instead of synthetic data (--sizes and --dims then do not apply)")
+	fs.StringVar(&f.label, "label", "", "0/1 label column of --dataset, for accuracy")
+	fs.IntVar(&f.iterations, "iterations", 0, "measured runs per cell")
+	fs.IntVar(&f.warmup, "warmup", 0, "discarded runs per cell before the measured ones")
+	fs.DurationVar(&f.timeout, "timeout", 0, "time limit per cell, e.g. 600s")
+	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a pprof CPU profile per cell into this directory")
+	fs.BoolVar(&f.memory, "memory-profiling", true, "sample the heap and record peak RSS")
+	fs.BoolVar(&f.scalability, "scalability", false, "fit each algorithm's growth over the sizes (at least 3)")
+	fs.BoolVar(&f.parallel, "parallel", false, "run cells at once (up to --workers); times then share the CPUs")
+	fs.IntVar(&f.workers, "workers", 0, "cells at once with --parallel (0 = 2)")
+	fs.BoolVar(&f.isolate, "isolate", true, "run each cell in its own child process")
+	return cmd
+}
+
+// config builds the configuration: preset, then --config, then the flags given.
+func (f *benchmarkFlags) build(cmd *cobra.Command, args []string) (bench.Config, error) {
+	ch := cmd.Flags().Changed
+	suite := ""
+	if ch("suite") {
+		suite = f.suite
+	}
+	var cfg bench.Config
+	var err error
+	if f.config != "" {
+		cfg, err = bench.LoadConfig(f.config, suite)
+	} else {
+		cfg, err = bench.Suite(f.suite)
+	}
+	if err != nil {
+		return cfg, configErr(err)
+	}
+	names, err := algorithmList(cmd, f.algorithms, args)
+	if err != nil {
+		return cfg, err
+	}
+	if ch("algorithms") {
+		cfg.Algorithms = nil
+		for _, n := range names {
+			cfg.Algorithms = append(cfg.Algorithms, bench.Algorithm{Name: n})
+		}
+	}
+	set := func(flag string, apply func()) {
+		if ch(flag) {
+			apply()
+		}
+	}
+	set("name", func() { cfg.Name = f.name })
+	set("description", func() { cfg.Description = f.description })
+	set("sizes", func() { cfg.Sizes = f.sizes })
+	set("dims", func() { cfg.Dims = f.dims })
+	set("contamination", func() { cfg.Contamination = f.contamination })
+	set("dataset", func() { cfg.Dataset = f.dataset })
+	set("label", func() { cfg.Label = f.label })
+	set("iterations", func() { cfg.Iterations = f.iterations })
+	set("warmup", func() { cfg.Warmup = f.warmup })
+	set("timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() })
+	set("cpu-profile", func() { cfg.CPUProfiling, cfg.ProfileDir = f.cpuProfile != "", f.cpuProfile })
+	set("memory-profiling", func() { cfg.MemoryProfiling = f.memory })
+	set("scalability", func() { cfg.Scalability = f.scalability })
+	set("parallel", func() { cfg.Parallel = f.parallel })
+	set("workers", func() { cfg.Workers = f.workers })
+	set("isolate", func() { cfg.Isolate = f.isolate })
+	set("seed", func() { cfg.Seed = f.seed })
+	if err := applyParams(cfg.Algorithms, f.params); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, configErr(err)
+	}
+	return cfg, nil
+}
+
+func runBenchmark(cmd *cobra.Command, f *benchmarkFlags, args []string) error {
+	cfg, err := f.build(cmd, args)
+	if err != nil {
+		return err
+	}
+	bar := newProgressBar(cmd.ErrOrStderr(), "cells")
+	opts, err := f.options(bar)
+	if err != nil {
+		return err
+	}
+	doc, err := bench.RunBenchmark(cmd.Context(), cfg, opts)
+	bar.done()
+	if err != nil {
+		return configErr(err)
+	}
+	if err := f.emit(cmd, bench.KindBenchmark, doc.SuiteID, doc, doc.WriteTable); err != nil {
+		return err
+	}
+	failed := 0
+	for _, c := range doc.Cells {
+		if c.Status == bench.StatusError {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d cells failed (see their errors above or in the document)", failed, len(doc.Cells))
+	}
+	return nil
+}

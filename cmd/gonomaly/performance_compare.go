@@ -1,0 +1,104 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gonomaly/gonomaly/bench"
+)
+
+type compareFlags struct {
+	perfFlags
+	algorithms    []string
+	dataset       string
+	label         string
+	contamination float64
+	iterations    int
+	warmup        int
+	confidence    float64
+	timeout       time.Duration
+	isolate       bool
+}
+
+func newCompareCmd() *cobra.Command {
+	f := &compareFlags{}
+	d := bench.DefaultCompare("", "")
+	cmd := &cobra.Command{
+		Use:   "compare --algorithms A B ... --dataset FILE --label COL [flags]",
+		Short: "Compare algorithms on one labelled file: accuracy and speed",
+		Long: `compare fits and scores each algorithm on a labelled CSV file, --warmup discarded runs then
+--iterations measured ones, and prints accuracy (ROC-AUC, average precision, precision@n)
+and speed side by side, a rank (by ROC-AUC, then average precision, then median time), the
+Pareto front of accuracy against median total time, and for every pair whether the time
+difference is significant: a two-sided Mann-Whitney U test of the total times, as benchstat
+decides it, at --confidence. Five runs a side is the least for which p can fall below 0.05.`,
+		Example: `  gonomaly performance compare --algorithms isolation_forest local_outlier_factor hbos ecod --dataset testdata/datasets/adbench/thyroid.csv --label label
+  gonomaly perf compare --algorithms knn,hbos --dataset data.csv --label y --iterations 10 --confidence 0.99 --json`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runCompare(cmd, f, args) },
+	}
+	fs := cmd.Flags()
+	f.register(fs, true)
+	fs.StringSliceVarP(&f.algorithms, "algorithms", "a", nil, "algorithms, separated by spaces or commas (at least two)")
+	fs.StringVar(&f.dataset, "dataset", "", "labelled CSV file")
+	fs.StringVar(&f.label, "label", "", "its 0/1 label column (1 = anomaly)")
+	fs.Float64Var(&f.contamination, "contamination", d.Contamination, "share of rows flagged, in (0, 0.5]")
+	fs.IntVar(&f.iterations, "iterations", d.Iterations, "measured runs per algorithm")
+	fs.IntVar(&f.warmup, "warmup", d.Warmup, "discarded runs per algorithm before the measured ones")
+	fs.Float64Var(&f.confidence, "confidence", d.Confidence, "confidence level of the significance tests, in (0, 1)")
+	fs.DurationVar(&f.timeout, "timeout", time.Duration(d.TimeoutSeconds)*time.Second, "time limit per algorithm")
+	fs.BoolVar(&f.isolate, "isolate", true, "run each algorithm in its own child process")
+	return cmd
+}
+
+func runCompare(cmd *cobra.Command, f *compareFlags, args []string) error {
+	cfg := bench.DefaultCompare("", "")
+	cfg.Isolate = true
+	if f.config != "" {
+		if err := bench.DecodeFile(f.config, &cfg); err != nil {
+			return configErr(err)
+		}
+	}
+	names, err := algorithmList(cmd, f.algorithms, args)
+	if err != nil {
+		return err
+	}
+	ch := cmd.Flags().Changed
+	if ch("algorithms") {
+		cfg.Algorithms = nil
+		for _, n := range names {
+			cfg.Algorithms = append(cfg.Algorithms, bench.Algorithm{Name: n})
+		}
+	}
+	set := func(flag string, apply func()) {
+		if ch(flag) || f.config == "" {
+			apply()
+		}
+	}
+	set("dataset", func() { cfg.Dataset = f.dataset })
+	set("label", func() { cfg.Label = f.label })
+	set("contamination", func() { cfg.Contamination = f.contamination })
+	set("iterations", func() { cfg.Iterations = f.iterations })
+	set("warmup", func() { cfg.Warmup = f.warmup })
+	set("confidence", func() { cfg.Confidence = f.confidence })
+	set("timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() })
+	set("isolate", func() { cfg.Isolate = f.isolate })
+	set("seed", func() { cfg.Seed = f.seed })
+	if err := applyParams(cfg.Algorithms, f.params); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return configErr(err)
+	}
+	bar := newProgressBar(cmd.ErrOrStderr(), "algorithms")
+	opts, err := f.options(bar)
+	if err != nil {
+		return err
+	}
+	doc, err := bench.RunCompare(cmd.Context(), cfg, opts)
+	bar.done()
+	if err != nil {
+		return configErr(err)
+	}
+	return f.emit(cmd, bench.KindCompare, doc.SuiteID, doc, doc.WriteTable)
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for gonomaly as the child process of the
+// performance commands: they run cells by starting their own executable with
+// "performance __cell", which here is this binary.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "performance" && os.Args[2] == cellCommand {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func decodeDoc(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("not one JSON document: %v\n%s", err, s)
+	}
+	return m
+}
+
+func TestPerformanceBenchmarkJSON(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "result.json")
+	// Algorithms separated by spaces, as the seed system's CLI takes them, through the alias.
+	code, stdout, stderr := gonomaly(t, "perf", "benchmark", "--algorithms", "hbos", "knn", "--sizes", "300,600", "--dims", "4",
+		"--iterations", "2", "--warmup", "0", "--seed", "3", "--json", "--output", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	doc := decodeDoc(t, stdout)
+	if doc["kind"] != "benchmark" || doc["schema_version"].(float64) != 1 || doc["seed"].(float64) != 3 || doc["isolated"] != true {
+		t.Errorf("header: kind %v schema %v seed %v isolated %v", doc["kind"], doc["schema_version"], doc["seed"], doc["isolated"])
+	}
+	if doc["gonomaly_version"] != version {
+		t.Errorf("gonomaly_version %v, want %q", doc["gonomaly_version"], version)
+	}
+	cells := doc["cells"].([]any)
+	if len(cells) != 4 {
+		t.Fatalf("%d cells, want 4", len(cells))
+	}
+	for _, c := range cells {
+		c := c.(map[string]any)
+		if c["status"] != "ok" || c["total_seconds"].(map[string]any)["n"].(float64) != 2 {
+			t.Errorf("cell %v: %v, %v", c["id"], c["status"], c["error"])
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fileDoc := decodeDoc(t, string(b)); fileDoc["suite_id"] != doc["suite_id"] {
+		t.Errorf("--output holds suite %v, stdout %v", fileDoc["suite_id"], doc["suite_id"])
+	}
+	if strings.Contains(stderr, "algorithm") {
+		t.Errorf("--json also printed the table: %s", stderr)
+	}
+}
+
+func TestPerformanceBenchmarkTableAndConfig(t *testing.T) {
+	cfg := writeFile(t, "suite.yaml", "name: cli-test\ndataset_sizes: [400]\nfeature_dimensions: [3, 5]\nalgorithms: [hbos]\niterations: 5\n")
+	// The file sets 5 iterations; the flag overrides it.
+	code, stdout, stderr := gonomaly(t, "performance", "benchmark", "--config", cfg, "--iterations", "2", "--isolate=false")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("the table went to stdout: %s", stdout)
+	}
+	for _, want := range []string{"benchmark cli-test", "algorithm", "hbos", "400", "roc_auc"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("table lacks %q:\n%s", want, stderr)
+		}
+	}
+	if n := strings.Count(stderr, "hbos"); n != 2 {
+		t.Errorf("%d hbos rows, want 2 (dims 3 and 5):\n%s", n, stderr)
+	}
+	code, stdout, _ = gonomaly(t, "performance", "benchmark", "--config", cfg, "--iterations", "2", "--isolate=false", "--json")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	c := decodeDoc(t, stdout)["config"].(map[string]any)
+	if c["iterations"].(float64) != 2 || c["name"] != "cli-test" || c["suite"] != "quick" {
+		t.Errorf("config %v", c)
+	}
+}
+
+func TestPerformanceErrors(t *testing.T) {
+	badField := writeFile(t, "bad.yaml", "iteratons: 3\n")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"unknown algorithm", []string{"performance", "benchmark", "--algorithms", "forest"}, 2, "valid: ecod, hbos, isolation_forest"},
+		{"unknown suite", []string{"performance", "benchmark", "--suite", "huge"}, 2, "valid: quick, standard, comprehensive"},
+		{"stray words", []string{"performance", "benchmark", "hbos"}, 2, "algorithm names follow --algorithms"},
+		{"param format", []string{"performance", "benchmark", "--algorithms", "knn", "--param", "n_neighbors=3"}, 2, "want algorithm.name=value"},
+		{"param elsewhere", []string{"performance", "benchmark", "--algorithms", "knn", "--param", "hbos.n_bins=3"}, 2, "not one of the algorithms run"},
+		{"param range", []string{"performance", "benchmark", "--algorithms", "knn", "--param", "knn.n_neighbors=0"}, 2, "out of range"},
+		{"config field", []string{"performance", "benchmark", "--config", badField}, 2, "field iteratons not found"},
+		{"config missing", []string{"performance", "benchmark", "--config", "nope.yaml"}, 1, "no such file"},
+		{"contamination", []string{"perf", "benchmark", "--contamination", "0.7"}, 2, "must be in (0, 0.5]"},
+		{"no algorithm", []string{"perf", "scalability"}, 2, "--algorithm"},
+		{"steps", []string{"perf", "scalability", "-a", "hbos", "--steps", "2"}, 2, "need at least 3"},
+		{"basis", []string{"perf", "scalability", "-a", "hbos", "--basis", "cycles"}, 2, "valid: cpu, wall"},
+		{"budget", []string{"perf", "memory", "-a", "hbos", "--max-memory-mb", "8"}, 2, "at least 32 MiB"},
+		{"multiplier", []string{"perf", "memory", "-a", "hbos", "--step-multiplier", "1"}, 2, "greater than 1"},
+		{"memory param", []string{"perf", "memory", "-a", "hbos", "-p", "bins=3"}, 2, `hbos has no parameter "bins"`},
+		{"one to compare", []string{"perf", "compare", "--algorithms", "hbos", "--dataset", wbc, "--label", "label"}, 2, "at least two"},
+		{"compare file", []string{"perf", "compare", "--algorithms", "hbos,ecod", "--dataset", "nope.csv", "--label", "label"}, 1, "no such file"},
+		{"compare label", []string{"perf", "compare", "--algorithms", "hbos,ecod", "--dataset", wbc, "--label", "y"}, 1, `column "y"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := gonomaly(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.msg) {
+				t.Errorf("exit %d, stderr %q; want exit %d saying %q", code, stderr, tc.code, tc.msg)
+			}
+		})
+	}
+}
+
+func TestPerformanceScalabilityMemoryCompare(t *testing.T) {
+	code, stdout, stderr := gonomaly(t, "perf", "scalability", "-a", "hbos", "--base-size", "5000", "--max-size", "20000", "--steps", "3",
+		"--iterations", "1", "--warmup", "0", "--json")
+	if code != 0 {
+		t.Fatalf("scalability: exit %d: %s", code, stderr)
+	}
+	s := decodeDoc(t, stdout)
+	if s["kind"] != "scalability" || len(s["points"].([]any)) != 3 || s["pattern"] == nil || s["grade"] == nil {
+		t.Errorf("scalability document: %v", s)
+	}
+
+	budget := "48"
+	if raceEnabled {
+		budget = "1024" // the race detector's shadow memory
+	}
+	code, stdout, stderr = gonomaly(t, "perf", "memory", "-a", "hbos", "--max-memory-mb", budget, "--base-size", "5000",
+		"--step-multiplier", "4", "--dims", "4", "--max-steps", "3", "--json")
+	if code != 0 {
+		t.Fatalf("memory: exit %d: %s", code, stderr)
+	}
+	m := decodeDoc(t, stdout)
+	if stop := m["stop_reason"]; m["kind"] != "memory" || (stop != "predicted" && stop != "max_steps") || m["largest_rows_tested"].(float64) < 20000 || m["fit_bytes_per_row"].(float64) <= 0 {
+		t.Errorf("memory document: stop %v, largest %v, bytes/row %v", m["stop_reason"], m["largest_rows_tested"], m["fit_bytes_per_row"])
+	}
+
+	code, _, stderr = gonomaly(t, "perf", "compare", "--algorithms", "isolation_forest", "hbos", "ecod", "--dataset", wbc, "--label", "label",
+		"--iterations", "3")
+	if code != 0 {
+		t.Fatalf("compare: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"rank", "isolation_forest", "Pareto front", "Mann-Whitney", "hbos vs ecod"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("compare table lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestPerformanceHelp(t *testing.T) {
+	for _, sub := range []string{"benchmark", "scalability", "memory", "compare"} {
+		code, stdout, _ := gonomaly(t, "performance", sub, "--help")
+		if code != 0 || !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, "--json") {
+			t.Errorf("%s --help: exit %d:\n%s", sub, code, stdout)
+		}
+	}
+	_, stdout, _ := gonomaly(t, "perf", "--help")
+	if strings.Contains(stdout, cellCommand) {
+		t.Error("the hidden cell command shows in help")
+	}
+}
