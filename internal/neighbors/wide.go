@@ -1,7 +1,6 @@
 package neighbors
 
 import (
-	"cmp"
 	"context"
 	"math"
 	"math/bits"
@@ -431,14 +430,6 @@ func up32(v float64) float32 {
 
 var nan32 = float32(math.NaN())
 
-// wideOrder is a panel in the visiting order: key orders (the squared distance between the
-// centres of the panel's box and the block's, doubled), lb bounds the squared distance in
-// projection from any query of the block to any row of the panel.
-type wideOrder struct {
-	key, lb float64
-	panel   int32
-}
-
 // wideCand is a training row (tree-order position) in doubt for a query, with its Ay.
 type wideCand struct {
 	a   float32
@@ -466,8 +457,9 @@ type wideScratch struct {
 	cand []wideCand
 	nc   [wideBlock]int
 	room int
-	// order is the panels' visiting order, nearest the block's box first.
-	order []wideOrder
+	// lb holds, per panel, a lower bound of the squared distance in projection from any query
+	// of the block to any row of the panel.
+	lb []float64
 	pr    [wideMR * wideM]float32
 	// thr is each query's kernel threshold: limitP with the largest R and Rp of all rows,
 	// rounded up to float32; NaN for slow queries and padding.
@@ -484,7 +476,7 @@ func (ws *wideScratch) init(w *wide, k int) {
 	ws.room = 2*k + 64
 	ws.ub = make([]float64, wideBlock*k)
 	ws.cand = make([]wideCand, wideBlock*ws.room)
-	ws.order = make([]wideOrder, w.panels)
+	ws.lb = make([]float64, w.panels)
 }
 
 // loadTrainWide loads tree-order rows [lo, lo+s.nq) as the block's queries.
@@ -561,9 +553,9 @@ func (s *searcher) packImages() {
 // computes the tile's Ay all at once, rather than one dot32 per row.
 const wideDense = 12
 
-// wideBlock answers the block of queries. Training panels are visited in the order of their
-// boxes' distance from the box of the block's projections, nearest first, so the thresholds
-// tighten early; once a box is farther than every query's reach, so are all the boxes after it.
+// wideBlock answers the block of queries. Training panels are visited outward in tree order
+// from the one whose box is centred nearest the box of the block's projections, so the
+// thresholds tighten early; a panel whose box is farther than every query's reach is skipped.
 func (s *searcher) wideBlock() {
 	ix := s.ix
 	w := ix.wide
@@ -603,6 +595,7 @@ func (s *searcher) wideBlock() {
 		}
 		ws.na[b] = 0
 	}
+	start, best := 0, math.Inf(1)
 	for P := range w.panels {
 		box := w.pbox[P*2*m : (P+1)*2*m]
 		var lb, cd float64
@@ -617,23 +610,30 @@ func (s *searcher) wideBlock() {
 			e := float64(box[c]) + float64(box[m+c]) - float64(qlo[c]) - float64(qhi[c])
 			cd += e * e
 		}
-		ws.order[P] = wideOrder{cd, lb * (1 - 1e-12), int32(P)}
-	}
-	slices.SortFunc(ws.order, func(a, b wideOrder) int {
-		if c := cmp.Compare(a.key, b.key); c != 0 {
-			return c
+		ws.lb[P] = lb * (1 - 1e-12)
+		if cd < best {
+			start, best = P, cd
 		}
-		return cmp.Compare(a.panel, b.panel)
-	})
+	}
 	reach := math.Inf(1)
-	for t, o := range ws.order {
+	visit := func(t, P int) {
 		if t&7 == 0 {
 			reach = s.wideReach()
 		}
-		if o.lb > reach {
-			continue
+		if ws.lb[P] <= reach {
+			s.widePanel(P, gs)
 		}
-		s.widePanel(int(o.panel), gs)
+	}
+	visit(0, start)
+	lo, hi := start, start+1
+	for t := 1; lo > 0 || hi < w.panels; t++ {
+		if hi < w.panels && (lo == 0 || hi-start <= start-lo) {
+			visit(t, hi)
+			hi++
+		} else {
+			lo--
+			visit(t, lo)
+		}
 	}
 	for b := range s.nq {
 		if ws.slow[b] {
