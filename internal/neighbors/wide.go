@@ -460,7 +460,7 @@ type wideScratch struct {
 	// lb holds, per panel, a lower bound of the squared distance in projection from any query
 	// of the block to any row of the panel.
 	lb []float64
-	pr    [wideMR * wideM]float32
+	pr [wideMR * wideM]float32
 	// thr is each query's kernel threshold: limitP with the largest R and Rp of all rows,
 	// rounded up to float32; NaN for slow queries and padding.
 	thr  [wideBlock]float32
