@@ -119,6 +119,12 @@ func (f *benchmarkFlags) build(cmd *cobra.Command, args []string) (bench.Config,
 			apply()
 		}
 	}
+	// A preset's grid changed by flags is no longer that preset: do not file it under its
+	// name and description.
+	if f.config == "" && (ch("algorithms") || ch("sizes") || ch("dims") || ch("contamination") || ch("dataset")) {
+		cfg.Name = "custom"
+		cfg.Description = fmt.Sprintf("the %s preset's settings where no flag gave them", cfg.Suite)
+	}
 	set("name", func() { cfg.Name = f.name })
 	set("description", func() { cfg.Description = f.description })
 	set("sizes", func() { cfg.Sizes = f.sizes })

@@ -40,6 +40,9 @@ func TestPerformanceBenchmarkJSON(t *testing.T) {
 	if doc["kind"] != "benchmark" || doc["schema_version"].(float64) != 1 || doc["seed"].(float64) != 3 || doc["isolated"] != true {
 		t.Errorf("header: kind %v schema %v seed %v isolated %v", doc["kind"], doc["schema_version"], doc["seed"], doc["isolated"])
 	}
+	if doc["name"] != "custom" || !strings.HasPrefix(doc["suite_id"].(string), "custom-") {
+		t.Errorf("a run with its own algorithms is named %v (suite id %v), want custom", doc["name"], doc["suite_id"])
+	}
 	if doc["gonomaly_version"] != version {
 		t.Errorf("gonomaly_version %v, want %q", doc["gonomaly_version"], version)
 	}
