@@ -1,6 +1,11 @@
-// Package backend is what the SQLite and PostgreSQL stores share beyond SQL: identifiers,
-// the encodings of scores, labels and times, record validation and the migration loader. It
-// keeps the two back ends' behaviour identical where the conformance suite checks it.
+// Package backend is what the SQLite and PostgreSQL stores share: the record methods of
+// store.Store (Records), written once over a small interface each back end implements (DB:
+// connections for reads, writes and transactions; Dialect: where the SQL or column types
+// differ; optional ResultInserter and SampleInserter for faster batch inserts), and beneath
+// them identifiers, the encodings of scores, labels and times, record validation and the
+// migrations. It keeps the two back ends' behaviour identical where the conformance suite
+// checks it; what stays in each back end is its connection handling, its schema and its
+// dialect.
 package backend
 
 import (

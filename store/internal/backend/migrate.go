@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
@@ -57,4 +58,36 @@ func Pending(ms []Migration, current int) ([]Migration, error) {
 		return nil, fmt.Errorf("migrations: the database schema is at version %d, newer than this gonomaly's %d", current, len(ms))
 	}
 	return ms[current:], nil
+}
+
+// Migrate brings a database up to ms in one write transaction on db: it runs the back end's
+// setup statements (which take its lock and create the schema_migrations table when missing:
+// version, name, applied_at), then each pending migration, recording it in schema_migrations.
+// A failed migration rolls back with the rest, so a database is always at one version of ms.
+func Migrate(ctx context.Context, db DB, d Dialect, ms []Migration, setup ...string) error {
+	return db.Tx(ctx, func(c Conn) error {
+		for _, stmt := range setup {
+			if _, err := c.Exec(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		var current int
+		if err := c.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+			return err
+		}
+		pending, err := Pending(ms, current)
+		if err != nil {
+			return err
+		}
+		for _, m := range pending {
+			if _, err := c.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+			}
+			if _, err := c.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+				m.Version, m.Name, d.TimeArg(Now())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
