@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -28,7 +27,8 @@ func init() {
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// DB is a store in a PostgreSQL database, through a pgx connection pool.
+// DB is a store in a PostgreSQL database, through a pgx connection pool. It implements
+// store.Store (its record methods are those every back end shares) and store.PoolStater.
 type DB struct {
 	pool   *pgxpool.Pool
 	opts   store.Options
@@ -38,7 +38,13 @@ type DB struct {
 	// releaseMu makes "count the idle connections, then release or close" one step, so
 	// connections released at the same moment never leave more than PoolSize idle.
 	releaseMu sync.Mutex
+
+	// The record methods, written once for both back ends over engine and dialect.
+	*records
 }
+
+// records is backend.Records under a name that keeps the embedded field unexported.
+type records = backend.Records
 
 var _ store.Store = (*DB)(nil)
 var _ store.PoolStater = (*DB)(nil)
@@ -69,6 +75,7 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 		return ping >= 0 && p.IdleDuration >= ping
 	}
 	s := &DB{opts: opts, where: fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)}
+	s.records = backend.NewRecords(engine{s}, dialect{})
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres %s: %w", s.where, err)
@@ -110,21 +117,31 @@ func (s *DB) PoolStats() store.PoolStats {
 
 var errClosed = errors.New("the store is closed")
 
-// with runs fn on a pooled connection, waiting at most AcquireTimeout for one. A connection
-// released while PoolSize others sit idle is an overflow connection: it is closed rather
-// than kept. Its errors are for the caller to prefix with the operation.
+// with runs fn on a pooled connection (see acquire). Its errors are for the caller to prefix
+// with the operation.
 func (s *DB) with(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.release(c)
+	return fn(c)
+}
+
+// acquire takes a pooled connection, waiting at most AcquireTimeout for one; give it back
+// with release. A connection released while PoolSize others sit idle is an overflow
+// connection: it is closed rather than kept.
+func (s *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	if s.closed.Load() {
-		return errClosed
+		return nil, errClosed
 	}
 	actx, cancel := context.WithTimeout(ctx, s.opts.AcquireTimeout)
 	c, err := s.pool.Acquire(actx)
 	cancel()
 	if err != nil {
-		return backend.AcquireError("a connection", ctx.Err(), err, s.opts.AcquireTimeout)
+		return nil, backend.AcquireError("a connection", ctx.Err(), err, s.opts.AcquireTimeout)
 	}
-	defer s.release(c)
-	return fn(c)
+	return c, nil
 }
 
 func (s *DB) release(c *pgxpool.Conn) {
@@ -150,38 +167,13 @@ func (s *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: postgres %s: %w", s.where, err)
 	}
-	err = s.with(ctx, func(c *pgxpool.Conn) error {
-		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gonomaly.schema_migrations'), hashtext(coalesce(current_schema(), '')))`); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-				version    integer     PRIMARY KEY,
-				name       text        NOT NULL,
-				applied_at timestamptz NOT NULL
-			)`); err != nil {
-				return err
-			}
-			var current int
-			if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
-				return err
-			}
-			pending, err := backend.Pending(ms, current)
-			if err != nil {
-				return err
-			}
-			for _, m := range pending {
-				if _, err := tx.Exec(ctx, m.SQL); err != nil {
-					return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
-				}
-				if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-					m.Version, m.Name, backend.Now()); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	})
+	err = backend.Migrate(ctx, engine{s}, dialect{}, ms,
+		`SELECT pg_advisory_xact_lock(hashtext('gonomaly.schema_migrations'), hashtext(coalesce(current_schema(), '')))`,
+		`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer     PRIMARY KEY,
+			name       text        NOT NULL,
+			applied_at timestamptz NOT NULL
+		)`)
 	if err != nil {
 		return fmt.Errorf("store: postgres %s: migrate: %w", s.where, err)
 	}

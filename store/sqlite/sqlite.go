@@ -33,6 +33,8 @@ var migrationFS embed.FS
 // DB is a store in an SQLite file. It holds two connection pools on the file: one writer
 // connection, through which every write goes one at a time (SQLite allows one writer), and a
 // pool of read-only connections that read concurrently with it and with each other (WAL mode).
+// It implements store.Store (its record methods are those every back end shares) and
+// store.PoolStater.
 type DB struct {
 	path   string
 	opts   store.Options
@@ -41,9 +43,16 @@ type DB struct {
 	rgate  gate
 	closed atomic.Bool
 
-	// Prepared statements of the hot paths (database/sql prepares each once per connection).
-	getDetector, getDetectors, insertResult *sql.Stmt
+	// The record methods, written once for both back ends over engine and dialect.
+	*records
+
+	// The readers' and the writer's pools as the record code runs statements on them, with
+	// their prepared statements (see prepare).
+	reader, writer *conn
 }
+
+// records is backend.Records under a name that keeps the embedded field unexported.
+type records = backend.Records
 
 var _ store.Store = (*DB)(nil)
 var _ store.PoolStater = (*DB)(nil)
@@ -62,6 +71,7 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	opts = opts.WithDefaults()
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	s := &DB{path: path, opts: opts}
+	s.records = backend.NewRecords(engine{s}, dialect{})
 
 	s.w, err = sql.Open("sqlite", path+"?_busy_timeout="+busy+"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=1&_txlock=immediate")
 	if err != nil {
@@ -82,6 +92,7 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	s.r.SetMaxIdleConns(opts.IdleConns())
 	s.r.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	s.rgate = newGate(readers)
+	s.reader, s.writer = &conn{q: s.r}, &conn{q: s.w}
 
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -124,9 +135,9 @@ func (s *DB) Path() string { return s.path }
 
 // Ping checks that the file can be read.
 func (s *DB) Ping(ctx context.Context) error {
-	err := s.read(ctx, func() error {
+	err := engine{s}.Read(ctx, func(c backend.Conn) error {
 		var n int
-		return s.r.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
+		return c.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
 	})
 	if err != nil {
 		return fmt.Errorf("store: sqlite %s: ping: %w", s.path, err)
@@ -134,19 +145,22 @@ func (s *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// prepare prepares the statements of backend.HotQueries, the calls the server makes per
+// request: the reads on the readers and the writes on the writer (database/sql prepares each
+// once per connection).
 func (s *DB) prepare(ctx context.Context) error {
+	reads, writes := backend.HotQueries(dialect{})
 	var err error
-	prep := func(db *sql.DB, query string) *sql.Stmt {
-		if err != nil {
-			return nil
+	prep := func(db *sql.DB, queries []string) map[string]*sql.Stmt {
+		stmts := make(map[string]*sql.Stmt, len(queries))
+		for _, query := range queries {
+			if err == nil {
+				stmts[query], err = db.PrepareContext(ctx, query)
+			}
 		}
-		var st *sql.Stmt
-		st, err = db.PrepareContext(ctx, query)
-		return st
+		return stmts
 	}
-	s.getDetector = prep(s.r, "SELECT "+detectorCols+", model FROM detectors WHERE id = $1")
-	s.getDetectors = prep(s.r, "SELECT "+detectorCols+" FROM detectors WHERE id IN (SELECT value FROM json_each($1))")
-	s.insertResult = prep(s.w, insertResult)
+	s.reader.stmts, s.writer.stmts = prep(s.r, reads), prep(s.w, writes)
 	if err != nil {
 		return fmt.Errorf("store: sqlite %s: prepare: %w", s.path, err)
 	}
@@ -157,9 +171,11 @@ func (s *DB) prepare(ctx context.Context) error {
 func (s *DB) Close() error {
 	s.closed.Store(true)
 	var errs []error
-	for _, st := range []*sql.Stmt{s.getDetector, s.getDetectors, s.insertResult} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for _, c := range []*conn{s.reader, s.writer} {
+		for _, st := range c.stmts {
+			if st != nil {
+				errs = append(errs, st.Close())
+			}
 		}
 	}
 	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
@@ -186,66 +202,35 @@ func (s *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: sqlite %s: %w", s.path, err)
 	}
-	err = s.write(ctx, func() error {
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	err = backend.Migrate(ctx, engine{s}, dialect{}, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT    NOT NULL,
 			applied_at INTEGER NOT NULL
-		) STRICT`); err != nil {
-			return err
-		}
-		var current int
-		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
-			return err
-		}
-		pending, err := backend.Pending(ms, current)
-		if err != nil {
-			return err
-		}
-		for _, m := range pending {
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
-			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-				m.Version, m.Name, backend.Micros(backend.Now())); err != nil {
-				return err
-			}
-		}
-		return tx.Commit()
-	})
+		) STRICT`)
 	if err != nil {
 		return fmt.Errorf("store: sqlite %s: migrate: %w", s.path, err)
 	}
 	return nil
 }
 
-// read runs fn holding a reader slot, write holding the writer; both wait at most
-// AcquireTimeout for it. Their errors are for the caller to prefix with the operation.
-func (s *DB) read(ctx context.Context, fn func() error) error {
-	return s.run(ctx, &s.rgate, "a reader connection", fn)
-}
-
-func (s *DB) write(ctx context.Context, fn func() error) error {
-	return s.run(ctx, &s.wgate, "the writer connection", fn)
-}
-
 var errClosed = errors.New("the store is closed")
 
-func (s *DB) run(ctx context.Context, g *gate, waitingFor string, fn func() error) error {
+// acquire takes a slot of g, waiting at most AcquireTimeout for it; release it with
+// g.release. Its errors are for the caller to prefix with the operation.
+func (s *DB) acquire(ctx context.Context, g *gate, waitingFor string) error {
 	if s.closed.Load() {
 		return errClosed
 	}
 	if err := g.acquire(ctx, s.opts.AcquireTimeout); err != nil {
 		return fmt.Errorf("waiting for %s: %w", waitingFor, err)
 	}
-	defer g.release()
-	return fn()
+	return nil
 }
+
+const (
+	aReader   = "a reader connection"
+	theWriter = "the writer connection"
+)
 
 // gate bounds how many callers use a pool at once, so that the wait for a connection (and
 // only that wait) can time out.
