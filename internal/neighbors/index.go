@@ -277,18 +277,28 @@ func (ix *Index) run(ctx context.Context, Q *dataset.Matrix, k int, dist []float
 			scratch[w].order = make([]leafOrder, len(ix.leaves))
 		}
 	}
+	var order []int32 // the wide search takes new rows in this order, near ones together
+	if useWide && Q != nil {
+		var err error
+		if order, err = ix.wide.queryOrder(ctx, Q, workers); err != nil {
+			return fmt.Errorf("neighbors: query: %w", err)
+		}
+	}
 	err := parallel.For(ctx, nq, block, workers, func(w, lo, hi int) {
 		s := &scratch[w]
-		if Q != nil {
+		switch {
+		case order != nil:
+			s.loadQueryRows(Q, order[lo:hi])
+		case Q != nil:
 			s.loadQueries(Q, lo, hi)
-		} else {
+		default:
 			s.loadTrain(lo, hi)
 		}
 		switch {
 		case !useWide:
 			s.bruteBlock()
 		case Q != nil:
-			s.loadQueriesWide(Q, lo)
+			s.loadQueriesWide(Q, order[lo:hi])
 			s.wideBlock()
 		default:
 			s.loadTrainWide(lo)
@@ -334,6 +344,22 @@ func (s *searcher) loadQueries(Q *dataset.Matrix, lo, hi int) {
 			dst[p] = row[c]
 		}
 		s.out[b] = lo + b
+		s.self[b] = -1
+	}
+	s.reset()
+}
+
+// loadQueryRows loads the given rows of Q as the block's queries.
+func (s *searcher) loadQueryRows(Q *dataset.Matrix, rows []int32) {
+	d := s.ix.d
+	s.nq = len(rows)
+	for b, i := range rows {
+		row := Q.Row(int(i))
+		dst := s.q[b*d : (b+1)*d]
+		for p, c := range s.ix.cols {
+			dst[p] = row[c]
+		}
+		s.out[b] = int(i)
 		s.self[b] = -1
 	}
 	s.reset()

@@ -498,16 +498,16 @@ func (s *searcher) loadTrainWide(lo int) {
 	}
 }
 
-// loadQueriesWide computes the images and projections of the block's new queries, rows
-// [lo, lo+s.nq) of Q, and packs them.
-func (s *searcher) loadQueriesWide(Q *dataset.Matrix, lo int) {
+// loadQueriesWide computes the images and projections of the block's new queries, the given
+// rows of Q, and packs them.
+func (s *searcher) loadQueriesWide(Q *dataset.Matrix, rows []int32) {
 	w := s.ix.wide
 	ws := &s.w
 	m, dp := w.m, w.dp
 	for b := range s.nq {
 		yq := ws.yq[b*dp : (b+1)*dp]
 		var ok bool
-		ws.ra[b], ws.nyq[b], ok = w.image(Q.Row(lo+b), yq)
+		ws.ra[b], ws.nyq[b], ok = w.image(Q.Row(int(rows[b])), yq)
 		ws.slow[b] = !ok
 		if !ok {
 			clear(yq)
@@ -528,6 +528,60 @@ func (s *searcher) loadQueriesWide(Q *dataset.Matrix, lo int) {
 			ws.na[b], ws.rpa[b] = float32(p2), math.Sqrt(p2)*wideMargin
 		}
 	}
+}
+
+// queryOrder returns the rows of Q in the order the wide search takes them: along a
+// median-split tree over their projections, like the training rows, so that a block of queries
+// lies close together and its panels are visited from a good start; rows too far out for the
+// kernels come last. The order only affects speed.
+func (w *wide) queryOrder(ctx context.Context, Q *dataset.Matrix, workers int) ([]int32, error) {
+	n, d, m, dp := Q.Rows, w.d, w.m, w.dp
+	proj := make([]float32, n*m)
+	far := make([]bool, n)
+	type buf struct {
+		a, y []float32
+		pr   [wideMR * wideM]float32
+	}
+	bufs := make([]buf, workers)
+	for i := range bufs {
+		bufs[i] = buf{a: make([]float32, dp*wideMR), y: make([]float32, dp)}
+	}
+	err := parallel.For(ctx, n, wideBuildGrain, workers, func(wk, lo, hi int) {
+		bf := &bufs[wk]
+		for lo6 := lo; lo6 < hi; lo6 += wideMR {
+			rows := min(wideMR, hi-lo6)
+			clear(bf.a)
+			for i := range rows {
+				if _, _, ok := w.image(Q.Row(lo6+i), bf.y); !ok {
+					far[lo6+i] = true
+					continue
+				}
+				for p, v := range bf.y[:d] {
+					bf.a[p*wideMR+i] = v
+				}
+			}
+			w.project(bf.a, &bf.pr)
+			for i := range rows {
+				copy(proj[(lo6+i)*m:(lo6+i+1)*m], bf.pr[i*wideM:i*wideM+m])
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	order := make([]int32, 0, n)
+	for i := range n {
+		if !far[i] {
+			order = append(order, int32(i))
+		}
+	}
+	pcOrder(proj, m, order, make([]float32, len(order)))
+	for i := range n {
+		if far[i] {
+			order = append(order, int32(i))
+		}
+	}
+	return order, nil
 }
 
 // packImages packs the block's images (ws.yq) as kernel query panels (ws.ya), zero padded.
