@@ -108,7 +108,8 @@ type Config struct {
 	// Scalability fits the growth pattern of each algorithm's time over Sizes (at least three).
 	Scalability bool `json:"enable_scalability_testing" yaml:"enable_scalability_testing"`
 	// Parallel runs up to Workers cells at once (0 = 2). Concurrent cells share the CPUs, so
-	// their times are not comparable with serial runs; use it for accuracy sweeps.
+	// their times are not comparable with serial runs (and, unless cells are isolated, their
+	// heap, RSS and CPU figures mix in one process); use it for accuracy sweeps.
 	Parallel bool `json:"parallel_execution" yaml:"parallel_execution"`
 	Workers  int  `json:"max_workers,omitempty" yaml:"max_workers,omitempty"`
 	// Isolate runs each cell in a child process (see Options.Child), so its memory figures
