@@ -102,7 +102,7 @@ type wide struct {
 	// vb is the basis packed as kernel panels: vb[(h*d+p)*wideNR+j] is column p of direction
 	// 16h+j, zero beyond m.
 	vb []float32
-	mu []float64 // the centre, per stored column
+	mu []float64 // the centre (the column means), in input column order
 	s  float64   // the scale, a power of two
 	s2 float64   // s^2 wideMargin: turns a dist2 value into an upper bound in the units of A
 	// e1 is (1 + eps) wideMargin; the other constants are those of the bounds (see above).
@@ -118,10 +118,9 @@ type wide struct {
 // buildWide lays the index out for the wide search: it computes the images, the principal
 // directions and the projections, orders the rows along a median-split tree over the
 // projections, and fills ix.perm and ix.data. lo, hi and sum are the columns' minima, maxima
-// and sums. It
-// returns false, having changed nothing, when the bounds do not apply (values that are not
-// finite once centred, a scale outside 2^-400..2^400, all rows equal, d so large that gamma_d
-// is no longer small).
+// and sums. It returns false, having changed nothing, when the bounds do not apply (values that
+// are not finite once centred, a scale outside 2^-400..2^400, all rows equal, d so large that
+// gamma_d is no longer small).
 func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 	const u = 0x1p-24
 	n, d := X.Rows, X.Cols
@@ -515,10 +514,9 @@ func (s *searcher) loadQueriesWide(Q *dataset.Matrix, rows []int32) {
 	}
 	s.packImages()
 	for g := 0; g*wideMR < s.nq; g++ {
-		rows := min(wideMR, s.nq-g*wideMR)
 		w.project(ws.ya[g*dp*wideMR:(g+1)*dp*wideMR], &ws.pr)
 		pa := ws.pa[g*m*wideMR:]
-		for i := range rows {
+		for i := range min(wideMR, s.nq-g*wideMR) {
 			b := g*wideMR + i
 			var p2 float64
 			for c, v := range ws.pr[i*wideM : i*wideM+m] {
