@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gonomaly/gonomaly/store"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -44,11 +46,12 @@ the machine, the gonomaly version and the seed.`,
 
 // perfFlags are the flags every performance command takes.
 type perfFlags struct {
-	json   bool
-	output string
-	config string
-	seed   uint64
-	params []string
+	json     bool
+	output   string
+	config   string
+	seed     uint64
+	params   []string
+	database string
 }
 
 func (f *perfFlags) register(fs *pflag.FlagSet, multi bool) {
@@ -56,6 +59,7 @@ func (f *perfFlags) register(fs *pflag.FlagSet, multi bool) {
 	fs.StringVarP(&f.output, "output", "o", "", "also write the result document (JSON) to this file")
 	fs.StringVar(&f.config, "config", "", "configuration file (YAML, or JSON for a .json name); flags override it")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of the synthetic data and of random algorithms")
+	fs.StringVar(&f.database, "database", "", "store the result in this database (sqlite:FILE or postgres://...; default $GONOMALY_DATABASE_URL, else sqlite:gonomaly.db; \"none\" stores nothing)")
 	if multi {
 		fs.StringArrayVarP(&f.params, "param", "p", nil, "algorithm parameter as algorithm.name=value (repeatable), e.g. knn.n_neighbors=10")
 	} else {
@@ -159,16 +163,33 @@ func (f *perfFlags) emit(cmd *cobra.Command, kind, suiteID string, doc any, tabl
 	} else if err := table(cmd.ErrOrStderr()); err != nil {
 		return err
 	}
-	return saveRun(cmd.Context(), kind, suiteID, doc)
+	return f.saveRun(cmd.Context(), kind, suiteID, doc)
 }
 
-// saveRun stores a performance document so reports and trend analysis can find it by suite
-// id. It is the one place the performance commands store their results.
-//
-// TODO(store): save a store.BenchmarkRun{SuiteID: suiteID, Kind: kind, Name, Document: doc}
-// through the store package once it lands (the --database flag of serve picks the store).
-func saveRun(ctx context.Context, kind, suiteID string, doc any) error {
-	_, _, _, _ = ctx, kind, suiteID, doc
+// saveRun stores a performance document in the store (the one serve uses by default) so
+// reports and trend analysis can find it by suite id. It is the one place the performance
+// commands store their results.
+func (f *perfFlags) saveRun(ctx context.Context, kind, suiteID string, doc any) error {
+	url := f.database
+	if url == "none" {
+		return nil
+	}
+	if url == "" {
+		url = store.DefaultURL()
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		return fmt.Errorf("storing the result: %w", err)
+	}
+	defer st.Close()
+	run := &store.BenchmarkRun{SuiteID: suiteID, Kind: kind, Name: kind + " " + suiteID, Document: b}
+	if err := st.CreateBenchmarkRun(ctx, run); err != nil {
+		return fmt.Errorf("storing the result: %w", err)
+	}
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gonomaly/gonomaly/store"
 )
 
 // TestMain lets the test binary stand in for gonomaly as the child process of the
@@ -16,7 +18,16 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == "performance" && os.Args[2] == cellCommand {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	// The performance commands store their results in the default database: a file of the
+	// test's own, not gonomaly.db in the source tree.
+	dir, err := os.MkdirTemp("", "gonomaly-cmd-test")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("GONOMALY_DATABASE_URL", "sqlite:"+dir+"/runs.db")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func decodeDoc(t *testing.T, s string) map[string]any {
@@ -180,5 +191,31 @@ func TestPerformanceHelp(t *testing.T) {
 	_, stdout, _ := gonomaly(t, "perf", "--help")
 	if strings.Contains(stdout, cellCommand) {
 		t.Error("the hidden cell command shows in help")
+	}
+}
+
+// A performance command stores its document in the database, where reports find it by suite.
+func TestPerformanceResultIsStored(t *testing.T) {
+	db := "sqlite:" + t.TempDir() + "/s.db"
+	code, stdout, stderr := gonomaly(t, "performance", "scalability", "--algorithm", "hbos", "--base-size", "200", "--max-size", "800", "--steps", "3", "--json", "--database", db)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	doc := decodeDoc(t, stdout)
+	st, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.ListBenchmarkRuns(context.Background(), store.BenchmarkFilter{Kind: store.KindScalability})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].SuiteID != doc["suite_id"] {
+		t.Fatalf("stored runs %+v, want one of suite %v", runs, doc["suite_id"])
+	}
+	var stored map[string]any
+	if err := json.Unmarshal(runs[0].Document, &stored); err != nil || stored["suite_id"] != doc["suite_id"] {
+		t.Fatalf("stored document does not match the printed one: %v", err)
 	}
 }
