@@ -326,6 +326,12 @@ func TestRestartKeepsEverything(t *testing.T) {
 	e.close() // Close writes the results still queued
 
 	e2 := newEnv(t, envOpts{dbPath: db})
+	// Listed before the next prediction, whose result is written asynchronously.
+	var res struct{ Results []resultView }
+	e2.do("GET", "/api/v1/detection/results?detector_id="+id, nil, &res)
+	if len(res.Results) != 1 || res.Results[0].NSamples != len(test) {
+		t.Fatalf("results after restart: %+v, want the one from before", res.Results)
+	}
 	var after predictResponse
 	if st := e2.do("POST", "/api/v1/detection/predict", map[string]any{"detector_id": id, "data": test}, &after); st != 200 {
 		t.Fatalf("predict after restart: status %d", st)
@@ -334,11 +340,6 @@ func TestRestartKeepsEverything(t *testing.T) {
 		if before.Scores[i] != after.Scores[i] {
 			t.Fatalf("row %d: %v before the restart, %v after", i, before.Scores[i], after.Scores[i])
 		}
-	}
-	var res struct{ Results []resultView }
-	e2.do("GET", "/api/v1/detection/results?detector_id="+id, nil, &res)
-	if len(res.Results) != 1 || res.Results[0].NSamples != len(test) {
-		t.Fatalf("results after restart: %+v, want the one from before", res.Results)
 	}
 }
 
