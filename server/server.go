@@ -154,7 +154,7 @@ func (s *Server) registerCollectors() {
 		return float64(st.L1Hits+st.L2Hits) / float64(total)
 	})
 	gauge("cache_l2_up", "1 when Redis (L2) is in use, 0 when it is down or not configured.", func() float64 {
-		if c.Health().Status == cache.StatusOK && c.Health().L2 {
+		if h := c.Health(); h.Status == cache.StatusOK && h.L2 {
 			return 1
 		}
 		return 0
