@@ -73,8 +73,8 @@ def dur(s):
     v, u = float(re.match(r"([\d.]+)", s).group(1)), re.match(r"[\d.]+(\w+)", s).group(1)
     return v * {"us": 1e-3, "ms": 1, "s": 1e3, "m": 6e4}[u]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = dur(re.search(r"50%\s+(\S+)", text).group(1))
-p99 = dur(re.search(r"99%\s+(\S+)", text).group(1))
+p50 = dur(re.search(r"^\s*50%\s+(\S+)", text, re.M).group(1))
+p99 = dur(re.search(r"^\s*99%\s+(\S+)", text, re.M).group(1))
 total = int(re.search(r"(\d+) requests in", text).group(1))
 errs = 0
 m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
