@@ -135,7 +135,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 // resultLinger is how long the result writer waits for more results before a commit. Results
 // reach the store that much later (GET /results may lag a prediction by it); in exchange a
-// commit carries many rows under load, which halves the service's CPU per request on SQLite.
+// commit carries many rows under load (on SQLite at 16 connections, the share of the service's
+// CPU spent writing results fell from about 30% to 14%).
 const resultLinger = 10 * time.Millisecond
 
 // registerCollectors exports the cache's and the store pool's counters.

@@ -67,27 +67,25 @@ func (s *sink[T]) run() {
 		}
 	fill:
 		for len(batch) < s.maxBatch {
-			select {
-			case w, ok := <-s.queue:
-				if !ok {
+			var w T
+			var ok bool
+			if s.linger > 0 {
+				select {
+				case w, ok = <-s.queue:
+				case <-timer.C:
 					break fill
 				}
-				batch = append(batch, w)
-				continue
-			default:
+			} else {
+				select {
+				case w, ok = <-s.queue:
+				default:
+					break fill
+				}
 			}
-			if s.linger <= 0 {
+			if !ok {
 				break
 			}
-			select {
-			case w, ok := <-s.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, w)
-			case <-timer.C:
-				break fill
-			}
+			batch = append(batch, w)
 		}
 		timer.Stop()
 		s.write(batch)
