@@ -46,6 +46,26 @@ type Config struct {
 	KeepScoresUpTo int
 	// ShutdownTimeout bounds how long Run waits for in-flight requests and jobs (default 30 s).
 	ShutdownTimeout time.Duration
+
+	// BodyReadTimeout bounds how long reading one request's body may take (default 30 s): a
+	// client that trickles its body is cut off then, whatever the request timeout.
+	BodyReadTimeout time.Duration
+	// MaxInFlight bounds the API requests being served at once (default 256); past it a
+	// request is answered 503 with Retry-After at once instead of queueing.
+	MaxInFlight int
+	// MaxInFlightBytes bounds the request bodies held at once, counted by their declared
+	// length (default a quarter of the memory budget, at least MaxBodyBytes); past it 503.
+	MaxInFlightBytes int64
+	// MaxQueuedJobs bounds the training jobs waiting or running (default 16); past it a train
+	// request is answered 429 with Retry-After.
+	MaxQueuedJobs int
+	// TrainMemoryBudget is the most memory one training may need by its detector's estimate
+	// (default half of the memory this process may use, shared by TrainConcurrency); a train
+	// request needing more is refused with 400 invalid_parameter.
+	TrainMemoryBudget int64
+	// TrainTimeBudget is the longest one training may take by its detector's estimate
+	// (default 1 h); a train request needing more is refused with 400 invalid_parameter.
+	TrainTimeBudget time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
