@@ -7,10 +7,10 @@ import (
 	"context"
 	"encoding"
 	"math"
-	"sync"
 	"testing"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/internal/parallel"
 )
 
 // Detector is the behaviour under test (the same method set as detector.Detector, plus model
@@ -108,12 +108,12 @@ func Run(t *testing.T, newDetector func() Detector) {
 	t.Run("ConcurrentScore", func(t *testing.T) {
 		d := fit(t, X)
 		want := score(t, d, Q)
-		var wg sync.WaitGroup
-		errs := make(chan error, 4)
+		// parallel.Go hands a panic in Score back here as an error, rather than ending the
+		// test binary from a goroutine no test can recover.
+		errs := make(chan error, 8)
+		var waits []func() error
 		for g := 0; g < 4; g++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			waits = append(waits, parallel.Go(func() {
 				s, err := d.Score(ctx, Q, nil)
 				if err != nil {
 					errs <- err
@@ -125,9 +125,13 @@ func Run(t *testing.T, newDetector func() Detector) {
 						return
 					}
 				}
-			}()
+			}))
 		}
-		wg.Wait()
+		for _, wait := range waits {
+			if err := wait(); err != nil {
+				errs <- err
+			}
+		}
 		close(errs)
 		for err := range errs {
 			t.Fatal(err)

@@ -122,8 +122,9 @@ func (s *solver) column(i, n int) []float32 {
 		} else {
 			s.fillDst, s.fillRow, s.fillStart = col, i, start
 			grain := max(512, (n-start+4*s.workers-1)/(4*s.workers))
-			// Background: a fill must never stop half-way; the solver checks ctx itself.
-			_ = parallel.For(context.Background(), n-start, grain, s.workers, s.fillFn)
+			// Background: a fill must never stop half-way; the solver checks ctx itself. So
+			// the only error is a worker's panic, raised again here for solve to return.
+			parallel.Repanic(parallel.For(context.Background(), n-start, grain, s.workers, s.fillFn))
 			s.fillDst = nil
 		}
 	}
@@ -283,8 +284,15 @@ func (s *solver) initBlock1(j, b, e int, g, gb *float64) {
 }
 
 // solve runs SMO from the initial alphas to an eps-optimal point (or maxIter iterations) and
-// returns rho. The alphas are left in s.alpha in position order; s.perm maps them back.
-func (s *solver) solve(ctx context.Context) (float64, error) {
+// returns rho. The alphas are left in s.alpha in position order; s.perm maps them back. A panic
+// while solving (a kernel column's worker's included) is returned as an error wrapping a
+// *parallel.PanicError.
+func (s *solver) solve(ctx context.Context) (rho float64, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			rho, err = 0, parallel.Recovered(v)
+		}
+	}()
 	l := s.l
 	s.activeSize = l
 	if err := s.initGradient(ctx); err != nil {

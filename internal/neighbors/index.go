@@ -68,7 +68,15 @@ type node struct {
 
 // Build indexes the rows of X. X is copied; later changes to X do not affect the index.
 // It returns an error for an unknown algorithm or an empty matrix.
-func Build(X *dataset.Matrix, opts Options) (*Index, error) {
+//
+// A panic while building (on any of its goroutines) is returned as an error wrapping a
+// *parallel.PanicError.
+func Build(X *dataset.Matrix, opts Options) (ix *Index, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			ix, err = nil, fmt.Errorf("neighbors: build: %w", parallel.Recovered(v))
+		}
+	}()
 	return build(X, opts, wideOn())
 }
 
@@ -99,9 +107,18 @@ func build(X *dataset.Matrix, opts Options, prefilter bool) (*Index, error) {
 	if leaf <= 0 {
 		leaf = 32
 	}
-	lo, hi, sum := ix.orderColumns(X)
-	if prefilter && ix.buildWide(X, lo, hi, sum) {
-		return ix, nil
+	lo, hi, sum, err := ix.orderColumns(X)
+	if err != nil {
+		return nil, fmt.Errorf("neighbors: build: %w", err)
+	}
+	if prefilter {
+		ok, err := ix.buildWide(X, lo, hi, sum)
+		if err != nil {
+			return nil, fmt.Errorf("neighbors: build: %w", err)
+		}
+		if ok {
+			return ix, nil
+		}
 	}
 	ix.buildTree(X, leaf)
 	return ix, nil
@@ -148,12 +165,12 @@ func (ix *Index) pos(i int) int {
 // orderColumns sorts the columns by decreasing spread (max - min); ties keep column order. It
 // returns each column's minimum, maximum and sum. Rows are read in fixed chunks, in parallel,
 // and the chunks' results combined in order, so the sums do not depend on the workers.
-func (ix *Index) orderColumns(X *dataset.Matrix) (lo, hi, sum []float64) {
+func (ix *Index) orderColumns(X *dataset.Matrix) (lo, hi, sum []float64, err error) {
 	const grain = 512
 	d := X.Cols
 	chunks := (X.Rows + grain - 1) / grain
 	part := make([]float64, chunks*3*d)
-	parallel.For(context.Background(), X.Rows, grain, ix.workers, func(_, a, b int) {
+	err = parallel.For(context.Background(), X.Rows, grain, ix.workers, func(_, a, b int) {
 		p := part[a/grain*3*d : (a/grain+1)*3*d]
 		plo, phi, psum := p[:d], p[d:2*d], p[2*d:]
 		copy(plo, X.Row(a))
@@ -167,6 +184,9 @@ func (ix *Index) orderColumns(X *dataset.Matrix) (lo, hi, sum []float64) {
 			}
 		}
 	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	lo, hi, sum = part[:d], part[d:2*d], part[2*d:3*d]
 	for c := 1; c < chunks; c++ {
 		p := part[c*3*d : (c+1)*3*d]
@@ -190,7 +210,7 @@ func (ix *Index) orderColumns(X *dataset.Matrix) (lo, hi, sum []float64) {
 		}
 		return 0
 	})
-	return lo, hi, sum
+	return lo, hi, sum, nil
 }
 
 // Query finds, for every row of Q, its k nearest indexed rows. dist and idx must have room

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"math/bits"
-	"sync"
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/parallel"
@@ -92,7 +91,8 @@ const buildGrain = 4096
 
 // build is _recursive_build with init_node: node's bounds are the minimum and maximum of its
 // rows; it splits unless it is at the bottom level or holds fewer than two rows. The first
-// spawn levels build their right child on a new goroutine.
+// spawn levels build their right child on a new goroutine; a panic there is raised again on
+// the goroutine that started it.
 func (t *skTree) build(node, lo, hi, spawn int) {
 	d := t.d
 	b := t.bounds[node*2*d : (node+1)*2*d]
@@ -128,14 +128,12 @@ func (t *skTree) build(node, lo, hi, spawn int) {
 	mid := lo + (hi-lo)/2
 	nth(t.idx[lo:hi], mid-lo, t.data, d, dim)
 	if spawn > 0 && hi-lo >= 2*buildGrain {
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.build(2*node+2, mid, hi, spawn-1)
-		}()
+		wait := parallel.Go(func() { t.build(2*node+2, mid, hi, spawn-1) })
 		t.build(2*node+1, lo, mid, spawn-1)
-		wg.Wait()
+		// A panic on the other goroutine is raised again here, where Build recovers it.
+		if err := wait(); err != nil {
+			panic(err)
+		}
 		return
 	}
 	t.build(2*node+1, lo, mid, 0)

@@ -120,12 +120,13 @@ type wide struct {
 // projections, and fills ix.perm and ix.data. lo, hi and sum are the columns' minima, maxima
 // and sums. It returns false, having changed nothing, when the bounds do not apply (values that
 // are not finite once centred, a scale outside 2^-400..2^400, all rows equal, d so large that
-// gamma_d is no longer small).
-func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
+// gamma_d is no longer small), and an error wrapping a *parallel.PanicError if a worker
+// panicked.
+func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) (bool, error) {
 	const u = 0x1p-24
 	n, d := X.Rows, X.Cols
 	if float64(d)*u >= 0.01 {
-		return false
+		return false, nil
 	}
 	w := &wide{d: d, m: min(wideM, d), dp: (d + 7) &^ 7, rtiny: math.Sqrt(float64(d)) * 0x1p-120}
 	m, dp := w.m, w.dp
@@ -137,11 +138,11 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 		spread = max(spread, hi[c]-w.mu[c], w.mu[c]-lo[c])
 	}
 	if !(spread > 0 && spread <= math.MaxFloat64) {
-		return false
+		return false, nil
 	}
 	_, e := math.Frexp(spread)
 	if e < -400 || e > 400 {
-		return false
+		return false, nil
 	}
 	w.s = math.Ldexp(1, -e)
 	ctx := context.Background()
@@ -152,12 +153,12 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 	ys := make([]float32, ns*dp)
 	for t := range ns {
 		if _, _, ok := w.image(X.Row(t*n/ns), ys[t*dp:(t+1)*dp]); !ok {
-			return false
+			return false, nil
 		}
 	}
 	V, eps := pcaBasis(ys, ns, d, dp, m)
 	if !(eps < 1e-3) {
-		return false
+		return false, nil
 	}
 	gammaD := float64(d) * u / (1 - float64(d)*u)
 	gammaM := float64(m) * u / (1 - float64(m)*u)
@@ -174,7 +175,7 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 	// costs less than keeping and permuting them.
 	proj := make([]float32, n*m)
 	var bad atomic.Bool
-	parallel.For(ctx, n, wideBuildGrain, workers, func(_, lo, hi int) {
+	err := parallel.For(ctx, n, wideBuildGrain, workers, func(_, lo, hi int) {
 		a := make([]float32, dp*wideMR)
 		yi := make([]float32, dp)
 		var pr [wideMR * wideM]float32
@@ -196,8 +197,11 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 			}
 		}
 	})
+	if err != nil {
+		return false, err
+	}
 	if bad.Load() {
-		return false
+		return false, nil
 	}
 
 	// Tree order over the projections, then everything laid out in that order.
@@ -216,7 +220,7 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 	w.rp = make([]float64, n)
 	ix.perm = perm
 	ix.data = make([]float64, n*d)
-	parallel.For(ctx, n, wideBuildGrain, workers, func(_, lo, hi int) {
+	err = parallel.For(ctx, n, wideBuildGrain, workers, func(_, lo, hi int) {
 		for pos := lo; pos < hi; pos++ {
 			i := int(perm[pos])
 			row := X.Row(i)
@@ -239,6 +243,9 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 			w.rp[pos] = math.Sqrt(p2) * wideMargin
 		}
 	})
+	if err != nil {
+		return false, err
+	}
 	for pos := range n {
 		w.rmax = max(w.rmax, w.r[pos])
 		w.rpmax = max(w.rpmax, w.rp[pos])
@@ -257,7 +264,7 @@ func (ix *Index) buildWide(X *dataset.Matrix, lo, hi, sum []float64) bool {
 		}
 	}
 	ix.wide = w
-	return true
+	return true, nil
 }
 
 // wideBuildGrain is the number of rows per parallel chunk of buildWide (a multiple of wideMR).
