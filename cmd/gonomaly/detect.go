@@ -89,7 +89,7 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 			return err
 		}
 		out = w
-		defer w.Close() // a no-op after the explicit Close below
+		defer w.Abort() // leaves an existing file as it was unless Close below committed
 	}
 	res := &detectResult{}
 	var scores []float64 // kept only when labels need them
@@ -253,14 +253,16 @@ func readInput(path, label string, chunk int) (*dataset.Table, error) {
 	return cr.ReadAll()
 }
 
-// scoreWriter writes per-row scores and anomaly flags to a file.
+// scoreWriter writes per-row scores and anomaly flags to a file. The file takes its place
+// only at Close; Abort drops it, leaving any file of that name as it was.
 type scoreWriter interface {
 	Write(scores []float64, threshold float64) error
 	Close() error
+	Abort()
 }
 
 func createScoreWriter(path string) (scoreWriter, error) {
-	f, err := os.Create(path)
+	f, err := createPending(path)
 	if err != nil {
 		return nil, fmt.Errorf("output: %w", err)
 	}
@@ -273,7 +275,7 @@ func createScoreWriter(path string) (scoreWriter, error) {
 }
 
 type csvScores struct {
-	f      *os.File
+	f      *pendingFile
 	w      *bufio.Writer
 	b      []byte
 	closed bool
@@ -299,14 +301,19 @@ func (c *csvScores) Close() error {
 		return nil
 	}
 	c.closed = true
-	err := c.w.Flush()
-	if cerr := c.f.Close(); err == nil {
-		err = cerr
+	if err := c.w.Flush(); err != nil {
+		c.f.abort()
+		return fmt.Errorf("output: %w", err)
 	}
-	if err != nil {
+	if err := c.f.commit(); err != nil {
 		return fmt.Errorf("output: %w", err)
 	}
 	return nil
+}
+
+func (c *csvScores) Abort() {
+	c.closed = true
+	c.f.abort()
 }
 
 type scoreRow struct {
@@ -315,7 +322,7 @@ type scoreRow struct {
 }
 
 type parquetScores struct {
-	f      *os.File
+	f      *pendingFile
 	w      *parquet.GenericWriter[scoreRow]
 	rows   []scoreRow
 	closed bool
@@ -337,12 +344,17 @@ func (p *parquetScores) Close() error {
 		return nil
 	}
 	p.closed = true
-	err := p.w.Close()
-	if cerr := p.f.Close(); err == nil {
-		err = cerr
+	if err := p.w.Close(); err != nil {
+		p.f.abort()
+		return fmt.Errorf("output: %w", err)
 	}
-	if err != nil {
+	if err := p.f.commit(); err != nil {
 		return fmt.Errorf("output: %w", err)
 	}
 	return nil
+}
+
+func (p *parquetScores) Abort() {
+	p.closed = true
+	p.f.abort()
 }

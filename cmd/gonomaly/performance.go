@@ -152,7 +152,7 @@ func (f *perfFlags) emit(cmd *cobra.Command, kind, suiteID string, doc any, tabl
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(f.output, append(b, '\n'), 0o644); err != nil {
+		if err := writeFileAtomic(f.output, append(b, '\n')); err != nil {
 			return fmt.Errorf("output: %w", err)
 		}
 	}

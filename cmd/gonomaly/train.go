@@ -67,8 +67,14 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := m.SaveFile(f.model); err != nil {
+	b, err := m.MarshalBinary()
+	if err != nil {
 		return err
+	}
+	// Written beside the model file and renamed over it, so a failed save leaves a model
+	// already there intact.
+	if err := writeFileAtomic(f.model, b); err != nil {
+		return fmt.Errorf("saving the model: %w", err)
 	}
 	res := trainResult{m.Algorithm, f.model, tab.X.Rows, tab.X.Cols, (fr.FitTime + fr.ScoreTime).Seconds(), m.Threshold, m.Contamination, m.Params}
 	if f.json {
