@@ -16,6 +16,23 @@ import (
 // DefaultChunkRows is the number of rows a CSVReader returns per chunk when none is set.
 const DefaultChunkRows = 8192
 
+// Input limits of a CSVReader when CSVOptions sets none. A CSV file of numbers has lines of a
+// few kilobytes; these only stop input that is not CSV (a binary file, /dev/zero) from filling
+// memory.
+const (
+	DefaultMaxLineBytes = 1 << 20 // 1 MiB per record
+	DefaultMaxColumns   = 100_000 // fields per record
+)
+
+// Errors for input past a CSVReader's limits (see CSVOptions).
+var (
+	ErrLineTooLong    = errors.New("line too long")
+	ErrTooManyColumns = errors.New("too many columns")
+)
+
+// quoteMax is the most of a cell or column name an error quotes; longer ones are cut with "…".
+const quoteMax = 64
+
 // CSVOptions control how CSV data is read.
 type CSVOptions struct {
 	// Label names a 0/1 column (1 = anomaly) that is kept out of the features. Empty: none.
@@ -26,7 +43,19 @@ type CSVOptions struct {
 	ChunkRows int
 	// Name is used in error messages (usually the file name). Optional.
 	Name string
+	// MaxLineBytes caps the bytes of one record: its line, or its lines when a quoted field
+	// holds newlines (line endings not counted). Zero means DefaultMaxLineBytes. A longer
+	// record is a *ParseError wrapping ErrLineTooLong, met before much more than the cap is
+	// read into memory.
+	MaxLineBytes int
+	// MaxColumns caps the fields of one record, the header included; zero means
+	// DefaultMaxColumns. A wider record is a *ParseError wrapping ErrTooManyColumns.
+	MaxColumns int
 }
+
+// maxPrealloc bounds the values (and labels) a chunk reserves before its rows are read, so a
+// wide header or a large ChunkRows costs memory only as rows arrive.
+const maxPrealloc = 1 << 20
 
 // Chunk is a block of consecutive rows from a CSV stream.
 type Chunk struct {
@@ -60,7 +89,19 @@ func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
 		}
 		comma = byte(opts.Comma)
 	}
-	c := &CSVReader{r: newRecordReader(r, comma), opts: opts, labelCol: -1}
+	if opts.MaxLineBytes < 0 || opts.MaxColumns < 0 {
+		return nil, &ParseError{File: opts.Name, Err: fmt.Errorf("limits %d bytes per line, %d columns: must not be negative (0 = default)",
+			opts.MaxLineBytes, opts.MaxColumns)}
+	}
+	if opts.MaxLineBytes == 0 {
+		opts.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if opts.MaxColumns == 0 {
+		opts.MaxColumns = DefaultMaxColumns
+	}
+	rr := newRecordReader(r, comma)
+	rr.maxBytes, rr.maxFields = opts.MaxLineBytes, opts.MaxColumns
+	c := &CSVReader{r: rr, opts: opts, labelCol: -1}
 	rec, err := c.r.Read()
 	if err == io.EOF {
 		return nil, c.errorf(0, "", "", ErrEmpty)
@@ -87,7 +128,7 @@ func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
 		}
 	}
 	if opts.Label != "" && c.labelCol < 0 {
-		return nil, c.errorf(0, opts.Label, "", fmt.Errorf("%w: label column not in header %v", ErrNoColumn, c.header))
+		return nil, c.errorf(0, opts.Label, "", fmt.Errorf("%w: label column not in header %s", ErrNoColumn, quoteNames(c.header)))
 	}
 	if len(c.features) == 0 {
 		return nil, c.errorf(0, "", "", errors.New("no feature columns"))
@@ -105,9 +146,9 @@ func (c *CSVReader) Next() (*Chunk, error) {
 		return nil, io.EOF
 	}
 	d := len(c.features)
-	ch := &Chunk{X: &Matrix{Cols: d, Data: make([]float64, 0, c.opts.ChunkRows*d)}, FirstRow: c.row + 1}
+	ch := &Chunk{X: &Matrix{Cols: d, Data: make([]float64, 0, min(c.opts.ChunkRows, maxPrealloc/d)*d)}, FirstRow: c.row + 1}
 	if c.labelCol >= 0 {
-		ch.Labels = make([]int, 0, c.opts.ChunkRows)
+		ch.Labels = make([]int, 0, min(c.opts.ChunkRows, maxPrealloc))
 	}
 	for ch.X.Rows < c.opts.ChunkRows {
 		rec, err := c.r.Read()
@@ -174,18 +215,63 @@ func (c *CSVReader) finite(v float64, field []byte, j int) (float64, error) {
 	return v, nil
 }
 
+// errorf builds a ParseError, cutting the cell and column name it quotes to quoteMax bytes:
+// a cell of a line without delimiters can be a megabyte.
 func (c *CSVReader) errorf(row int, col, val string, err error) error {
-	if len(val) > 40 {
-		val = val[:40] + "..."
-	}
-	return &ParseError{File: c.opts.Name, Row: row, Column: col, Value: val, Err: err}
+	return &ParseError{File: c.opts.Name, Row: row, Column: clip(col), Value: clip(val), Err: err}
 }
 
+// csvErr reports an error of the record reader at the row being read (0 for the header).
 func (c *CSVReader) csvErr(err error) error {
-	if errors.Is(err, errQuote) {
-		return &ParseError{File: c.opts.Name, Row: c.row + 1, Err: fmt.Errorf("malformed CSV: %w", err)}
+	row := c.row + 1
+	if c.header == nil {
+		row = 0
 	}
-	return &ParseError{File: c.opts.Name, Row: c.row + 1, Err: err}
+	if errors.Is(err, errQuote) {
+		err = fmt.Errorf("malformed CSV: %w", err)
+	}
+	return &ParseError{File: c.opts.Name, Row: row, Err: err}
+}
+
+// clip cuts s to at most quoteMax bytes, on a rune boundary, marking the cut with "…".
+func clip(s string) string {
+	if len(s) <= quoteMax {
+		return s
+	}
+	n := quoteMax
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// quoteNames lists column names for an error: the first few, each clipped, then how many more.
+func quoteNames(names []string) string {
+	const most = 20
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, n := range names[:min(len(names), most)] {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(clip(n))
+	}
+	if len(names) > most {
+		fmt.Fprintf(&b, " … %d more", len(names)-most)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// byteSize writes n bytes for a message: in MiB or KiB when it is a whole number of them.
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + " KiB"
+	}
+	return strconv.Itoa(n) + " bytes"
 }
 
 // Table is a whole labelled or unlabelled dataset in memory.

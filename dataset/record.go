@@ -13,14 +13,21 @@ import (
 // It follows RFC 4180: fields may be quoted, a quoted field may hold the delimiter, a newline or
 // a doubled quote; spaces before a field are ignored; empty lines are skipped; a trailing \r is
 // dropped.
+//
+// maxBytes and maxFields, when positive, bound one record: the bytes of its lines (line endings
+// not counted) and its number of fields. A longer record is an error wrapping ErrLineTooLong
+// or ErrTooManyColumns, met before more than maxBytes plus one read buffer is held, so input
+// without newlines (a binary file, /dev/zero) fails fast instead of filling memory.
 type recordReader struct {
-	br     *bufio.Reader
-	comma  byte
-	line   int // physical lines consumed so far
-	start  int // physical line where the last record began
-	buf    []byte
-	fields [][]byte
-	ends   []int // end offset of each field in buf
+	br        *bufio.Reader
+	comma     byte
+	maxBytes  int
+	maxFields int
+	line      int // physical lines consumed so far
+	start     int // physical line where the last record began
+	buf       []byte
+	fields    [][]byte
+	ends      []int // end offset of each field in buf
 }
 
 var errQuote = errors.New(`bare or unterminated " in a field`)
@@ -29,12 +36,17 @@ func newRecordReader(r io.Reader, comma byte) *recordReader {
 	return &recordReader{br: bufio.NewReaderSize(r, 1<<16), comma: comma}
 }
 
-// readLine returns the next physical line without its line ending, or io.EOF.
-func (r *recordReader) readLine() ([]byte, error) {
+// readLine returns the next physical line without its line ending, or io.EOF. used is the
+// number of bytes of the current record already read; with maxBytes set, a line that takes
+// the record past maxBytes is an error.
+func (r *recordReader) readLine(used int) ([]byte, error) {
 	line, err := r.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		long := append([]byte(nil), line...)
 		for err == bufio.ErrBufferFull {
+			if r.maxBytes > 0 && used+len(long) > r.maxBytes {
+				return nil, r.tooLong()
+			}
 			line, err = r.br.ReadSlice('\n')
 			long = append(long, line...)
 		}
@@ -46,7 +58,6 @@ func (r *recordReader) readLine() ([]byte, error) {
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
-	r.line++
 	n := len(line)
 	if n > 0 && line[n-1] == '\n' {
 		n--
@@ -54,22 +65,47 @@ func (r *recordReader) readLine() ([]byte, error) {
 	if n > 0 && line[n-1] == '\r' {
 		n--
 	}
+	if r.maxBytes > 0 && used+n > r.maxBytes {
+		return nil, r.tooLong()
+	}
+	r.line++
 	return line[:n], nil
 }
+
+func (r *recordReader) tooLong() error {
+	if r.start > r.line { // still on the record's first line
+		return &limitError{ErrLineTooLong, fmt.Sprintf("line %d is longer than %s; is this a CSV file?", r.start, byteSize(r.maxBytes))}
+	}
+	return &limitError{ErrLineTooLong, fmt.Sprintf("record from line %d is longer than %s (a quoted field left open?)", r.start, byteSize(r.maxBytes))}
+}
+
+func (r *recordReader) tooWide() error {
+	return &limitError{ErrTooManyColumns, fmt.Sprintf("line %d has more than %d fields; is this a CSV file?", r.start, r.maxFields)}
+}
+
+// limitError is an input limit met: its own message, and the sentinel it wraps.
+type limitError struct {
+	sentinel error
+	msg      string
+}
+
+func (e *limitError) Error() string { return e.msg }
+func (e *limitError) Unwrap() error { return e.sentinel }
 
 // Read returns the fields of the next non-empty record, or io.EOF.
 func (r *recordReader) Read() ([][]byte, error) {
 	var line []byte
 	var err error
 	for {
-		if line, err = r.readLine(); err != nil {
+		r.start = r.line + 1
+		if line, err = r.readLine(0); err != nil {
 			return nil, err
 		}
 		if len(line) > 0 {
 			break
 		}
 	}
-	r.start = r.line
+	used := len(line)
 	r.buf = r.buf[:0]
 	r.ends = r.ends[:0]
 	if bytes.IndexByte(line, '"') < 0 {
@@ -81,6 +117,9 @@ func (r *recordReader) Read() ([][]byte, error) {
 			}
 		}
 		r.ends = append(r.ends, len(r.buf))
+		if r.maxFields > 0 && len(r.ends) > r.maxFields {
+			return nil, r.tooWide()
+		}
 		return r.split(true), nil
 	}
 	for {
@@ -98,6 +137,9 @@ func (r *recordReader) Read() ([][]byte, error) {
 			}
 			r.buf = append(r.buf, field...)
 			r.ends = append(r.ends, len(r.buf))
+			if r.maxFields > 0 && len(r.ends) > r.maxFields {
+				return nil, r.tooWide()
+			}
 			r.buf = append(r.buf, r.comma) // split skips one byte between fields
 			if i < 0 {
 				return r.split(false), nil
@@ -112,9 +154,13 @@ func (r *recordReader) Read() ([][]byte, error) {
 			if i < 0 {
 				r.buf = append(r.buf, line...)
 				r.buf = append(r.buf, '\n')
-				if line, err = r.readLine(); err != nil {
+				if line, err = r.readLine(used); err != nil {
+					if _, ok := err.(*limitError); ok {
+						return nil, err
+					}
 					return nil, fmt.Errorf("line %d: %w", r.start, errQuote)
 				}
+				used += len(line)
 				continue
 			}
 			r.buf = append(r.buf, line[:i]...)
@@ -127,6 +173,9 @@ func (r *recordReader) Read() ([][]byte, error) {
 			break
 		}
 		r.ends = append(r.ends, len(r.buf))
+		if r.maxFields > 0 && len(r.ends) > r.maxFields {
+			return nil, r.tooWide()
+		}
 		r.buf = append(r.buf, r.comma)
 		if len(line) == 0 {
 			return r.split(false), nil
