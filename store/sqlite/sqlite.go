@@ -73,7 +73,9 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	s := &DB{path: path, opts: opts}
 	s.records = backend.NewRecords(engine{s}, dialect{})
 
-	s.w, err = sql.Open("sqlite", path+"?_busy_timeout="+busy+"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=1&_txlock=immediate")
+	// The journal mode is not in the DSN: setWAL switches it, retrying while other processes
+	// hold the file's locks.
+	s.w, err = sql.Open("sqlite", path+"?_busy_timeout="+busy+"&_synchronous=NORMAL&_foreign_keys=1&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
 	}
@@ -94,6 +96,10 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	s.rgate = newGate(readers)
 	s.reader, s.writer = &conn{q: s.r}, &conn{q: s.w}
 
+	if err := s.setWAL(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -191,6 +197,39 @@ func (s *DB) PoolStats() store.PoolStats {
 		Idle:         st.Idle,
 		WaitCount:    s.rgate.waits.Load() + s.wgate.waits.Load(),
 		WaitDuration: time.Duration(s.rgate.waitNs.Load() + s.wgate.waitNs.Load()),
+	}
+}
+
+// setWAL puts the file in WAL mode (which the file keeps), on the writer connection.
+//
+// On a new file several processes opening it at once race to switch it: the switch reads the
+// file, then upgrades to an exclusive lock, and SQLite refuses that upgrade with SQLITE_BUSY
+// at once, without the busy timeout, when another connection holds a read lock (waiting could
+// deadlock two upgrading connections). The switch was in the DSN, so the open of the writer
+// connection failed and the first migration with it ("migrate: database is locked", 1 to 7 of
+// 80 processes in TestConcurrentProcessOpen). Here a busy switch is retried, with a growing
+// pause, for up to the busy timeout: once one process has switched the file, the others find
+// it in WAL mode and have nothing to do.
+func (s *DB) setWAL(ctx context.Context) error {
+	deadline := time.Now().Add(s.opts.BusyTimeout)
+	pause := time.Millisecond
+	for {
+		var mode string
+		err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("store: sqlite %s: journal mode is %q, not wal", s.path, mode)
+		case code(err)&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline):
+			return fmt.Errorf("store: sqlite %s: set WAL journal mode: %w", s.path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: sqlite %s: set WAL journal mode: %w", s.path, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 50*time.Millisecond)
 	}
 }
 
