@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -68,4 +70,101 @@ func algorithmHelp() string {
 		}
 	}
 	return b.String()
+}
+
+// byteSize is a flag value in bytes, given plainly (1048576) or with a unit: KiB, MiB, GiB,
+// TiB (powers of 1024) or kB, MB, GB, TB (powers of 1000), e.g. 512MiB, 1.5GiB. It is never
+// negative.
+type byteSize int64
+
+func (b *byteSize) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
+}
+
+func (b byteSize) String() string { return formatSize(int64(b)) }
+func (b byteSize) Type() string   { return "size" }
+
+var sizeUnits = []struct {
+	name string
+	mult int64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12}, {"b", 1},
+}
+
+// parseSize reads a byte size: a whole number of bytes, or a number with a unit of
+// sizeUnits (case does not matter; a space between is allowed).
+func parseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(t, u.name) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.name)), u.mult
+			break
+		}
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("size %q: %s (e.g. 1048576, 512MiB, 1GiB)", s, why)
+	}
+	if t == "" {
+		return 0, bad("no number")
+	}
+	if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+		if n < 0 {
+			return 0, bad("must not be negative")
+		}
+		if n > math.MaxInt64/mult {
+			return 0, bad("too large")
+		}
+		return n * mult, nil
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, bad("not a number with a unit of B, KiB, MiB, GiB, TiB, kB, MB, GB or TB")
+	}
+	if f < 0 {
+		return 0, bad("must not be negative")
+	}
+	v := f * float64(mult)
+	if v >= math.MaxInt64 {
+		return 0, bad("too large")
+	}
+	if v != math.Trunc(v) {
+		return 0, bad("not a whole number of bytes")
+	}
+	return int64(v), nil
+}
+
+// formatSize writes n bytes in the largest binary unit that divides it, else in bytes;
+// parseSize reads it back.
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		mult int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// humanSize writes n bytes rounded to a binary unit, for messages.
+func humanSize(n int64) string {
+	f, unit := float64(n), "B"
+	for _, u := range []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"} {
+		if f < 1024 {
+			break
+		}
+		f, unit = f/1024, u
+	}
+	if unit == "B" {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %s", f, unit)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/cache"
+	"github.com/gonomaly/gonomaly/internal/sysmem"
 	"github.com/gonomaly/gonomaly/optimize"
 	"github.com/gonomaly/gonomaly/server"
 	"github.com/gonomaly/gonomaly/store"
@@ -24,9 +25,10 @@ type serveFlags struct {
 	apiKeys, apiKeyHashes                      []string
 	pool                                       store.Options
 	cacheMB                                    int
-	maxBody                                    int64
+	maxBody, maxInFlightBytes, trainMemory     byteSize
 	requestTimeout, trainWait, batchWait       time.Duration
-	batchMax                                   int
+	bodyTimeout, trainTime                     time.Duration
+	batchMax, maxInFlight, maxJobs             int
 }
 
 func newServeCmd() *cobra.Command {
@@ -40,14 +42,27 @@ health checks at /healthz and /readyz. The API is described in docs/api.md.
 
 With no flags it keeps its data in an SQLite file (gonomaly.db in the working directory, or
 $GONOMALY_DATABASE_URL) and caches in process only. --database postgres://... uses PostgreSQL,
---redis redis://... adds Redis as a shared second cache level. With --api-key (or
-$GONOMALY_API_KEYS, comma separated; or --api-key-hash with the key's SHA-256, so that no
-configuration file holds a key) every /api request needs "Authorization: Bearer KEY" and
-/debug/pprof/ is served behind the same keys. SIGINT or SIGTERM shuts down gracefully:
-requests in flight finish and every answered result is stored.`,
+--redis redis://... adds Redis as a shared second cache level.
+
+With API keys every /api request needs "Authorization: Bearer KEY" and /debug/pprof/ is
+served behind the same keys. Give the keys in $GONOMALY_API_KEYS (comma separated), or give
+their SHA-256 with --api-key-hash (or $GONOMALY_API_KEY_HASHES) so that no command line or
+configuration file holds a key. --api-key KEY works too but puts the key in the process list
+(ps, /proc) for every user of the machine to read; serve warns when it is used.
+
+Limits: a request body may be --max-body-bytes and must arrive within --body-timeout; at most
+--max-in-flight requests and --max-in-flight-bytes of declared bodies are served at once
+(past either, 503 with Retry-After); at most --max-jobs trainings wait or run (past it, 429);
+a training whose detector estimates more than --train-memory-budget or --train-time-budget
+is refused (400). Sizes take a unit: 512MiB, 1GiB, or plain bytes. For these six a value of 0
+means the server's default, given in each flag's help.
+
+SIGINT or SIGTERM shuts down gracefully: requests in flight finish and every answered result
+is stored.`,
 		Example: `  gonomaly serve
   gonomaly serve --addr :9000 --database postgres://postgres@127.0.0.1:5432/test --redis redis://127.0.0.1:6379/0
-  GONOMALY_API_KEYS=s3cret gonomaly serve --log-format json`,
+  GONOMALY_API_KEYS=s3cret gonomaly serve --log-format json
+  gonomaly serve --api-key-hash "$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)" --max-in-flight-bytes 1GiB`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), cmd, f) },
 	}
@@ -55,22 +70,89 @@ requests in flight finish and every answered result is stored.`,
 	fl.StringVar(&f.addr, "addr", ":8080", "address to listen on")
 	fl.StringVar(&f.database, "database", "", "database URL: sqlite:FILE or postgres://... (default $GONOMALY_DATABASE_URL, else sqlite:gonomaly.db)")
 	fl.StringVar(&f.redis, "redis", os.Getenv("GONOMALY_REDIS_URL"), "Redis URL for the shared L2 cache, e.g. redis://127.0.0.1:6379/0 (default $GONOMALY_REDIS_URL; empty: in-process cache only)")
-	fl.StringArrayVar(&f.apiKeys, "api-key", nil, "an accepted API key (repeatable; also $GONOMALY_API_KEYS, comma separated); kept only as a SHA-256 hash")
+	fl.StringArrayVar(&f.apiKeys, "api-key", nil, "an accepted API key (repeatable). Visible to every user in the process list: prefer $GONOMALY_API_KEYS (comma separated) or --api-key-hash")
 	fl.StringArrayVar(&f.apiKeyHashes, "api-key-hash", nil, "an accepted API key given as its hex SHA-256 (printf %s KEY | sha256sum), so the key itself is stored nowhere (repeatable; also $GONOMALY_API_KEY_HASHES)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fl.IntVar(&f.pool.PoolSize, "db-pool-size", store.DefaultPoolSize, "database connections kept open")
-	fl.IntVar(&f.pool.MaxOverflow, "db-max-overflow", store.DefaultMaxOverflow, "database connections opened beyond the pool size under load")
-	fl.DurationVar(&f.pool.AcquireTimeout, "db-acquire-timeout", store.DefaultAcquireTimeout, "longest wait for a free database connection")
-	fl.DurationVar(&f.pool.ConnMaxLifetime, "db-recycle", store.DefaultConnMaxLifetime, "recycle database connections this old")
-	fl.DurationVar(&f.pool.PrePingAfter, "db-pre-ping", store.DefaultPrePingAfter, "ping a connection idle this long before use (negative: never)")
-	fl.IntVar(&f.cacheMB, "cache-mb", 256, "in-process cache size in MiB")
-	fl.Int64Var(&f.maxBody, "max-body-bytes", 32<<20, "largest request body accepted")
-	fl.DurationVar(&f.requestTimeout, "request-timeout", time.Minute, "longest time a request may take")
-	fl.DurationVar(&f.trainWait, "train-wait", 10*time.Second, "a train request waits this long, then answers 202 with a job to poll")
-	fl.IntVar(&f.batchMax, "batch-max", 256, "most single-row predictions scored in one micro-batch")
-	fl.DurationVar(&f.batchWait, "batch-wait", 0, "how long a micro-batch waits for more rows (0: take what is queued, no added latency)")
+	fl.IntVar(&f.pool.PoolSize, "db-pool-size", store.DefaultPoolSize, "idle database connections kept open (0 or negative: none)")
+	fl.IntVar(&f.pool.MaxOverflow, "db-max-overflow", store.DefaultMaxOverflow, "database connections opened beyond the pool size under load (0 or negative: none)")
+	fl.DurationVar(&f.pool.AcquireTimeout, "db-acquire-timeout", store.DefaultAcquireTimeout, "longest wait for a free database connection (> 0)")
+	fl.DurationVar(&f.pool.ConnMaxLifetime, "db-recycle", store.DefaultConnMaxLifetime, "recycle database connections this old (> 0)")
+	fl.DurationVar(&f.pool.PrePingAfter, "db-pre-ping", store.DefaultPrePingAfter, "ping a connection idle this long before use (0: always; negative: never)")
+	fl.IntVar(&f.cacheMB, "cache-mb", 256, "in-process cache size in MiB (at least 1)")
+	f.maxBody = 32 << 20
+	fl.Var(&f.maxBody, "max-body-bytes", "largest request body accepted (a size, at least 1 byte)")
+	fl.DurationVar(&f.requestTimeout, "request-timeout", time.Minute, "longest time a request may take (> 0)")
+	fl.DurationVar(&f.trainWait, "train-wait", 10*time.Second, "a train request waits this long, then answers 202 with a job to poll (> 0)")
+	fl.IntVar(&f.batchMax, "batch-max", 256, fmt.Sprintf("most single-row predictions scored in one micro-batch (1 to %d)", maxBatchMax))
+	fl.DurationVar(&f.batchWait, "batch-wait", 0, "how long a micro-batch waits for more rows (0: take what is queued, no added latency; less than --request-timeout)")
+	fl.DurationVar(&f.bodyTimeout, "body-timeout", 0, "longest time reading one request body may take, whatever --request-timeout (0: the default, 30s)")
+	fl.IntVar(&f.maxInFlight, "max-in-flight", 0, fmt.Sprintf("most API requests served at once; past it 503 with Retry-After (0: the default, 256; at most %d)", maxInFlightMax))
+	fl.Var(&f.maxInFlightBytes, "max-in-flight-bytes", "most request body bytes held at once, by declared length; past it 503 (a size, at least --max-body-bytes; 0: the default, 1/16 of the memory this process may use)")
+	fl.IntVar(&f.maxJobs, "max-jobs", 0, fmt.Sprintf("most training jobs waiting or running; past it 429 with Retry-After (0: the default, 16; at most %d)", maxJobsMax))
+	fl.Var(&f.trainMemory, "train-memory-budget", "most memory one training may need by its detector's estimate, else 400 (a size; 0: the default, half of the memory this process may use shared by the 2 trainings that may run at once)")
+	fl.DurationVar(&f.trainTime, "train-time-budget", 0, "longest one training may take by its detector's estimate, else 400 (0: the default, 1h)")
 	return cmd
+}
+
+// Upper bounds of the serve flags that size queues and buffers: past them a typo would cost
+// memory rather than configure anything.
+const (
+	maxBatchMax    = 1 << 16
+	maxInFlightMax = 1 << 20
+	maxJobsMax     = 1 << 16
+)
+
+// check validates the flags; each problem is a usage error naming the flag and its range.
+func (f *serveFlags) check() error {
+	mem := sysmem.Total()
+	switch {
+	case f.maxBody < 1:
+		return usagef("--max-body-bytes %d: must be at least 1 byte", f.maxBody)
+	case f.requestTimeout <= 0:
+		return usagef("--request-timeout %v: must be positive", f.requestTimeout)
+	case f.trainWait <= 0:
+		return usagef("--train-wait %v: must be positive", f.trainWait)
+	case f.batchMax < 1 || f.batchMax > maxBatchMax:
+		return usagef("--batch-max %d: must be from 1 to %d", f.batchMax, maxBatchMax)
+	case f.batchWait < 0 || f.batchWait >= f.requestTimeout:
+		return usagef("--batch-wait %v: must be at least 0 and less than --request-timeout (%v)", f.batchWait, f.requestTimeout)
+	case f.bodyTimeout < 0:
+		return usagef("--body-timeout %v: must not be negative (0: the default, 30s)", f.bodyTimeout)
+	case f.maxInFlight < 0 || f.maxInFlight > maxInFlightMax:
+		return usagef("--max-in-flight %d: must be from 1 to %d (0: the default, 256)", f.maxInFlight, maxInFlightMax)
+	case f.maxInFlightBytes != 0 && f.maxInFlightBytes < f.maxBody:
+		return usagef("--max-in-flight-bytes %s: must be at least --max-body-bytes (%s), or 0 for the default", f.maxInFlightBytes, f.maxBody)
+	case f.maxJobs < 0 || f.maxJobs > maxJobsMax:
+		return usagef("--max-jobs %d: must be from 1 to %d (0: the default, 16)", f.maxJobs, maxJobsMax)
+	case int64(f.trainMemory) > mem:
+		return usagef("--train-memory-budget %s: must be at most the %s this process may use (0: the default, half of it)", f.trainMemory, humanSize(mem))
+	case f.trainTime < 0:
+		return usagef("--train-time-budget %v: must not be negative (0: the default, 1h)", f.trainTime)
+	case f.cacheMB < 1 || int64(f.cacheMB) > mem>>20:
+		return usagef("--cache-mb %d: must be from 1 to %d, the MiB this process may use", f.cacheMB, mem>>20)
+	case f.pool.AcquireTimeout <= 0:
+		return usagef("--db-acquire-timeout %v: must be positive", f.pool.AcquireTimeout)
+	case f.pool.ConnMaxLifetime <= 0:
+		return usagef("--db-recycle %v: must be positive", f.pool.ConnMaxLifetime)
+	}
+	return nil
+}
+
+// storeOptions are the pool flags as store.Options, whose zero values mean the defaults: a
+// pool size or overflow of 0 given on the command line means none, a pre-ping of 0 always.
+func (f *serveFlags) storeOptions() store.Options {
+	o := f.pool
+	if o.PoolSize == 0 {
+		o.PoolSize = -1
+	}
+	if o.MaxOverflow == 0 {
+		o.MaxOverflow = -1
+	}
+	if o.PrePingAfter == 0 {
+		o.PrePingAfter = time.Nanosecond
+	}
+	return o
 }
 
 func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
@@ -78,8 +160,11 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.batchMax < 1 {
-		return usagef("--batch-max %d: must be at least 1", f.batchMax)
+	if err := f.check(); err != nil {
+		return err
+	}
+	if len(f.apiKeys) > 0 {
+		log.Warn("--api-key puts the key in the process list; use $GONOMALY_API_KEYS or --api-key-hash")
 	}
 	dbURL := f.database
 	if dbURL == "" {
@@ -115,7 +200,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	st, err := store.Open(ctx, dbURL, f.pool)
+	st, err := store.Open(ctx, dbURL, f.storeOptions())
 	if err != nil {
 		l.Close()
 		return fmt.Errorf("serve: %w", err)
@@ -132,8 +217,10 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	defer c.Close()
 	srv, err := server.New(ctx, server.Config{
 		Store: st, Cache: c, APIKeyHashes: hashes, Logger: log,
-		MaxBodyBytes: f.maxBody, RequestTimeout: f.requestTimeout, TrainWait: f.trainWait,
-		Batch: optimize.BatchOptions{MaxBatch: f.batchMax, MaxWait: f.batchWait},
+		MaxBodyBytes: int64(f.maxBody), RequestTimeout: f.requestTimeout, TrainWait: f.trainWait,
+		Batch:           optimize.BatchOptions{MaxBatch: f.batchMax, MaxWait: f.batchWait},
+		BodyReadTimeout: f.bodyTimeout, MaxInFlight: f.maxInFlight, MaxInFlightBytes: int64(f.maxInFlightBytes),
+		MaxQueuedJobs: f.maxJobs, TrainMemoryBudget: int64(f.trainMemory), TrainTimeBudget: f.trainTime,
 	})
 	if err != nil {
 		l.Close()
