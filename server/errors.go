@@ -7,29 +7,36 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error codes: stable, documented in docs/api.md, for clients to branch on.
 const (
-	CodeBadRequest   = "bad_request"  // the request is malformed (JSON syntax, wrong types, unknown fields)
-	CodeInvalidData  = "invalid_data" // the data is well-formed but unusable (NaN, ragged, wrong width, empty)
-	CodeInvalidParam = "invalid_parameter"
-	CodeNotFound     = "not_found"
-	CodeNotFitted    = "not_fitted"
-	CodeUnauthorized = "unauthorized"
-	CodeTooLarge     = "body_too_large"
-	CodeUnsupported  = "unsupported_media_type"
-	CodeTimeout      = "timeout"
-	CodeUnavailable  = "unavailable"
-	CodeInternal     = "internal"
+	CodeBadRequest       = "bad_request"  // the request is malformed (JSON syntax, wrong types, unknown fields)
+	CodeInvalidData      = "invalid_data" // the data is well-formed but unusable (NaN, ragged, wrong width, empty)
+	CodeInvalidParam     = "invalid_parameter"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeTooManyJobs      = "too_many_jobs"
+	CodeNotFitted        = "not_fitted"
+	CodeUnauthorized     = "unauthorized"
+	CodeTooLarge         = "body_too_large"
+	CodeUnsupported      = "unsupported_media_type"
+	CodeTimeout          = "timeout"
+	CodeUnavailable      = "unavailable"
+	CodeInternal         = "internal"
 )
 
-// apiError is an error with the status and code it is answered with.
+// apiError is an error with the status and code it is answered with. Cause, when set, is the
+// error behind a 5xx: it is logged, never sent.
 type apiError struct {
 	Status int
 	Code   string
 	Msg    string
+	Cause  error
 }
 
 func (e *apiError) Error() string { return e.Msg }
@@ -56,7 +63,38 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gonomaly"`)
 	}
-	writeJSON(w, e.Status, errorBody{Error: e.Msg, Code: e.Code})
+	writeJSON(w, e.Status, errorBody{Error: truncate(e.Msg, maxErrorText), Code: e.Code})
+}
+
+// maxErrorText bounds an error message: a message quoting a client's input must not send
+// megabytes of it back.
+const maxErrorText = 1024
+
+// truncate cuts s to at most n bytes (on a rune boundary), marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "… (" + strconv.Itoa(len(s)-cut) + " more bytes)"
+}
+
+// layerPrefixes are the package names our errors start with ("detector: ..."): useful in a
+// log, noise to a client, who should read the message in its own terms.
+var layerPrefixes = strings.NewReplacer(
+	": detector: ", ": ", ": dataset: ", ": ", ": store: ", ": ", ": server: ", ": ", ": cache: ", ": ",
+)
+
+// plain is err's message for a client: without our package prefixes.
+func plain(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"detector: ", "dataset: ", "store: ", "server: ", "cache: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return layerPrefixes.Replace(msg)
 }
 
 // decodeJSON reads one JSON value from the request body into v, with the size limit already
@@ -83,11 +121,12 @@ func jsonError(err error) *apiError {
 	var (
 		syn  *json.SyntaxError
 		typ  *json.UnmarshalTypeError
-		maxb *http.MaxBytesError
+		rows *rowsError
 	)
+	if e := bodyError(err); e != nil {
+		return e
+	}
 	switch {
-	case errors.As(err, &maxb):
-		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body over the limit of %d bytes", maxb.Limit)
 	case errors.As(err, &syn):
 		return errorf(http.StatusBadRequest, CodeBadRequest, "malformed JSON at byte %d: %v (JSON has no NaN or Infinity)", syn.Offset, syn)
 	case errors.As(err, &typ):
@@ -96,13 +135,30 @@ func jsonError(err error) *apiError {
 			field = "body"
 		}
 		return errorf(http.StatusBadRequest, CodeBadRequest, "field %q: got JSON %s, want %s", field, typ.Value, typ.Type)
+	case errors.As(err, &rows):
+		return errorf(http.StatusBadRequest, rows.code, "%s", rows.msg)
 	case errors.Is(err, io.EOF):
 		return errorf(http.StatusBadRequest, CodeBadRequest, "empty request body: send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errorf(http.StatusBadRequest, CodeBadRequest, "malformed JSON: the body ends early")
 	default:
-		return errorf(http.StatusBadRequest, CodeBadRequest, "request body: %v", err)
+		return errorf(http.StatusBadRequest, CodeBadRequest, "request body: %s", plain(err))
 	}
+}
+
+// bodyError maps the errors of reading a request body that are not about its content: over
+// the size limit, not received in time, a bad Content-Encoding. Others give nil.
+func bodyError(err error) *apiError {
+	var maxb *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxb):
+		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body over the limit of %d bytes", maxb.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errorf(http.StatusRequestTimeout, CodeTimeout, "the request body was not received in time")
+	case errors.Is(err, errBadEncoding):
+		return errorf(http.StatusBadRequest, CodeBadRequest, "%s", plain(err))
+	}
+	return nil
 }
 
 // jsonContentType accepts JSON's media types, none, and the two that clients send by default
