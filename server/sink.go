@@ -14,21 +14,45 @@ import (
 // under load a commit then carries many rows instead of one, which is most of the cost of an
 // insert on SQLite. close writes everything handed over before it returns: an answered
 // request's result is never lost to a graceful shutdown.
+//
+// A batch never fails as a whole for one row. save may drop rows whose owner is gone (it
+// reports how many); an error that retrying cannot mend (permanent) splits the batch in
+// halves until the rows at fault stand alone and are dropped, and the rest is written; other
+// errors (a store restarting, a lock) are retried with backoff before the batch is given up.
 type sink[T any] struct {
-	save     func(ctx context.Context, batch []T) error
-	queue    chan T
-	maxBatch int
-	linger   time.Duration
-	log      *slog.Logger
-	onSaved  func(n int, err error)
-	wg       sync.WaitGroup
-	once     sync.Once
-	mu       sync.RWMutex
-	closed   bool
+	save      func(ctx context.Context, batch []T) (dropped int, err error)
+	permanent func(error) bool
+	queue     chan T
+	maxBatch  int
+	linger    time.Duration
+	log       *slog.Logger
+	onSaved   func(outcome string, n int)
+	wg        sync.WaitGroup
+	once      sync.Once
+	mu        sync.RWMutex
+	closed    bool
 }
 
-func newSink[T any](save func(context.Context, []T) error, queue, maxBatch int, linger time.Duration, log *slog.Logger, onSaved func(int, error)) *sink[T] {
-	s := &sink[T]{save: save, queue: make(chan T, queue), maxBatch: maxBatch, linger: linger, log: log, onSaved: onSaved}
+// Outcomes of the items handed to a sink, as onSaved is told them.
+const (
+	sinkOK       = "ok"       // written
+	sinkDeleted  = "deleted"  // dropped by save: the row's owner is gone
+	sinkRejected = "rejected" // dropped: the store refused the row itself (a permanent error)
+	sinkError    = "error"    // dropped: the store kept failing through every retry
+)
+
+// sinkRetries is how often a batch is saved again after a transient error; the waits between
+// tries double from 100 ms up to 2 s, about 6 s in all.
+const sinkRetries = 6
+
+func newSink[T any](save func(context.Context, []T) (int, error), permanent func(error) bool, queue, maxBatch int, linger time.Duration, log *slog.Logger, onSaved func(string, int)) *sink[T] {
+	if permanent == nil {
+		permanent = func(error) bool { return false }
+	}
+	if onSaved == nil {
+		onSaved = func(string, int) {}
+	}
+	s := &sink[T]{save: save, permanent: permanent, queue: make(chan T, queue), maxBatch: maxBatch, linger: linger, log: log, onSaved: onSaved}
 	s.wg.Add(1)
 	go s.run()
 	return s
@@ -49,11 +73,11 @@ func (s *sink[T]) put(ctx context.Context, v T) error {
 	}
 }
 
-type sinkError string
+type sinkClosedError string
 
-func (e sinkError) Error() string { return string(e) }
+func (e sinkClosedError) Error() string { return string(e) }
 
-const errSinkClosed = sinkError("server: result writer closed (shutting down)")
+const errSinkClosed = sinkClosedError("server: result writer closed (shutting down)")
 
 func (s *sink[T]) run() {
 	defer s.wg.Done()
@@ -93,24 +117,44 @@ func (s *sink[T]) run() {
 	}
 }
 
-// write saves a batch, retrying a failed save a few times (a store restarting, a lock).
+// write saves a batch; see sink for what happens to the rows of a failing one.
 func (s *sink[T]) write(batch []T) {
+	err := s.saveRetrying(batch)
+	switch {
+	case err == nil:
+	case s.permanent(err) && len(batch) > 1:
+		mid := len(batch) / 2
+		s.write(batch[:mid])
+		s.write(batch[mid:])
+	case s.permanent(err):
+		s.log.Error("the store refused a result; dropping it", "err", err)
+		s.onSaved(sinkRejected, len(batch))
+	default:
+		s.log.Error("saving results failed through every retry; dropping them", "rows", len(batch), "err", err)
+		s.onSaved(sinkError, len(batch))
+	}
+}
+
+// saveRetrying saves batch, again after each transient error, and reports what was written.
+func (s *sink[T]) saveRetrying(batch []T) error {
 	var err error
-	for attempt := range 5 {
+	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = s.save(ctx, batch)
+		var dropped int
+		dropped, err = s.save(ctx, batch)
 		cancel()
 		if err == nil {
-			break
+			s.onSaved(sinkOK, len(batch)-dropped)
+			if dropped > 0 {
+				s.onSaved(sinkDeleted, dropped)
+			}
+			return nil
+		}
+		if s.permanent(err) || attempt == sinkRetries {
+			return err
 		}
 		s.log.Warn("saving results failed; retrying", "rows", len(batch), "attempt", attempt+1, "err", err)
-		time.Sleep(time.Duration(100<<attempt) * time.Millisecond)
-	}
-	if err != nil {
-		s.log.Error("saving results failed; dropping them", "rows", len(batch), "err", err)
-	}
-	if s.onSaved != nil {
-		s.onSaved(len(batch), err)
+		time.Sleep(min(time.Duration(100<<attempt)*time.Millisecond, 2*time.Second))
 	}
 }
 
@@ -124,4 +168,45 @@ func (s *sink[T]) close() {
 		s.mu.Unlock()
 	})
 	s.wg.Wait()
+}
+
+// goneSet remembers the detectors deleted lately (for ttl), so that results of predictions
+// still in flight when their detector was deleted are dropped before they reach the store
+// instead of failing a batch. It holds at most goneMax ids: past that the oldest are forgotten
+// (the store's own check still catches their rows).
+type goneSet struct {
+	ttl time.Duration
+	mu  sync.RWMutex
+	ids map[string]time.Time
+}
+
+const goneMax = 100_000
+
+func newGoneSet(ttl time.Duration) *goneSet { return &goneSet{ttl: ttl, ids: map[string]time.Time{}} }
+
+func (g *goneSet) add(id string) {
+	now := time.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.ids) >= goneMax/2 {
+		for k, t := range g.ids {
+			if now.Sub(t) > g.ttl || len(g.ids) >= goneMax {
+				delete(g.ids, k)
+			}
+		}
+	}
+	g.ids[id] = now
+}
+
+func (g *goneSet) has(id string) bool {
+	g.mu.RLock()
+	_, ok := g.ids[id]
+	g.mu.RUnlock()
+	return ok
+}
+
+func (g *goneSet) empty() bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.ids) == 0
 }

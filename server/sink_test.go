@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"math/bits"
 	"slices"
 	"sync"
 	"testing"
@@ -17,12 +19,12 @@ type recorder struct {
 	saved   chan struct{}
 }
 
-func (r *recorder) save(_ context.Context, b []int) error {
+func (r *recorder) save(_ context.Context, b []int) (int, error) {
 	r.mu.Lock()
 	r.batches = append(r.batches, slices.Clone(b))
 	r.mu.Unlock()
 	r.saved <- struct{}{}
-	return nil
+	return 0, nil
 }
 
 func (r *recorder) got() [][]int {
@@ -33,7 +35,7 @@ func (r *recorder) got() [][]int {
 
 func newRecorded(maxBatch int, linger time.Duration) (*sink[int], *recorder) {
 	r := &recorder{saved: make(chan struct{}, 100)}
-	return newSink(r.save, 100, maxBatch, linger, slog.New(slog.NewTextHandler(io.Discard, nil)), nil), r
+	return newSink(r.save, nil, 100, maxBatch, linger, slog.New(slog.NewTextHandler(io.Discard, nil)), nil), r
 }
 
 func TestSinkFullBatchDoesNotWaitForLinger(t *testing.T) {
@@ -93,5 +95,124 @@ func TestSinkLoneItemSavedAfterLinger(t *testing.T) {
 		if got := r.got(); len(got) != 1 || !slices.Equal(got[0], []int{7}) {
 			t.Fatalf("linger %v: batches %v, want [[7]]", linger, got)
 		}
+	}
+}
+
+// flakyStore is a save function over a set of written items: items in bad are refused with a
+// permanent error (the whole batch fails, as a transaction does), and the first transient
+// calls fail with a transient one.
+type flakyStore struct {
+	mu        sync.Mutex
+	written   map[int]bool
+	bad       map[int]bool
+	gone      map[int]bool // dropped by save itself, as a deleted detector's results are
+	transient int
+	calls     int
+}
+
+var errPermanent = errors.New("permanent")
+
+func (f *flakyStore) save(_ context.Context, b []int) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.transient > 0 {
+		f.transient--
+		return 0, errors.New("transient")
+	}
+	dropped := 0
+	for _, v := range b {
+		if f.bad[v] {
+			return 0, errPermanent
+		}
+		if f.gone[v] {
+			dropped++
+		}
+	}
+	for _, v := range b {
+		if !f.gone[v] {
+			f.written[v] = true
+		}
+	}
+	return dropped, nil
+}
+
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *outcomes) add(outcome string, n int) {
+	o.mu.Lock()
+	o.n[outcome] += n
+	o.mu.Unlock()
+}
+
+// TestSinkOneBadRowDoesNotLoseTheBatch: a batch with rows the store refuses for good is split
+// until they stand alone; every other row is written, each refused one is counted, nothing is
+// retried that cannot succeed.
+func TestSinkOneBadRowDoesNotLoseTheBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		n         int
+		bad, gone []int
+		transient int
+	}{
+		{"one bad in 500", 500, []int{137}, nil, 0},
+		{"first and last bad", 64, []int{0, 63}, nil, 0},
+		{"every tenth bad", 200, []int{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180, 190}, nil, 0},
+		{"all bad", 16, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, nil, 0},
+		{"gone rows dropped by save", 300, nil, []int{5, 6, 7, 299}, 0},
+		{"transient then bad", 100, []int{50}, nil, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &flakyStore{written: map[int]bool{}, bad: map[int]bool{}, gone: map[int]bool{}, transient: tc.transient}
+			for _, v := range tc.bad {
+				f.bad[v] = true
+			}
+			for _, v := range tc.gone {
+				f.gone[v] = true
+			}
+			o := &outcomes{n: map[string]int{}}
+			s := newSink(f.save, func(err error) bool { return errors.Is(err, errPermanent) }, 1000, 1000, time.Hour,
+				slog.New(slog.DiscardHandler), o.add)
+			for i := range tc.n {
+				if err := s.put(context.Background(), i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.close()
+			want := tc.n - len(tc.bad) - len(tc.gone)
+			if len(f.written) != want {
+				t.Errorf("%d rows written, want %d", len(f.written), want)
+			}
+			for _, v := range tc.bad {
+				if f.written[v] {
+					t.Errorf("refused row %d written", v)
+				}
+			}
+			if o.n[sinkOK] != want || o.n[sinkRejected] != len(tc.bad) || o.n[sinkDeleted] != len(tc.gone) || o.n[sinkError] != 0 {
+				t.Errorf("outcomes %v, want ok %d, rejected %d, deleted %d", o.n, want, len(tc.bad), len(tc.gone))
+			}
+			// Splitting costs about 2 log2(n) saves per bad row, not one save per row.
+			if limit := tc.transient + 1 + len(tc.bad)*2*bits.Len(uint(tc.n)); f.calls > limit {
+				t.Errorf("%d saves, want at most %d", f.calls, limit)
+			}
+		})
+	}
+}
+
+// TestSinkTransientErrorsAreRetried: a store that fails a few times and recovers loses
+// nothing.
+func TestSinkTransientErrorsAreRetried(t *testing.T) {
+	f := &flakyStore{written: map[int]bool{}, bad: map[int]bool{}, gone: map[int]bool{}, transient: 3}
+	o := &outcomes{n: map[string]int{}}
+	s := newSink(f.save, func(err error) bool { return errors.Is(err, errPermanent) }, 100, 100, 0, slog.New(slog.DiscardHandler), o.add)
+	for i := range 50 {
+		_ = s.put(context.Background(), i)
+	}
+	s.close()
+	if len(f.written) != 50 || o.n[sinkOK] != 50 {
+		t.Fatalf("written %d, outcomes %v; want all 50 ok", len(f.written), o.n)
 	}
 }

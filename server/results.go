@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gonomaly/gonomaly/store"
+)
+
+// saveResults is the result writer's save: it writes a batch of results, leaving out those of
+// detectors deleted while their predictions were in flight (it reports how many). A detector
+// deleted here is known at once; one deleted through another instance is found when the store
+// refuses the batch for it, and the batch is written again without its rows.
+func (s *Server) saveResults(ctx context.Context, rs []*store.Result) (int, error) {
+	for attempt := 0; ; attempt++ {
+		live := rs
+		if !s.gone.empty() {
+			live = make([]*store.Result, 0, len(rs))
+			for _, r := range rs {
+				if !s.gone.has(r.DetectorID) {
+					live = append(live, r)
+				}
+			}
+		}
+		dropped := len(rs) - len(live)
+		if len(live) == 0 {
+			return dropped, nil
+		}
+		err := s.store.CreateResults(ctx, live...)
+		if err == nil || !errors.Is(err, store.ErrNotFound) || attempt == 2 {
+			return dropped, err
+		}
+		found, lerr := s.missingDetectors(ctx, live)
+		if lerr != nil || found == 0 {
+			return dropped, err // the store's own error: the sink retries or splits the batch
+		}
+	}
+}
+
+// missingDetectors finds which detectors of rs no longer exist and remembers them as gone; it
+// returns how many it found.
+func (s *Server) missingDetectors(ctx context.Context, rs []*store.Result) (int, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, r := range rs {
+		if !seen[r.DetectorID] {
+			seen[r.DetectorID] = true
+			ids = append(ids, r.DetectorID)
+		}
+	}
+	ds, err := s.store.GetDetectors(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range ds {
+		delete(seen, d.ID)
+	}
+	for id := range seen {
+		s.gone.add(id)
+	}
+	return len(seen), nil
+}
+
+// permanentStoreError reports whether saving again cannot mend err: the store refused the
+// records themselves (a missing detector, an invalid or conflicting row), not the moment.
+func permanentStoreError(err error) bool {
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrConflict)
+}
