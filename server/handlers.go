@@ -23,7 +23,10 @@ import (
 // CodeConflict: the detector changed while it was being trained.
 const CodeConflict = "conflict"
 
-// toAPI maps an error from the store, the detectors or the data readers to its answer.
+// toAPI maps an error from the store, the detectors or the data readers to its answer. The
+// message of a 4xx is the error's own, in the client's terms; a 5xx says only "internal
+// error" and keeps the error as its Cause, for the log: a driver's or a library's text never
+// reaches a client.
 func toAPI(err error) *apiError {
 	var ae *apiError
 	var pe *dataset.ParseError
@@ -31,22 +34,26 @@ func toAPI(err error) *apiError {
 	case errors.As(err, &ae):
 		return ae
 	case errors.Is(err, store.ErrNotFound):
-		return errorf(http.StatusNotFound, CodeNotFound, "%v", err)
+		return errorf(http.StatusNotFound, CodeNotFound, "%s", plain(err))
 	case errors.Is(err, detector.ErrUnknown), errors.Is(err, detector.ErrBadParameter), errors.Is(err, store.ErrInvalid):
-		return errorf(http.StatusBadRequest, CodeInvalidParam, "%v", err)
+		return errorf(http.StatusBadRequest, CodeInvalidParam, "%s", plain(err))
 	case errors.Is(err, detector.ErrNotFitted):
-		return errorf(http.StatusConflict, CodeNotFitted, "%v", err)
+		return errorf(http.StatusConflict, CodeNotFitted, "%s", plain(err))
 	case errors.As(err, &pe), errors.Is(err, detector.ErrDimension), errors.Is(err, detector.ErrTooFewRows),
 		errors.Is(err, detector.ErrNonFiniteInput), errors.Is(err, dataset.ErrRagged):
-		return errorf(http.StatusBadRequest, CodeInvalidData, "%v", err)
+		return errorf(http.StatusBadRequest, CodeInvalidData, "%s", plain(err))
 	case errors.Is(err, store.ErrConflict):
-		return errorf(http.StatusConflict, CodeConflict, "%v", err)
+		return errorf(http.StatusConflict, CodeConflict, "%s", plain(err))
 	case errors.Is(err, context.DeadlineExceeded):
 		return errorf(http.StatusGatewayTimeout, CodeTimeout, "the request took longer than the server allows")
-	case errors.Is(err, context.Canceled), errors.Is(err, store.ErrPoolTimeout), errors.Is(err, errSinkClosed):
-		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err)
+	case errors.Is(err, store.ErrPoolTimeout):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Msg: "the database is busy: try again shortly", Cause: err}
+	case errors.Is(err, errSinkClosed):
+		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "the server is shutting down")
+	case errors.Is(err, context.Canceled):
+		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "the request was cancelled")
 	default:
-		return errorf(http.StatusInternalServerError, CodeInternal, "internal error: %v", err)
+		return &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Msg: "internal error", Cause: err}
 	}
 }
 
@@ -194,10 +201,25 @@ func paging(limit, offset string) (int, int, *apiError) {
 
 func (s *Server) deleteDetector(w http.ResponseWriter, r *http.Request) *apiError {
 	id := r.PathValue("id")
+	ds, err := s.store.GetDetectors(r.Context(), []string{id})
+	if err != nil {
+		return toAPI(err)
+	}
 	if err := s.store.DeleteDetector(r.Context(), id); err != nil {
 		return toAPI(err)
 	}
-	s.cache.InvalidateTag(r.Context(), detectorTag(id))
+	// Results of its predictions still in flight are dropped, not written (they would fail
+	// the store's check), and its training jobs stop.
+	s.gone.add(id)
+	s.jobs.cancelDetector(id, errDetectorDeleted)
+	ctx := context.WithoutCancel(r.Context())
+	if len(ds) == 1 {
+		// Delete the cached copies under the tag's current generation before it moves on;
+		// otherwise they would stay in Redis, unreachable, until their TTL.
+		s.cache.Delete(ctx, modelKey(id, ds[0].Version), detectorTag(id))
+		s.cache.Delete(ctx, metaKey(id), detectorTag(id))
+	}
+	s.cache.InvalidateTag(ctx, detectorTag(id))
 	s.models.drop(id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -274,11 +296,10 @@ func (s *Server) createDataset(w http.ResponseWriter, r *http.Request) *apiError
 
 // jsonOrForm maps a body-reading error: over the limit, or a bad form.
 func jsonOrForm(err error) *apiError {
-	var maxb *http.MaxBytesError
-	if errors.As(err, &maxb) {
-		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body over the limit of %d bytes", maxb.Limit)
+	if e := bodyError(err); e != nil {
+		return e
 	}
-	return errorf(http.StatusBadRequest, CodeBadRequest, "reading the upload: %v", err)
+	return errorf(http.StatusBadRequest, CodeBadRequest, "reading the upload: %s", plain(err))
 }
 
 // encodeCSV writes t's features as CSV, each value in the shortest form that reads back
@@ -331,9 +352,9 @@ func (s *Server) listDatasets(w http.ResponseWriter, r *http.Request) *apiError 
 // Training.
 
 type trainRequest struct {
-	DetectorID string      `json:"detector_id"`
-	Data       [][]float64 `json:"data"`
-	DatasetID  string      `json:"dataset_id"`
+	DetectorID string   `json:"detector_id"`
+	Data       jsonRows `json:"data"`
+	DatasetID  string   `json:"dataset_id"`
 	// Async answers 202 with the job at once instead of waiting up to the train wait.
 	Async bool `json:"async"`
 }
@@ -355,7 +376,7 @@ func (s *Server) train(w http.ResponseWriter, r *http.Request) *apiError {
 	if req.DetectorID == "" {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "detector_id is required")
 	}
-	if (req.Data == nil) == (req.DatasetID == "") {
+	if req.Data.present == (req.DatasetID != "") {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "send exactly one of data (rows of numbers) and dataset_id")
 	}
 	det, err := s.store.GetDetector(r.Context(), req.DetectorID)
@@ -374,9 +395,13 @@ func (s *Server) train(w http.ResponseWriter, r *http.Request) *apiError {
 	if err != nil {
 		return toAPI(err)
 	}
-	j := s.jobs.start("train", det.ID, func(ctx context.Context) (*trainResponse, *apiError) {
+	j, e := s.jobs.start("train", det.ID, func(ctx context.Context) (*trainResponse, *apiError) {
 		return s.fit(ctx, det, m, X)
 	})
+	if e != nil {
+		w.Header().Set("Retry-After", "5")
+		return e
+	}
 	if !req.Async {
 		wait := time.NewTimer(s.cfg.TrainWait)
 		defer wait.Stop()
@@ -399,12 +424,9 @@ func (s *Server) train(w http.ResponseWriter, r *http.Request) *apiError {
 
 func (s *Server) trainingData(ctx context.Context, req *trainRequest) (*dataset.Matrix, *apiError) {
 	if req.DatasetID == "" {
-		if len(req.Data) == 0 {
+		X := &req.Data.m
+		if X.Rows == 0 {
 			return nil, errorf(http.StatusBadRequest, CodeInvalidData, "data has no rows")
-		}
-		X, err := dataset.FromRows(req.Data)
-		if err != nil {
-			return nil, toAPI(err)
 		}
 		if X.Cols == 0 {
 			return nil, errorf(http.StatusBadRequest, CodeInvalidData, "data rows are empty")
@@ -446,6 +468,7 @@ func (s *Server) fit(ctx context.Context, det *store.Detector, m *detector.Model
 	// instance, then write the new version through, so that the other instances read it
 	// from Redis rather than from the store.
 	cctx := context.WithoutCancel(ctx)
+	s.cache.Delete(cctx, modelKey(det.ID, det.Version), detectorTag(det.ID)) // else it stays in Redis until its TTL
 	s.cache.InvalidateTag(cctx, detectorTag(det.ID))
 	s.cache.Set(cctx, modelKey(det.ID, saved.Version), blob, cacheTTL, detectorTag(det.ID))
 	s.cache.Set(cctx, metaKey(det.ID), encodeMeta(saved.Version, true), cacheTTL, detectorTag(det.ID))
@@ -465,8 +488,8 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) *apiError {
 // Prediction.
 
 type predictRequest struct {
-	DetectorID string      `json:"detector_id"`
-	Data       [][]float64 `json:"data"`
+	DetectorID string   `json:"detector_id"`
+	Data       jsonRows `json:"data"`
 }
 
 type predictResponse struct {
@@ -521,11 +544,22 @@ func (s *Server) served(ctx context.Context, id string) (*live, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := detector.UnmarshalModel(blob)
+		// Concurrent requests for a version not yet in memory decode it once.
+		v, err, _ := s.decodes.Do(modelKey(id, version), func() (any, error) {
+			if l := s.models.get(id, version); l != nil {
+				return l, nil
+			}
+			s.decoded.Add(1)
+			m, err := detector.UnmarshalModel(blob)
+			if err != nil {
+				return nil, fmt.Errorf("detector %s version %d: %w", id, version, err)
+			}
+			return s.models.put(id, version, m), nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("detector %s version %d: %w", id, version, err)
+			return nil, err
 		}
-		return s.models.put(id, version, m), nil
+		return v.(*live), nil
 	}
 }
 
@@ -562,14 +596,14 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) *apiError {
 	if req.DetectorID == "" {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "detector_id is required")
 	}
-	if len(req.Data) == 0 {
+	if req.Data.m.Rows == 0 {
 		return errorf(http.StatusBadRequest, CodeInvalidData, "data has no rows: send [[x1, x2, ...], ...]")
 	}
 	l, err := s.served(r.Context(), req.DetectorID)
 	if err != nil {
 		return toAPI(err)
 	}
-	scores, err := l.score(r.Context(), req.Data)
+	scores, err := l.score(r.Context(), &req.Data.m)
 	if err != nil {
 		return toAPI(err)
 	}

@@ -4,11 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 )
 
-// Job statuses.
+// Job statuses. A job waiting for a free slot is already "running"; a cancelled one (its
+// detector deleted, the server shut down) has "failed", its error saying why.
 const (
 	JobRunning   = "running"
 	JobSucceeded = "succeeded"
@@ -28,35 +34,48 @@ type jobView struct {
 }
 
 type job struct {
-	mu   sync.Mutex
-	view jobView
-	err  *apiError
-	done chan struct{}
+	mu     sync.Mutex
+	view   jobView
+	err    *apiError
+	done   chan struct{}
+	cancel context.CancelCauseFunc
 }
 
 func (j *job) snapshot() jobView {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	v := j.view
-	return v
+	return j.view
 }
+
+// errDetectorDeleted is the cause with which a deleted detector's jobs are cancelled.
+var errDetectorDeleted = errors.New("the detector was deleted")
 
 // jobs runs long work (training) off the request path. A request waits for its job up to a
 // budget; past it the client gets 202 and the job's id to poll, and the work goes on under the
-// server's lifetime, not the request's. The server waits for running jobs when it shuts down.
+// server's lifetime, not the request's. At most maxActive jobs wait or run at once (a train
+// request past that is 429), concurrency of them run; a detector's jobs are cancelled when it
+// is deleted; a job that panics fails alone. The server waits for running jobs when it shuts
+// down.
 type jobs struct {
-	ctx  context.Context // the server's: cancelled when shutdown gives up waiting
-	sem  chan struct{}   // bounds concurrent jobs
-	wg   sync.WaitGroup
-	keep int
+	ctx       context.Context // the server's: cancelled when shutdown gives up waiting
+	sem       chan struct{}   // bounds running jobs
+	wg        sync.WaitGroup
+	keep      int
+	maxActive int
+	log       *slog.Logger
+	onEnd     func(outcome string)
 
-	mu    sync.Mutex
-	byID  map[string]*job
-	order []string // creation order, for pruning finished jobs
+	mu     sync.Mutex
+	byID   map[string]*job
+	order  []string // creation order, for pruning finished jobs
+	active int      // jobs queued or running
 }
 
-func newJobs(ctx context.Context, concurrency, keep int) *jobs {
-	return &jobs{ctx: ctx, sem: make(chan struct{}, concurrency), keep: keep, byID: map[string]*job{}}
+func newJobs(ctx context.Context, concurrency, maxActive, keep int, log *slog.Logger, onEnd func(string)) *jobs {
+	if onEnd == nil {
+		onEnd = func(string) {}
+	}
+	return &jobs{ctx: ctx, sem: make(chan struct{}, concurrency), keep: keep, maxActive: maxActive, log: log, onEnd: onEnd, byID: map[string]*job{}}
 }
 
 func newID() string {
@@ -68,41 +87,90 @@ func newID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// start runs work as a job.
-func (js *jobs) start(kind, detectorID string, work func(ctx context.Context) (*trainResponse, *apiError)) *job {
-	j := &job{view: jobView{ID: newID(), Kind: kind, DetectorID: detectorID, Status: JobRunning, CreatedAt: time.Now().UTC()}, done: make(chan struct{})}
+// start runs work as a job, or answers 429 when maxActive jobs are already queued or running.
+func (js *jobs) start(kind, detectorID string, work func(ctx context.Context) (*trainResponse, *apiError)) (*job, *apiError) {
+	ctx, cancel := context.WithCancelCause(js.ctx)
+	j := &job{view: jobView{ID: newID(), Kind: kind, DetectorID: detectorID, Status: JobRunning, CreatedAt: time.Now().UTC()},
+		done: make(chan struct{}), cancel: cancel}
 	js.mu.Lock()
+	if js.active >= js.maxActive {
+		js.mu.Unlock()
+		cancel(nil)
+		return nil, &apiError{Status: http.StatusTooManyRequests, Code: CodeTooManyJobs,
+			Msg: fmt.Sprintf("%d training jobs are already queued or running, the most this server takes: retry later", js.maxActive)}
+	}
+	js.active++
 	js.byID[j.view.ID] = j
 	js.order = append(js.order, j.view.ID)
 	js.pruneLocked()
 	js.mu.Unlock()
 	js.wg.Add(1)
-	go func() {
-		defer js.wg.Done()
-		defer close(j.done)
-		var (
-			res  *trainResponse
-			aerr *apiError
-		)
-		select {
-		case js.sem <- struct{}{}:
-			res, aerr = work(js.ctx)
-			<-js.sem
-		case <-js.ctx.Done():
-			aerr = errorf(503, CodeUnavailable, "server shutting down before the job started")
+	go js.run(ctx, j, work)
+	return j, nil
+}
+
+func (js *jobs) run(ctx context.Context, j *job, work func(ctx context.Context) (*trainResponse, *apiError)) {
+	defer js.wg.Done()
+	defer close(j.done)
+	var (
+		res      *trainResponse
+		aerr     *apiError
+		panicked bool
+	)
+	select {
+	case js.sem <- struct{}{}:
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					panicked = true
+					js.log.Error("job panicked", "job", j.view.ID, "kind", j.view.Kind, "detector", j.view.DetectorID, "panic", p, "stack", string(debug.Stack()))
+					aerr = errorf(http.StatusInternalServerError, CodeInternal, "internal error: the job failed")
+				}
+			}()
+			res, aerr = work(ctx)
+		}()
+		<-js.sem
+	case <-ctx.Done():
+	}
+	status, outcome := JobSucceeded, JobSucceeded
+	switch cause := context.Cause(ctx); {
+	case panicked:
+		status, outcome = JobFailed, "panicked"
+	case errors.Is(cause, errDetectorDeleted):
+		status, outcome = JobFailed, "cancelled"
+		aerr = errorf(http.StatusConflict, CodeConflict, "detector %s was deleted while the job was queued or running", j.view.DetectorID)
+	case ctx.Err() != nil && res == nil:
+		status, outcome = JobFailed, "cancelled"
+		aerr = errorf(http.StatusServiceUnavailable, CodeUnavailable, "the server shut down before the job finished")
+	case aerr != nil:
+		status, outcome = JobFailed, JobFailed
+	}
+	now := time.Now().UTC()
+	j.mu.Lock()
+	j.view.FinishedAt, j.view.Status = &now, status
+	if aerr != nil {
+		j.err, j.view.Result = aerr, nil
+		j.view.Error = &errorBody{Error: aerr.Msg, Code: aerr.Code}
+	} else {
+		j.view.Result = res
+	}
+	j.mu.Unlock()
+	j.cancel(nil)
+	js.mu.Lock()
+	js.active--
+	js.mu.Unlock()
+	js.onEnd(outcome)
+}
+
+// cancelDetector cancels every queued or running job of a detector, with cause.
+func (js *jobs) cancelDetector(id string, cause error) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	for _, j := range js.byID {
+		if j.view.DetectorID == id {
+			j.cancel(cause)
 		}
-		now := time.Now().UTC()
-		j.mu.Lock()
-		j.view.FinishedAt = &now
-		if aerr != nil {
-			j.view.Status, j.err = JobFailed, aerr
-			j.view.Error = &errorBody{Error: aerr.Msg, Code: aerr.Code}
-		} else {
-			j.view.Status, j.view.Result = JobSucceeded, res
-		}
-		j.mu.Unlock()
-	}()
-	return j
+	}
 }
 
 // pruneLocked forgets the oldest finished jobs beyond keep.

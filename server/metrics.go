@@ -20,6 +20,8 @@ type metrics struct {
 	score     *prometheus.HistogramVec
 	batchRows *prometheus.HistogramVec
 	results   *prometheus.CounterVec
+	refused   *prometheus.CounterVec
+	jobs      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -51,9 +53,22 @@ func newMetrics() *metrics {
 	}, []string{"algorithm"})
 	m.results = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "gonomaly", Name: "results_persisted_total",
-		Help: "Detection results written to the store, by outcome (ok, error, dropped).",
+		Help: "Detection results handed to the store, by outcome: ok (written), deleted (dropped: " +
+			"the detector was deleted meanwhile), rejected (dropped: the store refused the row), " +
+			"error (dropped after the retries of a failing store).",
 	}, []string{"outcome"})
-	m.reg.MustRegister(m.requests, m.latency, m.fit, m.score, m.batchRows, m.results,
+	for _, o := range []string{sinkOK, sinkDeleted, sinkRejected, sinkError} {
+		m.results.WithLabelValues(o)
+	}
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "gonomaly", Name: "http_requests_refused_total",
+		Help: "API requests refused with 503 because the server was at a limit, by limit.",
+	}, []string{"limit"})
+	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "gonomaly", Name: "jobs_total",
+		Help: "Jobs ended, by outcome: succeeded, failed, cancelled (detector deleted or shutdown), panicked.",
+	}, []string{"outcome"})
+	m.reg.MustRegister(m.requests, m.latency, m.fit, m.score, m.batchRows, m.results, m.refused, m.jobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -5,11 +5,16 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // statusWriter remembers the status code written.
@@ -35,15 +40,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (pprof's profiles set deadlines).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// instrument wraps the whole mux: it recovers panics into a 500, limits the body, applies the
-// request timeout, and records metrics and logs per route pattern.
+// instrument wraps the whole mux: it recovers panics into a 500, bounds the body (size, time,
+// encoding), applies the request timeout, and records metrics and logs per route pattern.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
-		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
 		r = r.WithContext(ctx)
@@ -70,8 +72,136 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				s.log.Warn("slow request", "method", r.Method, "route", route, "status", sw.code, "duration", d)
 			}
 		}()
+		if r.Body != nil && r.Body != http.NoBody {
+			body, e := s.boundBody(w, r, start)
+			if e != nil {
+				closeAfter(sw, r)
+				writeError(sw, e)
+				return
+			}
+			r.Body = body
+		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// boundBody wraps r's body so that reading it is bounded in size (MaxBodyBytes, after
+// decompression too) and in time (BodyReadTimeout from start: a client trickling its body
+// is cut off then). Content-Encoding gzip is accepted, any other encoding is 415.
+func (s *Server) boundBody(w http.ResponseWriter, r *http.Request, start time.Time) (io.ReadCloser, *apiError) {
+	var body io.ReadCloser = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		body = http.MaxBytesReader(w, &lazyGzip{src: body}, s.cfg.MaxBodyBytes)
+	default:
+		return nil, errorf(http.StatusUnsupportedMediaType, CodeUnsupported, "content encoding %q: send the body plain or gzip-compressed", truncate(enc, 64))
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(start.Add(s.cfg.BodyReadTimeout)); err != nil {
+		return body, nil // a ResponseWriter without a connection (a test recorder): nothing to bound
+	}
+	return &deadlineBody{ReadCloser: body, rc: rc}, nil
+}
+
+// deadlineBody lifts the body's read deadline once the body has been read to its end: from
+// then on net/http reads the connection only to notice the client going away, and a deadline
+// passing there would cancel the request.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// lazyGzip decompresses src, reading gzip's header only on the first Read: nothing of the body
+// is read before the handler (after authentication) asks for it.
+type lazyGzip struct {
+	src io.ReadCloser
+	zr  *gzip.Reader
+	err error
+}
+
+func (z *lazyGzip) Read(p []byte) (int, error) {
+	if z.zr == nil && z.err == nil {
+		z.zr, z.err = gzip.NewReader(z.src)
+		if z.err != nil {
+			var maxb *http.MaxBytesError
+			if !errors.As(z.err, &maxb) && !errors.Is(z.err, os.ErrDeadlineExceeded) {
+				z.err = errBadEncoding
+			}
+		}
+	}
+	if z.err != nil {
+		return 0, z.err
+	}
+	n, err := z.zr.Read(p)
+	if err != nil && err != io.EOF {
+		var maxb *http.MaxBytesError
+		if !errors.As(err, &maxb) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			err = errBadEncoding
+		}
+	}
+	return n, err
+}
+
+func (z *lazyGzip) Close() error { return z.src.Close() }
+
+var errBadEncoding = errors.New("the body is not valid gzip (Content-Encoding: gzip)")
+
+// closeAfter makes the connection close after this answer without reading what is left of
+// r's body: a refused client (unauthenticated, over a limit) may not make the server wait for,
+// or read, a body it will not use.
+func closeAfter(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+// limit admits an API request when the server has room for it: fewer than MaxInFlight
+// requests, and the bodies held (by their declared length; MaxBodyBytes when not declared)
+// under MaxInFlightBytes. Otherwise it answers 503 with Retry-After at once: a queue of waiting
+// requests would only hold more memory and connections.
+func (s *Server) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := r.ContentLength
+		if n < 0 || (n > 0 && r.Header.Get("Content-Encoding") != "") {
+			n = s.cfg.MaxBodyBytes
+		}
+		n = min(n, s.cfg.MaxBodyBytes)
+		select {
+		case s.inflight <- struct{}{}:
+		default:
+			s.refuse(w, r, "too many requests in flight")
+			return
+		}
+		defer func() { <-s.inflight }()
+		if s.inflightBytes.Add(n) > s.cfg.MaxInFlightBytes {
+			s.inflightBytes.Add(-n)
+			s.refuse(w, r, "too many request bytes in flight")
+			return
+		}
+		defer s.inflightBytes.Add(-n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuse answers 503 with Retry-After for a request the server has no room for.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, why string) {
+	s.metrics.refused.WithLabelValues(why).Inc()
+	w.Header().Set("Retry-After", "1")
+	closeAfter(w, r)
+	writeError(w, errorf(http.StatusServiceUnavailable, CodeUnavailable, "the server is at capacity (%s): retry after 1 s", why))
 }
 
 // HashAPIKey is how API keys are kept: the hex SHA-256 of the key. The server never holds a
@@ -99,10 +229,12 @@ func (s *Server) authorized(r *http.Request) bool {
 	return valid == 1
 }
 
-// requireKey guards a handler with the API keys.
+// requireKey guards a handler with the API keys. A request without a valid key is refused
+// before anything of its body is read, and its connection is closed after the answer.
 func (s *Server) requireKey(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
+			closeAfter(w, r)
 			if r.Header.Get("Authorization") == "" {
 				writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "missing API key: send Authorization: Bearer <key>"))
 			} else {

@@ -109,23 +109,17 @@ func (l *live) scoreRows(observe func(string, int, time.Duration)) optimize.Batc
 	}
 }
 
-// score scores rows: a single row through the batcher, several at once directly.
-func (l *live) score(ctx context.Context, rows [][]float64) ([]float64, error) {
-	for i, r := range rows {
-		if len(r) != l.model.Cols {
-			return nil, fmt.Errorf("row %d has %d values, detector was trained on %d: %w", i, len(r), l.model.Cols, detector.ErrDimension)
-		}
+// score scores the rows of X: a single row through the batcher, several at once directly.
+func (l *live) score(ctx context.Context, X *dataset.Matrix) ([]float64, error) {
+	if X.Cols != l.model.Cols {
+		return nil, fmt.Errorf("rows have %d values, detector was trained on %d: %w", X.Cols, l.model.Cols, detector.ErrDimension)
 	}
-	if len(rows) == 1 {
-		s, err := l.batch.Do(ctx, rows[0])
+	if X.Rows == 1 {
+		s, err := l.batch.Do(ctx, X.Row(0))
 		if err != nil {
 			return nil, err
 		}
 		return []float64{s}, nil
-	}
-	X := dataset.NewMatrix(len(rows), l.model.Cols)
-	for i, r := range rows {
-		copy(X.Row(i), r)
 	}
 	return l.model.Score(ctx, X, nil)
 }

@@ -11,12 +11,16 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gonomaly/gonomaly/cache"
+	"github.com/gonomaly/gonomaly/internal/sysmem"
 	"github.com/gonomaly/gonomaly/optimize"
 	"github.com/gonomaly/gonomaly/store"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 )
 
 // Config configures a Server. Store is required; the other zero values give the defaults.
@@ -54,7 +58,8 @@ type Config struct {
 	// request is answered 503 with Retry-After at once instead of queueing.
 	MaxInFlight int
 	// MaxInFlightBytes bounds the request bodies held at once, counted by their declared
-	// length (default a quarter of the memory budget, at least MaxBodyBytes); past it 503.
+	// length (default a sixteenth of the memory this process may use: a JSON body decodes to
+	// several times its size; never less than MaxBodyBytes); past it 503.
 	MaxInFlightBytes int64
 	// MaxQueuedJobs bounds the training jobs waiting or running (default 16); past it a train
 	// request is answered 429 with Retry-After.
@@ -93,6 +98,26 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
+	if c.BodyReadTimeout <= 0 {
+		c.BodyReadTimeout = 30 * time.Second
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 256
+	}
+	mem := sysmem.Total()
+	if c.MaxInFlightBytes <= 0 {
+		c.MaxInFlightBytes = max(mem/16, c.MaxBodyBytes)
+	}
+	c.MaxInFlightBytes = max(c.MaxInFlightBytes, c.MaxBodyBytes)
+	if c.MaxQueuedJobs <= 0 {
+		c.MaxQueuedJobs = 16
+	}
+	if c.TrainMemoryBudget <= 0 {
+		c.TrainMemoryBudget = mem / 2 / int64(c.TrainConcurrency)
+	}
+	if c.TrainTimeBudget <= 0 {
+		c.TrainTimeBudget = time.Hour
+	}
 	return c, nil
 }
 
@@ -111,6 +136,12 @@ type Server struct {
 	jobs      *jobs
 	stopJobs  context.CancelFunc
 	handler   http.Handler
+
+	inflight      chan struct{} // a slot per API request being served (MaxInFlight)
+	inflightBytes atomic.Int64  // declared body bytes of the API requests being served
+	gone          *goneSet      // detectors deleted lately, whose results are no longer written
+	decodes       singleflight.Group
+	decoded       atomic.Int64 // models decoded, for tests
 }
 
 // New builds a Server.
@@ -119,7 +150,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, cache: cfg.Cache, log: logger(cfg.Logger), metrics: newMetrics()}
+	s := &Server{cfg: cfg, store: cfg.Store, cache: cfg.Cache, log: logger(cfg.Logger), metrics: newMetrics(),
+		inflight: make(chan struct{}, cfg.MaxInFlight), gone: newGoneSet(time.Minute)}
 	for _, h := range cfg.APIKeyHashes {
 		b, err := hex.DecodeString(h)
 		if err != nil || len(b) != sha256.Size {
@@ -137,17 +169,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.metrics.batchRows.WithLabelValues(alg).Observe(float64(rows))
 		s.metrics.score.WithLabelValues(alg).Observe(d.Seconds())
 	})
-	s.results = newSink(func(ctx context.Context, rs []*store.Result) error {
-		return s.store.CreateResults(ctx, rs...)
-	}, 65536, 512, resultLinger, s.log, func(n int, err error) {
-		if err != nil {
-			s.metrics.results.WithLabelValues("error").Add(float64(n))
-		} else {
-			s.metrics.results.WithLabelValues("ok").Add(float64(n))
-		}
+	s.results = newSink(s.saveResults, permanentStoreError, 65536, 512, resultLinger, s.log, func(outcome string, n int) {
+		s.metrics.results.WithLabelValues(outcome).Add(float64(n))
 	})
 	jctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	s.jobs, s.stopJobs = newJobs(jctx, cfg.TrainConcurrency, 1000), stop
+	s.jobs, s.stopJobs = newJobs(jctx, cfg.TrainConcurrency, cfg.MaxQueuedJobs, 1000, s.log, func(outcome string) {
+		s.metrics.jobs.WithLabelValues(outcome).Inc()
+	}), stop
 	s.registerCollectors()
 	s.handler = s.instrument(s.routes())
 	return s, nil
@@ -201,7 +229,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	api := func(pattern string, h func(http.ResponseWriter, *http.Request) *apiError) {
-		mux.Handle(pattern, s.requireKey(handlerFunc(h)))
+		mux.Handle(pattern, s.requireKey(s.limit(s.handle(h))))
 	}
 	api("POST /api/v1/detectors", s.createDetector)
 	api("GET /api/v1/detectors", s.listDetectors)
@@ -226,19 +254,45 @@ func (s *Server) routes() *http.ServeMux {
 		pp.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.Handle("/debug/pprof/", s.requireKey(pp))
 	}
-	mux.Handle("/", handlerFunc(func(w http.ResponseWriter, r *http.Request) *apiError {
-		return errorf(http.StatusNotFound, CodeNotFound, "no route for %s %s", r.Method, r.URL.Path)
+	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) *apiError {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s: use %s", truncate(r.Method, 16), truncate(r.URL.Path, 256), strings.Join(allow, " or "))
+		}
+		return errorf(http.StatusNotFound, CodeNotFound, "no route for %s %s", truncate(r.Method, 16), truncate(r.URL.Path, 256))
 	}))
 	return mux
 }
 
-// handlerFunc adapts a handler that returns its error to http.Handler.
-type handlerFunc func(http.ResponseWriter, *http.Request) *apiError
-
-func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if e := f(w, r); e != nil {
-		writeError(w, e)
+// allowed lists the methods that mux routes for r's path to a handler other than the
+// catch-all, for a 405's Allow header.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
 	}
+	return out
+}
+
+// handle adapts a handler that returns its error to http.Handler. The cause of a 5xx is
+// logged here, with the request; the client gets only the answer's message.
+func (s *Server) handle(f func(http.ResponseWriter, *http.Request) *apiError) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e := f(w, r)
+		if e == nil {
+			return
+		}
+		if e.Cause != nil {
+			s.log.Error("request error", "method", r.Method, "route", r.Pattern, "status", e.Status, "err", e.Cause)
+		}
+		writeError(w, e)
+	})
 }
 
 // Run serves on l until ctx ends, then shuts down gracefully: it stops accepting connections,
