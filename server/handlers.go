@@ -468,7 +468,10 @@ func (s *Server) fit(ctx context.Context, det *store.Detector, m *detector.Model
 	// instance, then write the new version through, so that the other instances read it
 	// from Redis rather than from the store.
 	cctx := context.WithoutCancel(ctx)
-	s.cache.Delete(cctx, modelKey(det.ID, det.Version), detectorTag(det.ID)) // else it stays in Redis until its TTL
+	// Delete the old version's copies under the tag's current generation first, else they
+	// would stay in Redis, unreachable, until their TTL.
+	s.cache.Delete(cctx, modelKey(det.ID, det.Version), detectorTag(det.ID))
+	s.cache.Delete(cctx, metaKey(det.ID), detectorTag(det.ID))
 	s.cache.InvalidateTag(cctx, detectorTag(det.ID))
 	s.cache.Set(cctx, modelKey(det.ID, saved.Version), blob, cacheTTL, detectorTag(det.ID))
 	s.cache.Set(cctx, metaKey(det.ID), encodeMeta(saved.Version, true), cacheTTL, detectorTag(det.ID))

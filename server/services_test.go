@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/gonomaly/gonomaly/internal/testsvc"
 	"github.com/gonomaly/gonomaly/store"
 	_ "github.com/gonomaly/gonomaly/store/postgres"
+	"github.com/redis/go-redis/v9"
 )
 
 // instance is one service instance over a shared store URL and Redis.
@@ -113,5 +115,45 @@ func TestTwoInstancesOnPostgresAndRedisSurviveARedisOutage(t *testing.T) {
 	ready = nil
 	if st := b.do("GET", "/readyz", nil, &ready); st != 200 || ready["status"] != "ok" {
 		t.Errorf("readyz after Redis returned: %d %v", st, ready)
+	}
+}
+
+// Defect class 6: retraining or deleting a detector leaves no copy of its old models in Redis
+// (they used to stay there, unreachable, until their TTL).
+func TestRetrainAndDeleteLeaveNoStaleModelsInRedis(t *testing.T) {
+	dbURL := testsvc.PostgresSchema(t, "stalemodels")
+	rs := testsvc.StartRedis(t) // a private Redis: its keys are this test's alone
+	e, _ := instance(t, dbURL, rs.URL())
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(rs.Port())})
+	defer rdb.Close()
+	ctx := context.Background()
+	models := func(id string) []string {
+		keys, err := rdb.Keys(ctx, "*model:"+id+":*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	for _, alg := range []string{"isolation_forest", "hbos", "local_outlier_factor"} {
+		id := e.createAndTrain(alg, nil, rows(300, 4, 31))
+		for i := range 4 {
+			if st := e.do("POST", "/api/v1/detection/train", map[string]any{"detector_id": id, "data": rows(300, 4, uint64(40+i))}, nil); st != 200 {
+				t.Fatalf("retrain %d: %d", i, st)
+			}
+			e.predictOK(id, rows(2, 4, 1))
+			if keys := models(id); len(keys) != 1 {
+				t.Fatalf("%s after retrain %d: %d model copies in Redis, want 1: %v", alg, i+1, len(keys), keys)
+			}
+		}
+		if st := e.do("DELETE", "/api/v1/detectors/"+id, nil, nil); st != http.StatusNoContent {
+			t.Fatalf("delete: %d", st)
+		}
+		if keys := models(id); len(keys) != 0 {
+			t.Fatalf("%s after delete: model copies left in Redis: %v", alg, keys)
+		}
+		meta, _ := rdb.Keys(ctx, "*detector-meta:"+id).Result()
+		if len(meta) != 0 {
+			t.Fatalf("%s after delete: metadata left in Redis: %v", alg, meta)
+		}
 	}
 }
