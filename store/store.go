@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -16,11 +18,70 @@ var (
 	// read (optimistic concurrency), or an alert is resolved a second time.
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid: the record breaks a rule of the store (an empty name, a contamination
-	// outside (0, 0.5], parameters that are not a JSON object, ...).
+	// outside (0, 0.5], parameters that are not a JSON object, text with a NUL byte or that is
+	// not UTF-8, text longer than its limit, an id that is not a UUID, ...), or a filter holds
+	// text no record can hold.
 	ErrInvalid = errors.New("invalid record")
 	// ErrPoolTimeout: no database connection became free within Options.AcquireTimeout.
 	ErrPoolTimeout = errors.New("no database connection free in time")
 )
+
+// Rules every back end keeps for the text of a record, checked before any SQL runs (an
+// error wrapping ErrInvalid that names the field, such as "store: detector: name contains
+// a NUL byte: invalid record"):
+//
+//   - Every text field (names, algorithm, file format, path, kind, suite id, severity,
+//     metric, message, label keys and values, and the JSON of parameters and documents) is
+//     valid UTF-8 without NUL bytes, which PostgreSQL's text cannot hold.
+//   - A name or other short text (all but Path and Message) is at most MaxNameBytes long,
+//     a Path at most MaxPathBytes, an alert's Message at most MaxMessageBytes.
+//   - A record id is a UUID in the form the store issues: 36 characters, lower-case hex
+//     digits grouped 8-4-4-4-12 by hyphens. A create with any other id is ErrInvalid; a get,
+//     update or delete by one is ErrNotFound, and batch look-ups and filters by one find
+//     nothing.
+const (
+	MaxNameBytes    = 1000
+	MaxPathBytes    = 4096
+	MaxMessageBytes = 64 << 10
+)
+
+// MissingDetectorsError is CreateResults' error when results name detectors that do not
+// exist, never created or deleted while the results were on their way. Nothing of the batch
+// was written; the batch without those detectors' results can be retried. Find it with
+//
+//	var missing *store.MissingDetectorsError
+//	if errors.As(err, &missing) { ... missing.IDs ... }
+//
+// It wraps ErrNotFound.
+type MissingDetectorsError struct {
+	IDs []string // each missing detector once, in the order of the batch
+}
+
+func (e *MissingDetectorsError) Error() string {
+	const show = 5
+	var b strings.Builder
+	b.WriteString("store: results name detectors that do not exist: ")
+	for i, id := range e.IDs {
+		if i == show {
+			fmt.Fprintf(&b, " and %d more", len(e.IDs)-show)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if len(id) > 40 {
+			fmt.Fprintf(&b, "%.40q...", id)
+		} else {
+			fmt.Fprintf(&b, "%q", id)
+		}
+	}
+	b.WriteString(": ")
+	b.WriteString(ErrNotFound.Error())
+	return b.String()
+}
+
+// Unwrap makes the error match ErrNotFound.
+func (e *MissingDetectorsError) Unwrap() error { return ErrNotFound }
 
 // Store is gonomaly's persistence: one small interface per kind of record, all behind one
 // value. Implementations are safe for concurrent use. Open one with Open.
@@ -85,7 +146,9 @@ type Datasets interface {
 // Results persists detection results.
 type Results interface {
 	// CreateResults stores results in one transaction (all or none), assigning IDs and
-	// CreatedAt where empty. A result whose detector does not exist is ErrNotFound.
+	// CreatedAt where empty. Results whose detectors do not exist (or whose DetectorID is
+	// not a well-formed id) fail the batch with a *MissingDetectorsError listing those
+	// detectors, which wraps ErrNotFound.
 	CreateResults(ctx context.Context, rs ...*Result) error
 	// GetResult returns one result.
 	GetResult(ctx context.Context, id string) (*Result, error)

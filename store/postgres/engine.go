@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -104,6 +103,7 @@ func (dialect) InList(col, p string) string { return col + " = ANY(" + p + ")" }
 func (dialect) ListArg(ids []string) any    { return ids }
 func (dialect) IsUnique(err error) bool     { return pgCode(err) == uniqueViolation }
 func (dialect) IsForeignKey(err error) bool { return pgCode(err) == foreignKeyViolation }
+func (dialect) IsInvalid(err error) bool    { return isInvalid(pgCode(err)) }
 
 // utcTime scans a timestamptz column, or NULL, into a time.Time in UTC.
 type utcTime time.Time
@@ -148,31 +148,7 @@ func (e engine) InsertResults(ctx context.Context, rs []*store.Result, ids []str
 		}
 		return err
 	})
-	switch pgCode(err) {
-	case foreignKeyViolation:
-		return e.missingDetector(ctx, ids, detectors, err)
-	case uniqueViolation:
-		return fmt.Errorf("store: %d results: %w: an id is taken (%s)", n, store.ErrConflict, pgDetail(err))
-	}
-	if err != nil {
-		return fmt.Errorf("store: create %d results: %w", n, err)
-	}
-	return nil
-}
-
-// missingDetector names the first result whose detector does not exist, after the insert
-// failed on the foreign key.
-func (e engine) missingDetector(ctx context.Context, ids, detectors []string, cause error) error {
-	var missing string
-	err := e.s.with(ctx, func(c *pgxpool.Conn) error {
-		return c.QueryRow(ctx, `SELECT d FROM unnest($1::text[]) AS d
-			WHERE NOT EXISTS (SELECT 1 FROM detectors WHERE id = d) LIMIT 1`, detectors).Scan(&missing)
-	})
-	if err != nil { // the detector appeared since; report what the database said
-		return fmt.Errorf("store: create %d results: %s: %w", len(ids), pgDetail(cause), store.ErrNotFound)
-	}
-	i := slices.Index(detectors, missing)
-	return fmt.Errorf("store: result %s: detector %s: %w", ids[i], missing, store.ErrNotFound)
+	return err
 }
 
 // InsertSamples implements backend.SampleInserter with COPY, one statement however many

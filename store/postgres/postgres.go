@@ -184,6 +184,8 @@ func (s *DB) migrate(ctx context.Context) error {
 const (
 	uniqueViolation     = "23505"
 	foreignKeyViolation = "23503"
+	notNullViolation    = "23502"
+	checkViolation      = "23514"
 )
 
 func pgCode(err error) string {
@@ -194,11 +196,17 @@ func pgCode(err error) string {
 	return ""
 }
 
-// pgDetail is the DETAIL of a PostgreSQL error, which names the offending key.
-func pgDetail(err error) string {
-	var e *pgconn.PgError
-	if errors.As(err, &e) && e.Detail != "" {
-		return e.Detail
+// isInvalid reports whether code is PostgreSQL refusing a value: a violated check or
+// not-null constraint, a data exception (class 22: a number or time out of range, invalid
+// text representation, character not in repertoire, untranslatable character, a NUL in
+// text, ...) or a program limit (class 54: a value too large for an index row, a document
+// nested too deep).
+func isInvalid(code string) bool {
+	switch {
+	case code == notNullViolation, code == checkViolation:
+		return true
+	case len(code) == 5 && (code[:2] == "22" || code[:2] == "54"):
+		return true
 	}
-	return err.Error()
+	return false
 }

@@ -135,7 +135,7 @@ func TestPoolTimeout(t *testing.T) {
 	}
 	defer held.Release()
 	t0 := time.Now()
-	_, err = s.GetDetector(ctx, "x")
+	_, err = s.GetDetector(ctx, "00000000-0000-7000-8000-000000000000")
 	if !errors.Is(err, store.ErrPoolTimeout) {
 		t.Fatalf("GetDetector with the pool exhausted: %v, want ErrPoolTimeout", err)
 	}

@@ -143,6 +143,7 @@ func (dialect) InList(col, p string) string {
 }
 func (dialect) IsUnique(err error) bool     { return isUnique(err) }
 func (dialect) IsForeignKey(err error) bool { return isForeignKey(err) }
+func (dialect) IsInvalid(err error) bool    { return isInvalid(err) }
 func (dialect) ListArg(ids []string) any    { return idList(ids) }
 
 // idList is ids as a JSON array.

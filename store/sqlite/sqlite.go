@@ -318,3 +318,16 @@ func isUnique(err error) bool {
 }
 
 func isForeignKey(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
+
+// isInvalid reports whether err is SQLite refusing a value: a violated check or not-null
+// constraint (a NaN binds as NULL), a value of the wrong type for a STRICT column, a string
+// or blob over SQLite's size limit.
+func isInvalid(err error) bool {
+	switch c := code(err); {
+	case c == sqlite3.SQLITE_CONSTRAINT_CHECK, c == sqlite3.SQLITE_CONSTRAINT_NOTNULL, c == sqlite3.SQLITE_CONSTRAINT_DATATYPE:
+		return true
+	case c&0xff == sqlite3.SQLITE_TOOBIG, c&0xff == sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
+}

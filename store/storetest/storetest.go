@@ -53,6 +53,10 @@ func Run(t *testing.T, fresh Fresh) {
 		{"Reopen", testReopen},
 		{"Migrations", testMigrations},
 		{"Close", testClose},
+		{"HostileText", testHostileText},
+		{"HostileIDs", testHostileIDs},
+		{"MissingDetectors", testMissingDetectors},
+		{"DeleteDetectorRace", testDeleteDetectorRace},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, fresh) })
@@ -120,6 +124,13 @@ func short(v any) any {
 	return v
 }
 
+// Well-formed ids (see store.MaxNameBytes for the rule): one a caller gives a record, one that no
+// record has.
+const (
+	callerID  = "01900000-0000-7000-8000-00000000beef"
+	missingID = "00000000-0000-7000-8000-000000000000"
+)
+
 func newDetector(name, algorithm string) *store.Detector {
 	return &store.Detector{Name: name, Algorithm: algorithm, Parameters: json.RawMessage(`{"n_estimators":100}`), Contamination: 0.1}
 }
@@ -156,10 +167,10 @@ func testDetectors(t *testing.T, fresh Fresh) {
 	}
 
 	// A caller's id is kept; parameters default to {}.
-	d2 := &store.Detector{ID: "my-id", Name: "b", Algorithm: "knn", Contamination: 0.05}
+	d2 := &store.Detector{ID: callerID, Name: "b", Algorithm: "knn", Contamination: 0.05}
 	create(t, s, d2)
-	got, err = s.GetDetector(ctx, "my-id")
-	wantErr(t, "GetDetector(my-id)", err, nil)
+	got, err = s.GetDetector(ctx, callerID)
+	wantErr(t, "GetDetector(caller's id)", err, nil)
 	if string(got.Parameters) != "{}" || got.Algorithm != "knn" || got.Contamination != 0.05 {
 		t.Fatalf("GetDetector(my-id) = %+v", got)
 	}
@@ -215,6 +226,7 @@ func testDetectorErrors(t *testing.T, fresh Fresh) {
 		want   error
 	}{
 		{"taken id", func(x *store.Detector) { x.ID = d.ID }, store.ErrConflict},
+		{"id not a UUID", func(x *store.Detector) { x.ID = "my-id" }, store.ErrInvalid},
 		{"empty name", func(x *store.Detector) { x.Name = "" }, store.ErrInvalid},
 		{"empty algorithm", func(x *store.Detector) { x.Algorithm = "" }, store.ErrInvalid},
 		{"contamination 0", func(x *store.Detector) { x.Contamination = 0 }, store.ErrInvalid},
@@ -329,7 +341,7 @@ func testGetDetectors(t *testing.T, fresh Fresh) {
 	// Many ids in one statement.
 	ids := make([]string, 0, 2000)
 	for i := range 2000 {
-		ids = append(ids, fmt.Sprintf("missing-%d", i))
+		ids = append(ids, fmt.Sprintf("00000000-0000-7000-8000-%012d", i))
 	}
 	ids = append(ids, ds[1].ID)
 	got, err = s.GetDetectors(ctx, ids)
@@ -1098,11 +1110,11 @@ func testClose(t *testing.T, fresh Fresh) {
 	wantErr(t, "Ping", s.Ping(ctx), nil)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := s.GetDetector(cctx, "x"); !errors.Is(err, context.Canceled) {
+	if _, err := s.GetDetector(cctx, missingID); !errors.Is(err, context.Canceled) {
 		t.Errorf("GetDetector with a cancelled context: %v, want context.Canceled", err)
 	}
 	wantErr(t, "Close", s.Close(), nil)
-	if _, err := s.GetDetector(ctx, "x"); err == nil || errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetDetector(ctx, missingID); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetDetector after Close: %v, want an error that is not ErrNotFound", err)
 	}
 	if err := s.Ping(ctx); err == nil {

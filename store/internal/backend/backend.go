@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gonomaly/gonomaly/store"
 )
@@ -135,7 +136,7 @@ func Offset(n int) int { return max(n, 0) }
 
 func invalid(what, id, format string, args ...any) error {
 	if id != "" {
-		what += " " + id
+		what += " " + ShowID(id)
 	}
 	return fmt.Errorf("store: %s: %s: %w", what, fmt.Sprintf(format, args...), store.ErrInvalid)
 }
@@ -146,14 +147,23 @@ func Params(d *store.Detector) ([]byte, error) {
 	if len(p) == 0 {
 		return []byte("{}"), nil
 	}
+	if !utf8.Valid(p) {
+		return nil, invalid("detector", d.ID, "parameters are not valid UTF-8")
+	}
 	if !json.Valid(p) || p[0] != '{' {
 		return nil, invalid("detector", d.ID, "parameters %.40q are not a JSON object", p)
 	}
 	return p, nil
 }
 
-// CheckDetector validates the fields CreateDetector and UpdateDetector write.
+// CheckDetector validates the fields CreateDetector and UpdateDetector write (the id is
+// CreateDetector's to check).
 func CheckDetector(d *store.Detector) error {
+	if err := checkText("detector", d.ID,
+		textField{"name", d.Name, store.MaxNameBytes},
+		textField{"algorithm", d.Algorithm, store.MaxNameBytes}); err != nil {
+		return err
+	}
 	switch {
 	case d.Name == "":
 		return invalid("detector", d.ID, "name is empty")
@@ -171,7 +181,7 @@ func CheckModel(id string, m *store.FittedModel) error {
 	switch {
 	case len(m.Model) == 0:
 		return invalid("detector", id, "model bytes are empty")
-	case m.NFeatures <= 0:
+	case m.NFeatures <= 0 || m.NFeatures > math.MaxInt32:
 		return invalid("detector", id, "model has %d features", m.NFeatures)
 	case math.IsNaN(m.Threshold) || math.IsInf(m.Threshold, 0):
 		return invalid("detector", id, "threshold is %v", m.Threshold)
@@ -183,6 +193,15 @@ func CheckModel(id string, m *store.FittedModel) error {
 
 // CheckDataset validates a dataset before CreateDataset.
 func CheckDataset(d *store.Dataset) error {
+	if err := checkNewID("dataset", d.ID); err != nil {
+		return err
+	}
+	if err := checkText("dataset", d.ID,
+		textField{"name", d.Name, store.MaxNameBytes},
+		textField{"file format", d.FileFormat, store.MaxNameBytes},
+		textField{"path", d.Path, store.MaxPathBytes}); err != nil {
+		return err
+	}
 	switch {
 	case d.Name == "":
 		return invalid("dataset", d.ID, "name is empty")
@@ -190,19 +209,28 @@ func CheckDataset(d *store.Dataset) error {
 		return invalid("dataset", d.ID, "file format is empty")
 	case d.NSamples < 0 || d.NFeatures < 0:
 		return invalid("dataset", d.ID, "shape %d x %d is negative", d.NSamples, d.NFeatures)
+	case d.NSamples > math.MaxInt32 || d.NFeatures > math.MaxInt32:
+		return invalid("dataset", d.ID, "shape %d x %d is larger than the store keeps (%d)", d.NSamples, d.NFeatures, math.MaxInt32)
 	case len(d.Data) == 0 && d.Path == "":
 		return invalid("dataset", d.ID, "has neither data nor a path")
 	}
 	return nil
 }
 
-// CheckResult validates a result before CreateResults.
+// CheckResult validates a result before CreateResults. A DetectorID that is not empty but
+// not a well-formed id passes: it names a detector that does not exist, which CreateResults
+// reports as such.
 func CheckResult(r *store.Result) error {
+	if err := checkNewID("result", r.ID); err != nil {
+		return err
+	}
 	switch {
 	case r.DetectorID == "":
 		return invalid("result", r.ID, "detector id is empty")
-	case r.NSamples < 0:
+	case r.NSamples < 0 || r.NSamples > math.MaxInt32:
 		return invalid("result", r.ID, "%d samples", r.NSamples)
+	case math.IsNaN(r.Threshold):
+		return invalid("result", r.ID, "threshold is NaN")
 	case r.Scores != nil && len(r.Scores) != r.NSamples:
 		return invalid("result", r.ID, "%d scores for %d samples", len(r.Scores), r.NSamples)
 	case r.Anomalies < 0 || r.Anomalies > r.NSamples:
@@ -213,9 +241,20 @@ func CheckResult(r *store.Result) error {
 
 // CheckBenchmarkRun validates a run before CreateBenchmarkRun.
 func CheckBenchmarkRun(r *store.BenchmarkRun) error {
+	if err := checkNewID("benchmark run", r.ID); err != nil {
+		return err
+	}
+	if err := checkText("benchmark run", r.ID,
+		textField{"suite id", r.SuiteID, store.MaxNameBytes},
+		textField{"kind", r.Kind, store.MaxNameBytes},
+		textField{"name", r.Name, store.MaxNameBytes}); err != nil {
+		return err
+	}
 	switch {
 	case r.Kind == "":
 		return invalid("benchmark run", r.ID, "kind is empty")
+	case !utf8.Valid(r.Document):
+		return invalid("benchmark run", r.ID, "document is not valid UTF-8")
 	case !json.Valid(r.Document):
 		return invalid("benchmark run", r.ID, "document is not valid JSON")
 	}
@@ -224,18 +263,34 @@ func CheckBenchmarkRun(r *store.BenchmarkRun) error {
 
 // CheckSample validates a sample before AddSamples.
 func CheckSample(s *store.Sample) error {
+	if err := checkText("metric sample", "", textField{"name", s.Name, store.MaxNameBytes}); err != nil {
+		return err
+	}
 	switch {
 	case s.Name == "":
 		return invalid("metric sample", "", "name is empty")
 	case s.Time.IsZero():
 		return invalid("metric sample", "", "%s has no time", s.Name)
+	case math.IsNaN(s.Value):
+		return invalid("metric sample", "", "%s: value is NaN", s.Name)
 	}
-	return nil
+	return checkLabels("metric sample "+s.Name, s.Labels, store.MaxNameBytes)
 }
 
 // CheckAlert validates an alert before CreateAlert.
 func CheckAlert(a *store.Alert) error {
+	if err := checkNewID("alert", a.ID); err != nil {
+		return err
+	}
+	if err := checkText("alert", a.ID,
+		textField{"severity", a.Severity, store.MaxNameBytes},
+		textField{"metric", a.Metric, store.MaxNameBytes},
+		textField{"message", a.Message, store.MaxMessageBytes}); err != nil {
+		return err
+	}
 	switch {
+	case math.IsNaN(a.Value) || math.IsNaN(a.Threshold):
+		return invalid("alert", a.ID, "value %v or threshold %v is NaN", a.Value, a.Threshold)
 	case a.Severity == "":
 		return invalid("alert", a.ID, "severity is empty")
 	case a.Metric == "":

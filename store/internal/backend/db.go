@@ -82,12 +82,17 @@ type Dialect interface {
 	IsUnique(err error) bool
 	// IsForeignKey reports whether err is a violated foreign key.
 	IsForeignKey(err error) bool
+	// IsInvalid reports whether err is the database refusing a value: a violated check or
+	// not-null constraint, a value out of a column's range or of a type's representation,
+	// text the database's encoding cannot hold, a value too large for a row or an index.
+	IsInvalid(err error) bool
 }
 
 // ResultInserter is implemented by a DB with a faster way to insert detection results than
 // the default, one prepared INSERT per result in a transaction (PostgreSQL: one INSERT from
 // arrays). It inserts rs all or none, with the ids and creation times the store assigned,
-// and returns the store's error ("store: result ...: detector ...: not found" and the like).
+// and returns the database's error for the caller to map (a violated foreign key is a
+// detector that does not exist).
 type ResultInserter interface {
 	InsertResults(ctx context.Context, rs []*store.Result, ids []string, created []time.Time) error
 }

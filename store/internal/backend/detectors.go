@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gonomaly/gonomaly/store"
 )
@@ -34,6 +35,9 @@ func (r *Records) scanDetector(row Row, withModel bool) (*store.Detector, error)
 
 // CreateDetector implements store.Detectors.
 func (r *Records) CreateDetector(ctx context.Context, d *store.Detector) error {
+	if err := checkNewID("detector", d.ID); err != nil {
+		return err
+	}
 	if err := CheckDetector(d); err != nil {
 		return err
 	}
@@ -56,7 +60,7 @@ func (r *Records) GetDetector(ctx context.Context, id string) (*store.Detector, 
 
 // GetDetectors implements store.Detectors in one statement.
 func (r *Records) GetDetectors(ctx context.Context, ids []string) ([]*store.Detector, error) {
-	ids = Dedup(ids)
+	ids = wellFormed(Dedup(ids))
 	if len(ids) == 0 {
 		return []*store.Detector{}, nil
 	}
@@ -71,13 +75,16 @@ func (r *Records) GetDetectors(ctx context.Context, ids []string) ([]*store.Dete
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: get %d detectors: %w", len(ids), err)
+		return nil, r.fail(fmt.Sprintf("get %d detectors", len(ids)), err)
 	}
 	return InOrder(ids, found), nil
 }
 
 // ListDetectors implements store.Detectors.
 func (r *Records) ListDetectors(ctx context.Context, f store.DetectorFilter) ([]*store.Detector, error) {
+	if err := checkFilter("detectors", textField{name: "algorithm", value: f.Algorithm}); err != nil {
+		return nil, err
+	}
 	var q Query
 	if f.Algorithm != "" {
 		q.Where("algorithm_name = ?", f.Algorithm)
@@ -96,6 +103,9 @@ func (r *Records) UpdateDetector(ctx context.Context, d *store.Detector) error {
 	if err := CheckDetector(d); err != nil {
 		return err
 	}
+	if !ValidID(d.ID) {
+		return notFound("detector", d.ID)
+	}
 	params, _ := Params(d)
 	got, err := r.updateReturning(ctx, r.q.updateDetector,
 		d.ID, d.Name, d.Algorithm, string(params), d.Contamination, r.d.TimeArg(Now()), d.Version)
@@ -103,7 +113,7 @@ func (r *Records) UpdateDetector(ctx context.Context, d *store.Detector) error {
 		return r.missOrConflict(ctx, d.ID, d.Version)
 	}
 	if err != nil {
-		return fmt.Errorf("store: detector %s: update: %w", d.ID, err)
+		return r.fail("detector "+d.ID+": update", err)
 	}
 	*d = *got
 	return nil
@@ -115,13 +125,16 @@ func (r *Records) SaveModel(ctx context.Context, id string, m store.FittedModel)
 	if err := CheckModel(id, &m); err != nil {
 		return nil, err
 	}
+	if !ValidID(id) {
+		return nil, notFound("detector", id)
+	}
 	d, err := r.updateReturning(ctx, r.q.saveModel,
 		id, m.Model, m.Threshold, m.NFeatures, Seconds(m.TrainingTime), r.d.TimeArg(Now()), m.IfVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, r.missOrConflict(ctx, id, m.IfVersion)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: detector %s: save model: %w", id, err)
+		return nil, r.fail("detector "+id+": save model", err)
 	}
 	d.Model = m.Model
 	return d, nil
@@ -151,12 +164,13 @@ func (r *Records) missOrConflict(ctx context.Context, id string, version int64) 
 
 // SetFitted implements store.Detectors in one statement.
 func (r *Records) SetFitted(ctx context.Context, ids []string, fitted bool) (int64, error) {
+	ids = wellFormed(ids)
 	if len(ids) == 0 {
 		return 0, nil
 	}
 	n, err := r.exec(ctx, r.q.setFitted, r.d.ListArg(ids), fitted, r.d.TimeArg(Now()))
 	if err != nil {
-		return 0, fmt.Errorf("store: set fitted=%v on %d detectors: %w", fitted, len(ids), err)
+		return 0, r.fail(fmt.Sprintf("set fitted=%v on %d detectors", fitted, len(ids)), err)
 	}
 	return n, nil
 }
@@ -164,4 +178,21 @@ func (r *Records) SetFitted(ctx context.Context, ids []string, fitted bool) (int
 // DeleteDetector implements store.Detectors; the foreign key deletes the detector's results.
 func (r *Records) DeleteDetector(ctx context.Context, id string) error {
 	return r.deleteByID(ctx, "detector", "DELETE FROM detectors WHERE id = $1", id)
+}
+
+// wellFormed returns the ids that are well-formed (ValidID), leaving out those that can name
+// no detector; ids itself when all are.
+func wellFormed(ids []string) []string {
+	for i, id := range ids {
+		if !ValidID(id) {
+			out := slices.Clone(ids[:i])
+			for _, id := range ids[i+1:] {
+				if ValidID(id) {
+					out = append(out, id)
+				}
+			}
+			return out
+		}
+	}
+	return ids
 }

@@ -31,7 +31,7 @@ func NewRecords(db DB, d Dialect) *Records {
 // queries are the statements whose text depends on the dialect, built once per store.
 type queries struct {
 	createDetector, getDetector, getDetectors, updateDetector, saveModel, setFitted string
-	createRun                                                                       string
+	detectorsExist, createRun                                                       string
 }
 
 func newQueries(d Dialect) queries {
@@ -44,8 +44,9 @@ func newQueries(d Dialect) queries {
 		createDetector: `INSERT INTO detectors
 			(id, name, algorithm_name, parameters, contamination, version, created_at, updated_at)
 			VALUES ($1, $2, $3, ` + d.JSON("$4") + `, $5, 1, $6, $6)`,
-		getDetector:  "SELECT " + detectorCols + ", model FROM detectors WHERE id = $1",
-		getDetectors: "SELECT " + detectorCols + " FROM detectors WHERE " + d.InList("id", "$1"),
+		getDetector:    "SELECT " + detectorCols + ", model FROM detectors WHERE id = $1",
+		getDetectors:   "SELECT " + detectorCols + " FROM detectors WHERE " + d.InList("id", "$1"),
+		detectorsExist: "SELECT id FROM detectors WHERE " + d.InList("id", "$1"),
 		updateDetector: `UPDATE detectors SET
 				is_fitted     = CASE WHEN ` + sameConfig + ` THEN is_fitted ELSE false END,
 				model         = CASE WHEN ` + sameConfig + ` THEN model ELSE NULL END,
@@ -77,18 +78,21 @@ func HotQueries(d Dialect) (reads, writes []string) {
 }
 
 // getRecord runs a single-row query with the id as its only argument, makes the record of
-// the row with scan, and maps no row to ErrNotFound.
+// the row with scan, and maps no row, or an id that is not well-formed, to ErrNotFound.
 func getRecord[T any](ctx context.Context, r *Records, what, id, query string, scan func(Row) (T, error)) (T, error) {
 	var v T
+	if !ValidID(id) {
+		return v, notFound(what, id)
+	}
 	err := r.db.Read(ctx, func(c Conn) (err error) {
 		v, err = scan(c.QueryRow(ctx, query, id))
 		return err
 	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return v, fmt.Errorf("store: %s %s: %w", what, id, store.ErrNotFound)
+		return v, notFound(what, id)
 	case err != nil:
-		return v, fmt.Errorf("store: %s %s: %w", what, id, err)
+		return v, r.fail(what+" "+id, err)
 	}
 	return v, nil
 }
@@ -104,7 +108,7 @@ func list[T any](ctx context.Context, r *Records, what, query string, args []any
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: list %s: %w", what, err)
+		return nil, r.fail("list "+what, err)
 	}
 	return out, nil
 }
@@ -115,14 +119,10 @@ func (r *Records) insert(ctx context.Context, what, id, query string, args ...an
 		_, err := c.Exec(ctx, query, args...)
 		return err
 	})
-	switch {
-	case err == nil:
-		return nil
-	case r.d.IsUnique(err):
-		return fmt.Errorf("store: %s %s: %w: it already exists", what, id, store.ErrConflict)
-	default:
-		return fmt.Errorf("store: %s %s: create: %w", what, id, err)
+	if err != nil {
+		return r.fail(what+" "+id+": create", err)
 	}
+	return nil
 }
 
 // exec runs a statement that changes rows and returns how many it changed.
@@ -136,12 +136,15 @@ func (r *Records) exec(ctx context.Context, query string, args ...any) (int64, e
 }
 
 func (r *Records) deleteByID(ctx context.Context, what, query, id string) error {
+	if !ValidID(id) {
+		return notFound(what, id)
+	}
 	n, err := r.exec(ctx, query, id)
 	switch {
 	case err != nil:
-		return fmt.Errorf("store: %s %s: delete: %w", what, id, err)
+		return r.fail(what+" "+id+": delete", err)
 	case n == 0:
-		return fmt.Errorf("store: %s %s: %w", what, id, store.ErrNotFound)
+		return notFound(what, id)
 	}
 	return nil
 }
@@ -213,6 +216,9 @@ func (r *Records) GetDataset(ctx context.Context, id string) (*store.Dataset, er
 
 // ListDatasets implements store.Datasets.
 func (r *Records) ListDatasets(ctx context.Context, f store.DatasetFilter) ([]*store.Dataset, error) {
+	if err := checkFilter("datasets", textField{name: "file format", value: f.FileFormat}); err != nil {
+		return nil, err
+	}
 	var q Query
 	if f.FileFormat != "" {
 		q.Where("file_format = ?", f.FileFormat)
@@ -255,6 +261,11 @@ func (r *Records) scanResult(row Row) (*store.Result, error) {
 
 // CreateResults implements store.Results: the DB's ResultInserter when it has one, else one
 // INSERT (prepared, for back ends that prepare) per result, in a transaction for a batch.
+//
+// The foreign key finds results of detectors that do not exist, also of one deleted while
+// the insert runs; then one more read names them all, for the caller to retry without
+// them (store.MissingDetectorsError). When that read finds every detector (one was created
+// in between), the insert is tried again.
 func (r *Records) CreateResults(ctx context.Context, rs ...*store.Result) error {
 	for _, res := range rs {
 		if err := CheckResult(res); err != nil {
@@ -264,19 +275,37 @@ func (r *Records) CreateResults(ctx context.Context, rs ...*store.Result) error 
 	if len(rs) == 0 {
 		return nil
 	}
+	for _, res := range rs {
+		if !ValidID(res.DetectorID) { // names no detector: no insert can succeed
+			return r.missingDetectors(ctx, rs, nil)
+		}
+	}
 	ids := make([]string, len(rs))
 	created := make([]time.Time, len(rs))
 	for i, res := range rs {
 		ids[i], created[i] = orNewID(res.ID), OrNow(res.CreatedAt)
 	}
-	var err error
-	if r.ri != nil {
-		err = r.ri.InsertResults(ctx, rs, ids, created)
-	} else {
-		err = r.insertResults(ctx, rs, ids, created)
+	what := fmt.Sprintf("create %d results", len(rs))
+	if len(rs) == 1 {
+		what = "result " + ids[0] + ": create"
 	}
-	if err != nil {
-		return err
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		var err error
+		if r.ri != nil {
+			err = r.ri.InsertResults(ctx, rs, ids, created)
+		} else {
+			err = r.insertResults(ctx, rs, ids, created)
+		}
+		if err == nil {
+			break
+		}
+		if !r.d.IsForeignKey(err) || attempt == attempts {
+			return r.fail(what, err)
+		}
+		if err := r.missingDetectors(ctx, rs, err); err != nil {
+			return err
+		}
 	}
 	for i, res := range rs {
 		res.ID, res.CreatedAt = ids[i], created[i]
@@ -284,13 +313,56 @@ func (r *Records) CreateResults(ctx context.Context, rs ...*store.Result) error 
 	return nil
 }
 
+// missingDetectors returns a *store.MissingDetectorsError naming the detectors of rs that do
+// not exist, found with one read, or nil when every one exists. cause is the error of the
+// insert that failed on the foreign key, nil when there was none.
+func (r *Records) missingDetectors(ctx context.Context, rs []*store.Result, cause error) error {
+	var ids []string // the well-formed distinct detector ids, to look up
+	seen := make(map[string]struct{}, len(rs))
+	for _, res := range rs {
+		if _, ok := seen[res.DetectorID]; !ok {
+			seen[res.DetectorID] = struct{}{}
+			if ValidID(res.DetectorID) {
+				ids = append(ids, res.DetectorID)
+			}
+		}
+	}
+	found := make(map[string]bool, len(ids))
+	if len(ids) > 0 {
+		err := r.db.Read(ctx, func(c Conn) error {
+			return c.Query(ctx, r.q.detectorsExist, []any{r.d.ListArg(ids)}, func(row Row) error {
+				var id string
+				err := row.Scan(&id)
+				found[id] = true
+				return err
+			})
+		})
+		if err != nil {
+			what := fmt.Sprintf("create %d results: find the missing detectors", len(rs))
+			if cause != nil {
+				err = errors.Join(cause, err)
+			}
+			return r.fail(what, err)
+		}
+	}
+	var missing []string
+	for _, res := range rs {
+		if _, ok := seen[res.DetectorID]; ok && !found[res.DetectorID] {
+			missing = append(missing, res.DetectorID)
+			delete(seen, res.DetectorID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &store.MissingDetectorsError{IDs: missing}
+}
+
 // insertResults is CreateResults' default: one INSERT per result, in a transaction for a
-// batch.
+// batch. It returns the database's error.
 func (r *Records) insertResults(ctx context.Context, rs []*store.Result, ids []string, created []time.Time) error {
-	failed := 0 // the result an error is about
 	insertAll := func(c Conn) error {
 		for i, res := range rs {
-			failed = i
 			_, err := c.Exec(ctx, InsertResult,
 				ids[i], res.DetectorID, res.NSamples, res.Anomalies, res.Threshold, r.d.TimeArg(created[i]), EncodeScores(res.Scores))
 			if err != nil {
@@ -299,22 +371,10 @@ func (r *Records) insertResults(ctx context.Context, rs []*store.Result, ids []s
 		}
 		return nil
 	}
-	var err error
 	if len(rs) == 1 {
-		err = r.db.Write(ctx, insertAll)
-	} else {
-		err = r.db.Tx(ctx, insertAll)
+		return r.db.Write(ctx, insertAll)
 	}
-	switch {
-	case err == nil:
-		return nil
-	case r.d.IsForeignKey(err):
-		return fmt.Errorf("store: result %s: detector %s: %w", ids[failed], rs[failed].DetectorID, store.ErrNotFound)
-	case r.d.IsUnique(err):
-		return fmt.Errorf("store: result %s: %w: it already exists", ids[failed], store.ErrConflict)
-	default:
-		return fmt.Errorf("store: create %d results: %w", len(rs), err)
-	}
+	return r.db.Tx(ctx, insertAll)
 }
 
 // GetResult implements store.Results.
@@ -326,6 +386,9 @@ func (r *Records) GetResult(ctx context.Context, id string) (*store.Result, erro
 func (r *Records) ListResults(ctx context.Context, f store.ResultFilter) ([]*store.Result, error) {
 	var q Query
 	if f.DetectorID != "" {
+		if !ValidID(f.DetectorID) { // names no detector
+			return nil, nil
+		}
 		q.Where("detector_id = ?", f.DetectorID)
 	}
 	r.timeRange(&q, "created_at", f.Since, f.Until)
@@ -370,6 +433,10 @@ func (r *Records) GetBenchmarkRun(ctx context.Context, id string) (*store.Benchm
 
 // ListBenchmarkRuns implements store.BenchmarkRuns.
 func (r *Records) ListBenchmarkRuns(ctx context.Context, f store.BenchmarkFilter) ([]*store.BenchmarkRun, error) {
+	if err := checkFilter("benchmark runs",
+		textField{name: "suite id", value: f.SuiteID}, textField{name: "kind", value: f.Kind}); err != nil {
+		return nil, err
+	}
 	var q Query
 	if f.SuiteID != "" {
 		q.Where("suite_id = ?", f.SuiteID)
@@ -417,7 +484,7 @@ func (r *Records) AddSamples(ctx context.Context, samples ...store.Sample) error
 		})
 	}
 	if err != nil {
-		return fmt.Errorf("store: add %d metric samples: %w", len(samples), err)
+		return r.fail(fmt.Sprintf("add %d metric samples", len(samples)), err)
 	}
 	return nil
 }
@@ -427,6 +494,12 @@ func (r *Records) QuerySamples(ctx context.Context, sq store.SampleQuery) ([]sto
 	if sq.Name == "" {
 		return nil, fmt.Errorf("store: query metric samples: name is empty: %w", store.ErrInvalid)
 	}
+	if err := checkFilter("metric samples", textField{name: "name", value: sq.Name}); err != nil {
+		return nil, err
+	}
+	if err := checkLabels("query metric samples", sq.Labels, 0); err != nil {
+		return nil, err
+	}
 	var q Query
 	q.Where("name = ?", sq.Name)
 	r.timeRange(&q, "time", sq.From, sq.To)
@@ -434,7 +507,7 @@ func (r *Records) QuerySamples(ctx context.Context, sq store.SampleQuery) ([]sto
 		q.Where("labels = ?", EncodeLabels(sq.Labels))
 	}
 	query := "SELECT time, name, value, labels FROM metric_samples" + q.Clause() + " ORDER BY time, labels" + q.Page(sq.Limit, 0)
-	out, err := list(ctx, r, "metric samples of "+sq.Name, query, q.Args, func(row Row) (store.Sample, error) {
+	out, err := list(ctx, r, "metric samples", query, q.Args, func(row Row) (store.Sample, error) {
 		var (
 			m      store.Sample
 			labels string
@@ -456,7 +529,7 @@ func (r *Records) QuerySamples(ctx context.Context, sq store.SampleQuery) ([]sto
 func (r *Records) DeleteSamplesBefore(ctx context.Context, t time.Time) (int64, error) {
 	n, err := r.exec(ctx, "DELETE FROM metric_samples WHERE time < $1", r.time(t))
 	if err != nil {
-		return 0, fmt.Errorf("store: delete metric samples before %v: %w", t, err)
+		return 0, r.fail(fmt.Sprintf("delete metric samples before %v", t), err)
 	}
 	return n, nil
 }
@@ -504,6 +577,10 @@ func (r *Records) GetAlert(ctx context.Context, id string) (*store.Alert, error)
 
 // ListAlerts implements store.Alerts.
 func (r *Records) ListAlerts(ctx context.Context, f store.AlertFilter) ([]*store.Alert, error) {
+	if err := checkFilter("alerts",
+		textField{name: "severity", value: f.Severity}, textField{name: "metric", value: f.Metric}); err != nil {
+		return nil, err
+	}
 	var q Query
 	if f.Severity != "" {
 		q.Where("severity = ?", f.Severity)
@@ -521,9 +598,12 @@ func (r *Records) ListAlerts(ctx context.Context, f store.AlertFilter) ([]*store
 
 // ResolveAlert implements store.Alerts.
 func (r *Records) ResolveAlert(ctx context.Context, id string, at time.Time) error {
+	if !ValidID(id) {
+		return notFound("alert", id)
+	}
 	n, err := r.exec(ctx, "UPDATE alerts SET resolved_at = $2 WHERE id = $1 AND resolved_at IS NULL", id, r.d.TimeArg(OrNow(at)))
 	if err != nil {
-		return fmt.Errorf("store: alert %s: resolve: %w", id, err)
+		return r.fail("alert "+id+": resolve", err)
 	}
 	if n == 1 {
 		return nil
