@@ -2,6 +2,7 @@ package detector
 
 import (
 	"bytes"
+	"context"
 	"encoding"
 	"encoding/binary"
 	"encoding/json"
@@ -10,6 +11,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
+
+	"github.com/gonomaly/gonomaly/dataset"
 )
 
 // Model file layout (little-endian), format version 1:
@@ -23,7 +27,16 @@ const (
 	modelMagic   = "GNMYMODL"
 	ModelVersion = 1
 	maxHeader    = 1 << 20
+	// prefixLen is the bytes before the header: magic, version, header length.
+	prefixLen = len(modelMagic) + 2 + 4
+	// framing is the bytes of a model file around its header and payload.
+	framing = prefixLen + 8 + 4
 )
+
+// MaxModelFileBytes is the largest model file LoadFile reads (4 GiB). A model of a million
+// training rows of 100 columns (knn, local_outlier_factor) takes about 0.8 GiB; the cap stops
+// a corrupt length or a file that is not a model from taking all memory.
+const MaxModelFileBytes = 4 << 30
 
 type modelHeader struct {
 	Algorithm     string         `json:"algorithm"`
@@ -62,59 +75,62 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalModel decodes a model written by MarshalBinary. A truncated, corrupt or
-// newer-version file is an error wrapping ErrBadModel.
+// newer-version file is an error wrapping ErrBadModel. Every length in b is checked against
+// the bytes that remain before it is used, so no input allocates more than a small multiple
+// of len(b).
 func UnmarshalModel(b []byte) (*Model, error) {
-	bad := func(format string, args ...any) (*Model, error) {
-		return nil, fmt.Errorf("detector: model: %w: %s", ErrBadModel, fmt.Sprintf(format, args...))
-	}
-	if len(b) < len(modelMagic)+2+4+8+4 || string(b[:len(modelMagic)]) != modelMagic {
-		return bad("not a gonomaly model file")
+	if len(b) < framing || string(b[:len(modelMagic)]) != modelMagic {
+		return nil, badModel("not a gonomaly model file")
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
 	if crc32.ChecksumIEEE(body) != sum {
-		return bad("checksum mismatch (file truncated or corrupt)")
+		return nil, badModel("checksum mismatch (file truncated or corrupt)")
 	}
-	r := bytes.NewReader(body[len(modelMagic):])
-	var ver uint16
-	var hlen uint32
-	binary.Read(r, binary.LittleEndian, &ver)
-	if ver != ModelVersion {
-		return bad("format version %d, this gonomaly reads version %d", ver, ModelVersion)
+	if ver := binary.LittleEndian.Uint16(body[len(modelMagic):]); ver != ModelVersion {
+		return nil, badModel("format version %d, this gonomaly reads version %d", ver, ModelVersion)
 	}
-	binary.Read(r, binary.LittleEndian, &hlen)
-	if hlen > maxHeader || int(hlen) > r.Len() {
-		return bad("header length %d", hlen)
+	hlen := binary.LittleEndian.Uint32(body[len(modelMagic)+2:])
+	rest := body[prefixLen:]
+	if hlen > maxHeader || uint64(hlen)+8 > uint64(len(rest)) {
+		return nil, badModel("header length %d, %d bytes left", hlen, len(rest))
 	}
-	hdrBytes := make([]byte, hlen)
-	io.ReadFull(r, hdrBytes)
+	hdrBytes, rest := rest[:hlen], rest[hlen:]
+	if plen := binary.LittleEndian.Uint64(rest); plen != uint64(len(rest)-8) {
+		return nil, badModel("payload length %d, %d bytes left", plen, len(rest)-8)
+	}
+	payload := rest[8:]
 	var h modelHeader
 	dec := json.NewDecoder(bytes.NewReader(hdrBytes))
 	dec.UseNumber()
 	if err := dec.Decode(&h); err != nil {
-		return bad("header: %v", err)
+		return nil, badModel("header: %v", err)
 	}
-	var plen uint64
-	if err := binary.Read(r, binary.LittleEndian, &plen); err != nil || plen != uint64(r.Len()) {
-		return bad("payload length %d, %d bytes left", plen, r.Len())
-	}
-	payload := make([]byte, plen)
-	io.ReadFull(r, payload)
 	if h.Cols <= 0 || math.IsNaN(h.Threshold) {
-		return bad("header has %d columns, threshold %v", h.Cols, h.Threshold)
+		return nil, badModel("header has %d columns, threshold %v", h.Cols, h.Threshold)
 	}
 	m, err := NewModel(h.Algorithm, h.Params, h.Contamination)
 	if err != nil {
-		return bad("%v", err)
+		return nil, badModel("%v", err)
 	}
 	um, ok := m.Detector.(encoding.BinaryUnmarshaler)
 	if !ok {
-		return bad("%s cannot be loaded", h.Algorithm)
+		return nil, badModel("%s cannot be loaded", h.Algorithm)
 	}
+	// The detector keeps no reference to payload (each decoder copies what it keeps).
 	if err := um.UnmarshalBinary(payload); err != nil {
-		return bad("%s payload: %v", h.Algorithm, err)
+		return nil, badModel("%s payload: %v", h.Algorithm, err)
+	}
+	// The header's width must be the detector's: every detector scores an empty matrix of its
+	// own width and rejects any other, so this checks it without allocating a row.
+	if _, err := m.Detector.Score(context.Background(), &dataset.Matrix{Cols: h.Cols}, nil); err != nil {
+		return nil, badModel("header says %d columns, the %s payload disagrees: %v", h.Cols, h.Algorithm, err)
 	}
 	m.Threshold, m.Cols = h.Threshold, h.Cols
 	return m, nil
+}
+
+func badModel(format string, args ...any) error {
+	return fmt.Errorf("detector: model: %w: %s", ErrBadModel, fmt.Sprintf(format, args...))
 }
 
 // SaveFile writes a fitted model to path (via a temporary file and rename, so a crash never
@@ -135,15 +151,81 @@ func (m *Model) SaveFile(path string) error {
 	return nil
 }
 
-// LoadFile reads a model written by SaveFile.
+// LoadFile reads a model written by SaveFile. A file larger than MaxModelFileBytes, or whose
+// lengths do not add up to its size, is an error wrapping ErrBadModel, found before the
+// payload is read.
 func LoadFile(path string) (*Model, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("detector: load model: %w", err)
 	}
-	m, err := UnmarshalModel(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	defer f.Close()
+	size := int64(-1) // unknown: a pipe or a device
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
 	}
-	return m, nil
+	b, err := readModel(f, size, MaxModelFileBytes)
+	if err == nil {
+		var m *Model
+		if m, err = UnmarshalModel(b); err == nil {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", path, err)
 }
+
+// readModel reads the bytes of one model file from r, trusting none of its lengths: it reads
+// the prefix and header, computes the file's size from the header and payload lengths, and
+// checks that against limit and, when size is known (not -1), against size, before it reads
+// the payload. With the size unknown the payload buffer grows as bytes arrive, so a stream
+// that claims a long payload and ends early costs only what it sent.
+func readModel(r io.Reader, size, limit int64) ([]byte, error) {
+	if size > limit {
+		return nil, badModel("%d bytes, more than the %s limit on model files", size, gib(limit))
+	}
+	var pre [prefixLen]byte
+	if _, err := io.ReadFull(r, pre[:]); err != nil || string(pre[:len(modelMagic)]) != modelMagic {
+		return nil, badModel("not a gonomaly model file")
+	}
+	if ver := binary.LittleEndian.Uint16(pre[len(modelMagic):]); ver != ModelVersion {
+		return nil, badModel("format version %d, this gonomaly reads version %d", ver, ModelVersion)
+	}
+	hlen := binary.LittleEndian.Uint32(pre[len(modelMagic)+2:])
+	if hlen > maxHeader || (size >= 0 && int64(hlen)+int64(framing) > size) {
+		return nil, badModel("header length %d in a file of %d bytes", hlen, size)
+	}
+	head := make([]byte, prefixLen+int(hlen)+8)
+	copy(head, pre[:])
+	if _, err := io.ReadFull(r, head[prefixLen:]); err != nil {
+		return nil, badModel("file ends in the header (truncated)")
+	}
+	plen := binary.LittleEndian.Uint64(head[len(head)-8:])
+	if room := limit - int64(len(head)) - 4; room < 0 || plen > uint64(room) {
+		return nil, badModel("payload length %d, more than the %s limit on model files", plen, gib(limit))
+	}
+	total := int64(len(head)) + int64(plen) + 4
+	if size >= 0 && total != size {
+		return nil, badModel("the lengths inside say %d bytes, the file has %d (truncated or corrupt)", total, size)
+	}
+	var b []byte
+	if size >= 0 {
+		b = make([]byte, total)
+		copy(b, head)
+		if _, err := io.ReadFull(r, b[len(head):]); err != nil {
+			return nil, badModel("file ends in the payload (truncated)")
+		}
+	} else {
+		buf := bytes.NewBuffer(head)
+		if _, err := io.CopyN(buf, r, int64(plen)+4); err != nil {
+			return nil, badModel("stream ends in the payload (truncated)")
+		}
+		b = buf.Bytes()
+	}
+	if n, _ := io.ReadFull(r, make([]byte, 1)); n != 0 {
+		return nil, badModel("bytes after the checksum")
+	}
+	return b, nil
+}
+
+// gib writes n bytes in GiB.
+func gib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<30), 'f', -1, 64) + " GiB" }

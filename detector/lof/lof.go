@@ -207,7 +207,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	switch {
 	case k < 1 || c < 1 || n < 2 || kEff != min(k, n-1):
 		return fmt.Errorf("lof: decode: bad header (n_neighbors %d, used %d, columns %d, rows %d)", k, kEff, c, n)
-	case len(data) != n*c || len(kdist) != n || len(lrd) != n:
+	case len(data)%n != 0 || len(data)/n != c || len(kdist) != n || len(lrd) != n: // not n*c, which can wrap
 		return fmt.Errorf("lof: decode: %d values, %d k-distances and %d densities do not fit %d rows of %d columns",
 			len(data), len(kdist), len(lrd), n, c)
 	}

@@ -242,7 +242,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("ocsvm: decoding model: %d columns, %d training rows", cols, rows)
 	case !(gamma > 0) || math.IsInf(gamma, 0) || math.IsNaN(rho) || math.IsInf(rho, 0):
 		return fmt.Errorf("ocsvm: decoding model: gamma %v, rho %v", gamma, rho)
-	case len(coef) == 0 || len(coef) > rows || len(sv) != len(coef)*cols:
+	case len(coef) == 0 || len(coef) > rows || len(sv)%len(coef) != 0 || len(sv)/len(coef) != cols: // not len(coef)*cols, which can wrap
 		return fmt.Errorf("ocsvm: decoding model: %d alphas and %d support-vector values for %d columns",
 			len(coef), len(sv), cols)
 	case iters < 0:

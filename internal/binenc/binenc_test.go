@@ -56,3 +56,26 @@ func TestTruncatedAndTrailing(t *testing.T) {
 		t.Fatal("implausible length accepted")
 	}
 }
+
+// TestLengthsBoundedByBytes: a slice length is checked against the bytes left before anything
+// is allocated, for every slice kind, whatever the length: negative, huge, or one element more
+// than the bytes hold.
+func TestLengthsBoundedByBytes(t *testing.T) {
+	readers := map[string]func(r *Reader) int{
+		"Float64s": func(r *Reader) int { return len(r.Float64s()) },
+		"Float32s": func(r *Reader) int { return len(r.Float32s()) },
+		"Int32s":   func(r *Reader) int { return len(r.Int32s()) },
+	}
+	size := map[string]int{"Float64s": 8, "Float32s": 4, "Int32s": 4}
+	for name, read := range readers {
+		for _, n := range []int{-1, math.MinInt64, math.MaxInt64, 1 << 62, 3} {
+			var w Writer
+			w.Int(n)
+			w.Buf = append(w.Buf, make([]byte, 3*size[name]-1)...) // one byte short of 3 elements
+			r := Reader{Buf: w.Buf}
+			if got := read(&r); got != 0 || !errors.Is(r.Err(), ErrShort) {
+				t.Errorf("%s with length %d over %d bytes: %d values, err %v", name, n, 3*size[name]-1, got, r.Err())
+			}
+		}
+	}
+}
