@@ -120,6 +120,9 @@ func (s ParamSpec) parse(raw any) (any, error) {
 		if err := inRange(f); err != nil {
 			return nil, err
 		}
+		if f >= math.MaxInt64 || f < math.MinInt64 { // float64(MaxInt64) is 2^63, past int
+			return nil, bad("out of range")
+		}
 		return int(f), nil
 	case Float:
 		f, err := num()
