@@ -28,7 +28,15 @@
 //   - Listings leave out the large columns (model and data bytes); GetDetector and GetDataset
 //     return them.
 //   - Errors name the record and wrap ErrNotFound, ErrConflict, ErrInvalid or ErrPoolTimeout
-//     for callers to branch on with errors.Is.
+//     for callers to branch on with errors.Is. An error of the database that one of them
+//     describes (a taken key, a value it refuses) carries the store's words, not the
+//     database's; the rest (a lost connection) wrap the database's error.
+//   - Text that a database cannot hold or holds differently (a NUL byte, bytes that are not
+//     UTF-8, more than MaxNameBytes in a name) is ErrInvalid before any SQL runs, and an id
+//     that is not a UUID in the store's form names no record: ErrNotFound, or nothing found
+//     in a batch. Both back ends answer every input alike.
+//   - CreateResults fails a batch whole when results name detectors that do not exist, with
+//     a *MissingDetectorsError that lists them, so that the caller can write the rest.
 //   - Times are UTC with microsecond precision.
 //
 // EncodeModel, Detector.NewModel and Detector.DecodeModel connect stored detectors to the

@@ -129,3 +129,62 @@ func TestMigrations(t *testing.T) {
 		t.Errorf("Pending(at 3) = %v, want an error: the database is newer", err)
 	}
 }
+
+func TestValidID(t *testing.T) {
+	for i := range 100 {
+		if id := NewID(); !ValidID(id) {
+			t.Fatalf("NewID() %d = %q is not ValidID", i, id)
+		}
+	}
+	for _, id := range []string{
+		"01900000-0000-4000-8000-00000000beef", // a version 4 UUID: any version is an id
+		"00000000-0000-0000-0000-000000000000",
+	} {
+		if !ValidID(id) {
+			t.Errorf("ValidID(%q) = false", id)
+		}
+	}
+	for _, id := range []string{
+		"", "x", "01900000-0000-7000-8000-00000000BEEF", "01900000-0000-7000-8000-00000000beef ",
+		"{01900000-0000-7000-8000-00000000beef}", "0190000000007000800000000000beef0000",
+		"01900000_0000_7000_8000_00000000beef", "01900000-0000-7000-8000-00000000bee\x00",
+		"01900000-0000-7000-8000-00000000beeg", strings.Repeat("a", 10<<10),
+	} {
+		if ValidID(id) {
+			t.Errorf("ValidID(%.50q) = true", id)
+		}
+	}
+}
+
+func TestShowID(t *testing.T) {
+	id := NewID()
+	for _, c := range []struct{ id, want string }{
+		{id, id},
+		{"", ""},
+		{"a\x00b", `"a\x00b"`},
+		{strings.Repeat("x", 100), `"` + strings.Repeat("x", 40) + `"...`},
+	} {
+		if got := ShowID(c.id); got != c.want {
+			t.Errorf("ShowID(%.50q) = %q, want %q", c.id, got, c.want)
+		}
+	}
+}
+
+func TestBadText(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		max  int
+		want string
+	}{
+		{"ok ✓", 10, ""},
+		{"", 10, ""},
+		{"a\x00", 10, "contains a NUL byte"},
+		{"caf\xe9", 10, "is not valid UTF-8"},
+		{"12345678901", 10, "is 11 bytes long, more than 10"},
+		{strings.Repeat("x", 1<<20), 0, ""},
+	} {
+		if got := badText(c.s, c.max); got != c.want {
+			t.Errorf("badText(%.20q, %d) = %q, want %q", c.s, c.max, got, c.want)
+		}
+	}
+}
