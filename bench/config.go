@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gonomaly/gonomaly/detector"
+	"github.com/gonomaly/gonomaly/internal/sysmem"
 )
 
 // ErrConfig is wrapped by every configuration error, so callers can tell a bad configuration
@@ -226,8 +227,122 @@ func (c *Config) Timeout() time.Duration {
 	return time.Duration(c.TimeoutSeconds * float64(time.Second))
 }
 
+// Bounds of a configuration: past them a run would not end in any useful time, or a count
+// would size a buffer rather than configure anything.
+const (
+	MaxIterations = 100_000            // measured runs, and separately warm-up runs, per cell
+	MaxWorkers    = 256                // cells at once
+	MaxTimeout    = 7 * 24 * time.Hour // per cell (or per size, or per memory step)
+	MaxSteps      = 10_000             // sizes of a scalability analysis, steps of a memory test
+)
+
+// FieldError is a configuration error in one setting. Field is the setting's name in a
+// configuration file ("dataset_sizes", "iterations", ...), or the names of the settings
+// whose values together are wrong joined by " x " ("dataset_sizes x feature_dimensions"), so
+// a program that took them from flags can name the flags instead; Msg says what is wrong with
+// which value. It wraps ErrConfig.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return "bench: " + e.Msg + ": " + ErrConfig.Error() }
+func (e *FieldError) Unwrap() error { return ErrConfig }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// checkData returns an error when rows x dims of float64 values would not fit in the memory
+// this process may use (sysmem.Total): such a cell cannot even make its data, whatever the
+// algorithm. What the algorithm needs beyond the data is the detector's own budget check.
+func checkData(field string, rows, dims int) error {
+	need := float64(rows) * float64(dims) * 8
+	if total := sysmem.Total(); need > float64(total) {
+		return fieldErr(field, "%d rows x %d columns: the data alone needs %s, more than the %s this process may use",
+			rows, dims, sizeString(need), sizeString(float64(total)))
+	}
+	return nil
+}
+
+// checkTimeout checks a time limit in seconds: positive and at most MaxTimeout.
+func checkTimeout(seconds float64) error {
+	if !(seconds > 0) || seconds > MaxTimeout.Seconds() {
+		return fieldErr("timeout_seconds", "timeout %v s: must be positive and at most %v", seconds, MaxTimeout)
+	}
+	return nil
+}
+
+// checkIterations checks measured and warm-up run counts.
+func checkIterations(iterations, warmup int) error {
+	if iterations < 1 || iterations > MaxIterations {
+		return fieldErr("iterations", "iterations %d: must be from 1 to %d", iterations, MaxIterations)
+	}
+	if warmup < 0 || warmup > MaxIterations {
+		return fieldErr("warmup_iterations", "warm-up iterations %d: must be from 0 to %d", warmup, MaxIterations)
+	}
+	return nil
+}
+
+// sizeString writes a byte count rounded to a binary unit.
+func sizeString(n float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"}
+	i := 0
+	for n >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
+}
+
+// CheckBounds checks what Validate leaves to the machine: that the largest size's data fits
+// in the memory this process may use, and that the counts and the time limit are within
+// MaxSteps, MaxIterations and MaxTimeout. Call it before Validate, which lists the sizes (a
+// step count of billions would take that long). Errors are FieldErrors.
+func (c *ScalabilityConfig) CheckBounds() error {
+	if c.Steps > MaxSteps {
+		return fieldErr("steps", "%d steps: must be at most %d", c.Steps, MaxSteps)
+	}
+	if c.MaxSize > 0 && c.Dims > 0 {
+		if err := checkData("max_size x feature_dimensions", c.MaxSize, c.Dims); err != nil {
+			return err
+		}
+	}
+	if err := checkIterations(c.Iterations, c.Warmup); err != nil {
+		return err
+	}
+	return checkTimeout(c.TimeoutSeconds)
+}
+
+// CheckBounds checks what Validate leaves to the machine: that the budget is no more than
+// the memory this process may use (a test aiming past it would leave the machine short of
+// memory before the budget stops it), that the first step's data fits in the budget, and
+// that the step count and the time limit are within MaxSteps and MaxTimeout. Errors are
+// FieldErrors.
+func (c *MemoryConfig) CheckBounds() error {
+	total := sysmem.Total()
+	if budget := c.MaxMemoryMB * (1 << 20); budget > float64(total) {
+		return fieldErr("max_memory_mb", "budget %v MiB: must be at most the %d MiB this process may use", c.MaxMemoryMB, total>>20)
+	}
+	if c.MaxSteps > MaxSteps {
+		return fieldErr("max_steps", "max steps %d: must be at most %d (0 = 60)", c.MaxSteps, MaxSteps)
+	}
+	if c.BaseSize > 0 && c.Dims > 0 && c.MaxMemoryMB > 0 {
+		if need := float64(c.BaseSize) * float64(c.Dims) * 8; need > c.MaxMemoryMB*(1<<20) {
+			return fieldErr("base_size x feature_dimensions x max_memory_mb", "%d rows x %d columns: the first step's data alone needs %s, more than the budget of %v MiB",
+				c.BaseSize, c.Dims, sizeString(need), c.MaxMemoryMB)
+		}
+	}
+	return checkTimeout(c.TimeoutSeconds)
+}
+
 // Validate checks the configuration and builds every algorithm's model once, so a bad name
-// or parameter is reported before anything runs. Errors wrap ErrConfig and list valid values.
+// or parameter is reported before anything runs. Errors wrap ErrConfig and list valid values;
+// those of one setting are FieldErrors. The largest dataset size times the largest feature
+// dimension, in float64 values, must fit in the memory this process may use (sysmem.Total).
 func (c *Config) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("bench: %s: %w", fmt.Sprintf(format, args...), ErrConfig)
@@ -266,31 +381,34 @@ func (c *Config) Validate() error {
 			return bad("no dataset sizes or feature dimensions (or give a dataset file)")
 		}
 		if dup := firstDuplicate(c.Sizes); dup != 0 {
-			return bad("dataset size %d listed twice", dup)
+			return fieldErr("dataset_sizes", "dataset size %d listed twice", dup)
 		}
 		if dup := firstDuplicate(c.Dims); dup != 0 {
-			return bad("feature dimension %d listed twice", dup)
+			return fieldErr("feature_dimensions", "feature dimension %d listed twice", dup)
 		}
 		for _, n := range c.Sizes {
 			if n < 2 {
-				return bad("dataset size %d: must be at least 2", n)
+				return fieldErr("dataset_sizes", "dataset size %d: must be at least 2", n)
 			}
 		}
 		for _, d := range c.Dims {
 			if d < 1 {
-				return bad("feature dimension %d: must be at least 1", d)
+				return fieldErr("feature_dimensions", "feature dimension %d: must be at least 1", d)
 			}
 		}
+		if err := checkData("dataset_sizes x feature_dimensions", slices.Max(c.Sizes), slices.Max(c.Dims)); err != nil {
+			return err
+		}
+	}
+	if err := checkIterations(c.Iterations, c.Warmup); err != nil {
+		return err
+	}
+	if err := checkTimeout(c.TimeoutSeconds); err != nil {
+		return err
 	}
 	switch {
-	case c.Iterations < 1:
-		return bad("iterations %d: must be at least 1", c.Iterations)
-	case c.Warmup < 0:
-		return bad("warm-up iterations %d: must not be negative", c.Warmup)
-	case !(c.TimeoutSeconds > 0):
-		return bad("timeout %v s: must be positive", c.TimeoutSeconds)
-	case c.Workers < 0:
-		return bad("max workers %d: must not be negative (0 = 2)", c.Workers)
+	case c.Workers < 0 || c.Workers > MaxWorkers:
+		return fieldErr("max_workers", "max workers %d: must be from 0 to %d (0 = 2)", c.Workers, MaxWorkers)
 	case c.CPUProfiling && c.ProfileDir == "":
 		return bad("CPU profiling needs a profile directory")
 	case c.CPUProfiling && c.Parallel && !c.Isolate:

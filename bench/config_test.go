@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gonomaly/gonomaly/bench"
+	"github.com/gonomaly/gonomaly/internal/sysmem"
 )
 
 func writeTemp(t *testing.T, name, content string) string {
@@ -145,5 +147,97 @@ func TestDecodeFileKeepsUnsetFields(t *testing.T) {
 	}
 	if err := bench.DecodeFile(writeTemp(t, "empty.yaml", ""), &c); err != nil {
 		t.Errorf("empty file: %v", err)
+	}
+}
+
+// Past the machine's memory or the bounds, a configuration is an error naming the setting
+// (a FieldError), before anything runs: 1e11 rows used to crash a cell's child process.
+func TestValidateBounds(t *testing.T) {
+	base := func() bench.Config {
+		c, _ := bench.Suite("quick")
+		return c
+	}
+	huge := int(sysmem.Total()/8) + 1 // rows of one column that do not fit
+	tests := []struct {
+		name   string
+		change func(*bench.Config)
+		field  string
+		msg    string
+	}{
+		{"rows", func(c *bench.Config) { c.Sizes = []int{1000, 100_000_000_000} }, "dataset_sizes x feature_dimensions", "100000000000 rows x 10 columns: the data alone needs 7.3 TiB"},
+		{"rows one column", func(c *bench.Config) { c.Sizes, c.Dims = []int{huge}, []int{1} }, "dataset_sizes x feature_dimensions", "more than the"},
+		{"columns", func(c *bench.Config) { c.Dims = []int{1 << 40} }, "dataset_sizes x feature_dimensions", "x 1099511627776 columns"},
+		{"product overflows int64", func(c *bench.Config) { c.Sizes, c.Dims = []int{1 << 40}, []int{1 << 40} }, "dataset_sizes x feature_dimensions", "the data alone needs"},
+		{"size", func(c *bench.Config) { c.Sizes = []int{1} }, "dataset_sizes", "dataset size 1: must be at least 2"},
+		{"iterations", func(c *bench.Config) { c.Iterations = bench.MaxIterations + 1 }, "iterations", "must be from 1 to 100000"},
+		{"warm-up", func(c *bench.Config) { c.Warmup = bench.MaxIterations + 1 }, "warmup_iterations", "must be from 0 to 100000"},
+		{"timeout", func(c *bench.Config) { c.TimeoutSeconds = 1e300 }, "timeout_seconds", "at most 168h0m0s"},
+		{"timeout NaN", func(c *bench.Config) { c.TimeoutSeconds = math.NaN() }, "timeout_seconds", "must be positive"},
+		{"workers", func(c *bench.Config) { c.Workers = bench.MaxWorkers + 1 }, "max_workers", "must be from 0 to 256"},
+	}
+	for _, tc := range tests {
+		c := base()
+		tc.change(&c)
+		err := c.Validate()
+		var fe *bench.FieldError
+		if !errors.Is(err, bench.ErrConfig) || !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: %v (field %+v), want a FieldError of %s saying %q", tc.name, err, fe, tc.field, tc.msg)
+		}
+	}
+	c := base()
+	c.Sizes, c.Dims, c.Iterations, c.Warmup, c.Workers = []int{2, 1_000_000}, []int{1, 100}, bench.MaxIterations, bench.MaxIterations, bench.MaxWorkers
+	c.TimeoutSeconds = bench.MaxTimeout.Seconds()
+	if err := c.Validate(); err != nil {
+		t.Errorf("the bounds themselves: %v", err)
+	}
+	// A dataset file's size is its own: Sizes and Dims are not checked.
+	c = base()
+	c.Dataset, c.Sizes = "data.csv", []int{100_000_000_000}
+	if err := c.Validate(); err != nil {
+		t.Errorf("with a dataset file: %v", err)
+	}
+}
+
+func TestScalabilityAndMemoryBounds(t *testing.T) {
+	s := bench.DefaultScalability("hbos")
+	if err := s.CheckBounds(); err != nil {
+		t.Fatalf("the defaults: %v", err)
+	}
+	for _, tc := range []struct {
+		change func(*bench.ScalabilityConfig)
+		field  string
+	}{
+		{func(c *bench.ScalabilityConfig) { c.MaxSize = 100_000_000_000 }, "max_size x feature_dimensions"},
+		{func(c *bench.ScalabilityConfig) { c.Steps = bench.MaxSteps + 1 }, "steps"},
+		{func(c *bench.ScalabilityConfig) { c.Iterations = 0 }, "iterations"},
+		{func(c *bench.ScalabilityConfig) { c.TimeoutSeconds = 1e12 }, "timeout_seconds"},
+	} {
+		c := bench.DefaultScalability("hbos")
+		tc.change(&c)
+		var fe *bench.FieldError
+		if err := c.CheckBounds(); !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, bench.ErrConfig) {
+			t.Errorf("scalability: %v, want a FieldError of %s", err, tc.field)
+		}
+	}
+	m := bench.DefaultMemory("hbos")
+	if err := m.CheckBounds(); err != nil {
+		t.Fatalf("the defaults: %v", err)
+	}
+	for _, tc := range []struct {
+		change func(*bench.MemoryConfig)
+		field  string
+	}{
+		{func(c *bench.MemoryConfig) { c.MaxMemoryMB = float64(sysmem.Total()>>20) + 1 }, "max_memory_mb"},
+		{func(c *bench.MemoryConfig) { c.MaxMemoryMB = math.Inf(1) }, "max_memory_mb"},
+		{func(c *bench.MemoryConfig) { c.BaseSize, c.MaxMemoryMB = 10_000_000, 64 }, "base_size x feature_dimensions x max_memory_mb"},
+		{func(c *bench.MemoryConfig) { c.MaxSteps = bench.MaxSteps + 1 }, "max_steps"},
+		{func(c *bench.MemoryConfig) { c.TimeoutSeconds = -1 }, "timeout_seconds"},
+	} {
+		c := bench.DefaultMemory("hbos")
+		tc.change(&c)
+		var fe *bench.FieldError
+		if err := c.CheckBounds(); !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, bench.ErrConfig) {
+			t.Errorf("memory: %v, want a FieldError of %s", err, tc.field)
+		}
 	}
 }

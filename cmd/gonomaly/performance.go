@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -79,6 +80,25 @@ func (f *perfFlags) options(bar *progressBar) (bench.Options, error) {
 		o.Reporter = bar
 	}
 	return o, nil
+}
+
+// settingErr is configErr for the validation of settings the flags may have set: a
+// bench.FieldError about settings given by flags names those flags (flags maps a setting's
+// name in a configuration file to its flag).
+func settingErr(cmd *cobra.Command, err error, flags map[string]string) error {
+	var fe *bench.FieldError
+	if errors.As(err, &fe) {
+		var named []string
+		for _, field := range strings.Split(fe.Field, " x ") {
+			if fl, ok := flags[field]; ok && cmd.Flags().Changed(fl) {
+				named = append(named, "--"+fl)
+			}
+		}
+		if len(named) > 0 {
+			return usagef("%s: %s", strings.Join(named, ", "), fe.Msg)
+		}
+	}
+	return configErr(err)
 }
 
 // configErr makes a configuration error a usage error (exit code 2).
@@ -235,7 +255,10 @@ func (b *progressBar) done() {
 	}
 }
 
-// newCellCmd is the hidden command a child process runs to serve one cell.
+// newCellCmd is the hidden command a child process runs to serve one cell. A panic is a
+// failed cell whose error is the panic's message, not a crash trace: one on this goroutine is
+// recovered here; one in a detector's worker comes back from the fit as an error carrying its
+// stack, which the child writes to its stderr and cuts from the result.
 func newCellCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    cellCommand,
@@ -243,7 +266,42 @@ func newCellCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return bench.ServeChild(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
+			return serveCell(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), bench.ServeChild)
 		},
 	}
+}
+
+// serveCell runs serve (bench.ServeChild) with the panic handling newCellCmd describes.
+func serveCell(ctx context.Context, in io.Reader, stdout, stderr io.Writer, serve func(context.Context, io.Reader, io.Writer) error) (err error) {
+	out := &cellResultWriter{w: stdout, stderr: stderr}
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "panic: %v\n\n%s", p, debug.Stack())
+			err = json.NewEncoder(stdout).Encode(bench.CellResult{Error: fmt.Sprintf("panic: %v%s", p, bugNote)})
+		}
+	}()
+	return serve(ctx, in, out)
+}
+
+const bugNote = " (a bug in gonomaly: please report it)"
+
+// cellResultWriter passes a child's result to w, cutting a panic's stack from its error
+// (the parent shows the error in its table) and writing the whole error to stderr instead.
+// ServeChild writes its result in one Write.
+type cellResultWriter struct {
+	w, stderr io.Writer
+}
+
+func (c *cellResultWriter) Write(p []byte) (int, error) {
+	var res bench.CellResult
+	if json.Unmarshal(p, &res) == nil && res.Error != "" {
+		if msg, _, ok := strings.Cut(res.Error, "\n\ngoroutine "); ok && strings.Contains(msg, "panic: ") {
+			fmt.Fprintln(c.stderr, res.Error)
+			if err := json.NewEncoder(c.w).Encode(bench.CellResult{Error: msg + bugNote}); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.w.Write(p)
 }

@@ -146,9 +146,15 @@ func (f *benchmarkFlags) build(cmd *cobra.Command, args []string) (bench.Config,
 		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, configErr(err)
+		return cfg, settingErr(cmd, err, benchmarkSettings)
 	}
 	return cfg, nil
+}
+
+// benchmarkSettings maps the settings of a benchmark configuration to their flags.
+var benchmarkSettings = map[string]string{
+	"dataset_sizes": "sizes", "feature_dimensions": "dims", "iterations": "iterations", "warmup_iterations": "warmup",
+	"timeout_seconds": "timeout", "max_workers": "workers",
 }
 
 func runBenchmark(cmd *cobra.Command, f *benchmarkFlags, args []string) error {

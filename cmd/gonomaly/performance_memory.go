@@ -85,6 +85,9 @@ func runMemory(cmd *cobra.Command, f *memoryFlags) error {
 	if err := singleParams(&cfg.Algorithm, f.params); err != nil {
 		return err
 	}
+	if err := cfg.CheckBounds(); err != nil {
+		return settingErr(cmd, err, memorySettings)
+	}
 	if err := cfg.Validate(); err != nil {
 		return configErr(err)
 	}
@@ -99,4 +102,10 @@ func runMemory(cmd *cobra.Command, f *memoryFlags) error {
 		return configErr(err)
 	}
 	return f.emit(cmd, bench.KindMemory, doc.SuiteID, doc, doc.WriteTable)
+}
+
+// memorySettings maps the settings of a memory test configuration to their flags.
+var memorySettings = map[string]string{
+	"max_memory_mb": "max-memory-mb", "max_steps": "max-steps", "base_size": "base-size", "feature_dimensions": "dims",
+	"timeout_seconds": "timeout",
 }

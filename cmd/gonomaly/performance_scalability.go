@@ -99,6 +99,9 @@ func runScalability(cmd *cobra.Command, f *scalabilityFlags) error {
 	if err := singleParams(&cfg.Algorithm, f.params); err != nil {
 		return err
 	}
+	if err := cfg.CheckBounds(); err != nil {
+		return settingErr(cmd, err, scalabilitySettings)
+	}
 	if err := cfg.Validate(); err != nil {
 		return configErr(err)
 	}
@@ -113,4 +116,10 @@ func runScalability(cmd *cobra.Command, f *scalabilityFlags) error {
 		return configErr(err)
 	}
 	return f.emit(cmd, bench.KindScalability, doc.SuiteID, doc, doc.WriteTable)
+}
+
+// scalabilitySettings maps the settings of a scalability configuration to their flags.
+var scalabilitySettings = map[string]string{
+	"max_size": "max-size", "feature_dimensions": "dims", "steps": "steps", "iterations": "iterations",
+	"warmup_iterations": "warmup", "timeout_seconds": "timeout",
 }

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gonomaly/gonomaly/bench"
 	"github.com/gonomaly/gonomaly/store"
 )
 
@@ -217,5 +220,89 @@ func TestPerformanceResultIsStored(t *testing.T) {
 	var stored map[string]any
 	if err := json.Unmarshal(runs[0].Document, &stored); err != nil || stored["suite_id"] != doc["suite_id"] {
 		t.Fatalf("stored document does not match the printed one: %v", err)
+	}
+}
+
+// A panic while a child process serves a cell is a failed cell whose error is the panic's
+// message, not a crash trace; the stack goes to the child's stderr.
+func TestCellPanicIsAFailedCell(t *testing.T) {
+	decode := func(b []byte) bench.CellResult {
+		t.Helper()
+		var r bench.CellResult
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("the child's stdout is not a result: %v: %q", err, b)
+		}
+		return r
+	}
+	// A panic on the serving goroutine.
+	var out, errOut bytes.Buffer
+	err := serveCell(context.Background(), strings.NewReader(""), &out, &errOut, func(context.Context, io.Reader, io.Writer) error {
+		var xs []int
+		_ = xs[len(xs)] // index out of range
+		return nil
+	})
+	if r := decode(out.Bytes()); err != nil || r.Error != "panic: runtime error: index out of range [0] with length 0"+bugNote {
+		t.Errorf("err %v, result error %q", err, r.Error)
+	}
+	if !strings.Contains(errOut.String(), "goroutine ") {
+		t.Errorf("no stack on stderr: %q", errOut.String())
+	}
+	// A worker's panic, returned by the fit as an error carrying the stack.
+	out.Reset()
+	errOut.Reset()
+	stack := "bench: cell knn/10x2/c0.1: fit: panic: runtime error: index out of range [3] with length 3\n\ngoroutine 7 [running]:\nmain.f()\n"
+	err = serveCell(context.Background(), strings.NewReader(""), &out, &errOut, func(_ context.Context, _ io.Reader, w io.Writer) error {
+		return json.NewEncoder(w).Encode(bench.CellResult{Error: stack})
+	})
+	if r := decode(out.Bytes()); err != nil || r.Error != "bench: cell knn/10x2/c0.1: fit: panic: runtime error: index out of range [3] with length 3"+bugNote {
+		t.Errorf("err %v, result error %q", err, r.Error)
+	}
+	if !strings.Contains(errOut.String(), "goroutine 7 [running]") {
+		t.Errorf("the stack is not on stderr: %q", errOut.String())
+	}
+	// Any other result passes unchanged.
+	out.Reset()
+	want := bench.CellResult{Rows: 10, Cols: 2, Error: "bench: cell: fit: too few rows"}
+	serveCell(context.Background(), strings.NewReader(""), &out, &errOut, func(_ context.Context, _ io.Reader, w io.Writer) error {
+		return json.NewEncoder(w).Encode(want)
+	})
+	if r := decode(out.Bytes()); r.Error != want.Error || r.Rows != 10 {
+		t.Errorf("a plain failure became %+v", r)
+	}
+}
+
+// Sizes, counts and time limits past what the machine can hold or a run can finish are usage
+// errors naming the flag, before any child process starts (a size of 1e11 rows used to crash
+// the child out of memory).
+func TestPerformanceBounds(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"benchmark", "--sizes", "100000000000"}, "--sizes: 100000000000 rows x 10 columns: the data alone needs 7.3 TiB, more than the"},
+		{[]string{"benchmark", "--sizes", "1000", "--dims", "1000000000000"}, "--dims: 1000 rows x 1000000000000 columns"},
+		{[]string{"benchmark", "--sizes", "99999999999999999999"}, "invalid argument"},
+		{[]string{"benchmark", "--sizes", "0"}, "--sizes: dataset size 0: must be at least 2"},
+		{[]string{"benchmark", "--iterations", "1000000000"}, "--iterations: iterations 1000000000: must be from 1 to 100000"},
+		{[]string{"benchmark", "--warmup", "-1"}, "--warmup: warm-up iterations -1: must be from 0 to 100000"},
+		{[]string{"benchmark", "--timeout", "10000h"}, "--timeout: timeout 3.6e+07 s: must be positive and at most 168h0m0s"},
+		{[]string{"benchmark", "--timeout", "-1s"}, "--timeout: timeout -1 s: must be positive"},
+		{[]string{"benchmark", "--workers", "100000"}, "--workers: max workers 100000: must be from 0 to 256"},
+		{[]string{"scalability", "-a", "hbos", "--max-size", "100000000000"}, "--max-size: 100000000000 rows x 10 columns: the data alone needs"},
+		{[]string{"scalability", "-a", "hbos", "--steps", "1000000000000"}, "--steps: 1000000000000 steps: must be at most 10000"},
+		{[]string{"scalability", "-a", "hbos", "--iterations", "0"}, "--iterations: iterations 0: must be from 1"},
+		{[]string{"memory", "-a", "hbos", "--max-memory-mb", "1e12"}, "--max-memory-mb: budget 1e+12 MiB: must be at most the"},
+		{[]string{"memory", "-a", "hbos", "--base-size", "100000000", "--max-memory-mb", "64"}, "--base-size, --max-memory-mb: 100000000 rows x 10 columns: the first step's data alone needs 7.5 GiB"},
+		{[]string{"memory", "-a", "hbos", "--max-steps", "99999999"}, "--max-steps: max steps 99999999: must be at most 10000"},
+	} {
+		code, _, stderr := gonomaly(t, append(append([]string{"perf"}, tc.args...), "--database", "none")...)
+		if code != 2 || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 saying %q", tc.args, code, stderr, tc.msg)
+		}
+	}
+	// From a configuration file the error names the setting.
+	cfg := writeFile(t, "big.yaml", "dataset_sizes: [100000000000]\n")
+	if code, _, stderr := gonomaly(t, "perf", "benchmark", "--config", cfg, "--database", "none"); code != 2 || !strings.Contains(stderr, "100000000000 rows x 10 columns") {
+		t.Errorf("config file: exit %d: %s", code, stderr)
 	}
 }
