@@ -3,10 +3,12 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gonomaly/gonomaly/dataset"
@@ -123,4 +125,43 @@ func Example_metrics() {
 	// 12:00:20 12
 	// 12:00:30 13
 	// 12:00:40 14
+}
+
+// A batch of results in which one detector was deleted while its results were on their way:
+// the batch fails whole, the error names the missing detector, and the rest is written.
+func ExampleMissingDetectorsError() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "gonomaly-example")
+	defer os.RemoveAll(dir)
+	s, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "gonomaly.db"), store.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	kept := &store.Detector{Name: "kept", Algorithm: "hbos", Contamination: 0.1}
+	gone := &store.Detector{Name: "gone", Algorithm: "hbos", Contamination: 0.1}
+	for _, d := range []*store.Detector{kept, gone} {
+		if err := s.CreateDetector(ctx, d); err != nil {
+			log.Fatal(err)
+		}
+	}
+	batch := []*store.Result{{DetectorID: kept.ID}, {DetectorID: gone.ID}, {DetectorID: kept.ID}}
+	if err := s.DeleteDetector(ctx, gone.ID); err != nil {
+		log.Fatal(err)
+	}
+
+	err = s.CreateResults(ctx, batch...)
+	var missing *store.MissingDetectorsError
+	if errors.As(err, &missing) {
+		fmt.Println("missing the deleted detector:", slices.Equal(missing.IDs, []string{gone.ID}))
+		fmt.Println("not found:", errors.Is(err, store.ErrNotFound))
+		batch = slices.DeleteFunc(batch, func(r *store.Result) bool { return slices.Contains(missing.IDs, r.DetectorID) })
+		err = s.CreateResults(ctx, batch...)
+	}
+	rs, _ := s.ListResults(ctx, store.ResultFilter{})
+	fmt.Println(err, len(rs))
+	// Output:
+	// missing the deleted detector: true
+	// not found: true
+	// <nil> 2
 }
