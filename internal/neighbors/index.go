@@ -229,10 +229,19 @@ func (ix *Index) Query(ctx context.Context, Q *dataset.Matrix, k int, dist []flo
 	return ix.run(ctx, Q, k, dist, idx)
 }
 
-// QueryChunks answers the rows of Q chunk rows at a time, so the neighbour arrays stay
-// bounded whatever Q's size, and hands each chunk's answers to fn: rows [lo, hi) of Q, their
-// distances and indices laid out as in Query ((hi-lo)*k values, reused between chunks).
+// MaxChunkValues bounds the neighbour arrays of one QueryChunks step: chunk*k distances and
+// as many indices (12 bytes each, 48 MiB in all), whatever k.
+const MaxChunkValues = 1 << 22
+
+// QueryChunks answers the rows of Q chunk rows at a time (fewer when k is large, so that a
+// chunk holds at most MaxChunkValues neighbours), so the neighbour arrays stay bounded whatever
+// Q's size and k, and hands each chunk's answers to fn: rows [lo, hi) of Q, their distances
+// and indices laid out as in Query ((hi-lo)*k values, reused between chunks).
 func (ix *Index) QueryChunks(ctx context.Context, Q *dataset.Matrix, k, chunk int, fn func(lo, hi int, dist []float64, idx []int32) error) error {
+	if k < 1 || k > ix.n {
+		return fmt.Errorf("%w: k = %d with %d indexed rows", ErrBadK, k, ix.n)
+	}
+	chunk = max(1, min(chunk, MaxChunkValues/k))
 	m := min(Q.Rows, chunk)
 	dist := make([]float64, m*k)
 	idx := make([]int32, m*k)
