@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector/internal/fit"
+	"github.com/gonomaly/gonomaly/internal/parallel"
 )
 
 // Detector is an unsupervised anomaly detector. Fit learns from the rows of X; Score writes one
@@ -35,15 +37,28 @@ type MinRowser interface {
 	MinRows() int
 }
 
-// Errors that callers branch on.
+// Errors that callers branch on. ErrDimension, ErrBadParameter, ErrTooFewRows,
+// ErrNonFiniteInput and ErrOverflow are the algorithms' own (package fit), so an algorithm's
+// error matches them too.
+//
+// ErrOverflow is finite data too large for an algorithm's arithmetic: squared distances or
+// kernel arguments that overflow float64. Model.Fit and Model.Score return it, rather than NaN
+// or infinite scores, with a message that says to scale the data; such an error also matches
+// ErrNonFiniteInput, so callers that answer that with a client error need no change.
+//
+// ErrInternal is a bug: a panic in the detector (on any of its goroutines), recovered by
+// Model.Fit or Model.Score. The error carries the panic value and stack for the logs (a
+// *parallel.PanicError); show users something shorter.
 var (
 	ErrNotFitted      = errors.New("detector is not fitted")
-	ErrDimension      = errors.New("data width does not match the model")
+	ErrDimension      = fit.ErrDimension
 	ErrUnknown        = errors.New("unknown algorithm")
-	ErrBadParameter   = errors.New("bad parameter")
-	ErrTooFewRows     = errors.New("too few rows")
+	ErrBadParameter   = fit.ErrBadParameter
+	ErrTooFewRows     = fit.ErrTooFewRows
 	ErrBadModel       = errors.New("bad model file")
-	ErrNonFiniteInput = errors.New("NaN or Inf in input")
+	ErrNonFiniteInput = fit.ErrNonFiniteInput
+	ErrOverflow       = fit.ErrOverflow
+	ErrInternal       = errors.New("internal error in the detector")
 )
 
 // DefaultContamination is the share of training rows flagged as anomalies when none is given.
@@ -93,18 +108,25 @@ type FitResult struct {
 }
 
 // Fit fits the detector on X, sets the threshold from the training scores and returns those
-// scores (for training rows, as TrainScorer defines them).
-func (m *Model) Fit(ctx context.Context, X *dataset.Matrix) (*FitResult, error) {
+// scores (for training rows, as TrainScorer defines them). A panic in the detector is returned
+// as an error wrapping ErrInternal; scores that are not finite (data too large for the
+// algorithm's arithmetic) as one wrapping ErrOverflow, leaving the model unfitted.
+func (m *Model) Fit(ctx context.Context, X *dataset.Matrix) (res *FitResult, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, m.internal("fit", parallel.Recovered(v))
+		}
+	}()
 	if err := checkInput(X); err != nil {
 		return nil, err
 	}
 	if mr, ok := m.Detector.(MinRowser); ok && X.Rows < mr.MinRows() {
 		return nil, fmt.Errorf("detector: %s: %w: %d rows, need at least %d", m.Algorithm, ErrTooFewRows, X.Rows, mr.MinRows())
 	}
-	res := &FitResult{}
+	res = &FitResult{}
 	t0 := time.Now()
 	if err := m.Detector.Fit(ctx, X); err != nil {
-		return nil, fmt.Errorf("detector: %s: fit: %w", m.Algorithm, err)
+		return nil, m.wrap("fit", err)
 	}
 	res.FitTime = time.Since(t0)
 	if ts, ok := m.Detector.(TrainScorer); ok {
@@ -113,17 +135,33 @@ func (m *Model) Fit(ctx context.Context, X *dataset.Matrix) (*FitResult, error) 
 		t1 := time.Now()
 		var err error
 		if res.Scores, err = m.Detector.Score(ctx, X, nil); err != nil {
-			return nil, fmt.Errorf("detector: %s: score: %w", m.Algorithm, err)
+			return nil, m.wrap("score", err)
 		}
 		res.ScoreTime = time.Since(t1)
 	}
+	if len(res.Scores) != X.Rows {
+		return nil, m.internal("fit", fmt.Errorf("%d training scores for %d rows", len(res.Scores), X.Rows))
+	}
+	if !allFinite(res.Scores) {
+		return nil, m.overflow()
+	}
+	thr := Quantile(res.Scores, 1-m.Contamination)
+	if math.IsNaN(thr) || math.IsInf(thr, 0) {
+		return nil, m.overflow()
+	}
 	m.Cols = X.Cols
-	m.Threshold = Quantile(res.Scores, 1-m.Contamination)
+	m.Threshold = thr
 	return res, nil
 }
 
-// Score scores the rows of X into dst (see Detector.Score).
-func (m *Model) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error) {
+// Score scores the rows of X into dst (see Detector.Score). As in Fit, a panic in the detector
+// is an error wrapping ErrInternal, and scores that are not finite one wrapping ErrOverflow.
+func (m *Model) Score(ctx context.Context, X *dataset.Matrix, dst []float64) (s []float64, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s, err = nil, m.internal("score", parallel.Recovered(v))
+		}
+	}()
 	if !m.Fitted() {
 		return nil, fmt.Errorf("detector: %s: %w", m.Algorithm, ErrNotFitted)
 	}
@@ -133,11 +171,61 @@ func (m *Model) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]
 	if err := checkInput(X); err != nil {
 		return nil, err
 	}
-	s, err := m.Detector.Score(ctx, X, dst)
+	s, err = m.Detector.Score(ctx, X, dst)
 	if err != nil {
-		return nil, fmt.Errorf("detector: %s: score: %w", m.Algorithm, err)
+		return nil, m.wrap("score", err)
+	}
+	if len(s) != X.Rows {
+		return nil, m.internal("score", fmt.Errorf("%d scores for %d rows", len(s), X.Rows))
+	}
+	if !allFinite(s) {
+		return nil, m.overflow()
 	}
 	return s, nil
+}
+
+// wrap adds the algorithm and the step to an error of the detector. A worker's panic becomes
+// ErrInternal and an overflow the user's message about scaling the data.
+func (m *Model) wrap(op string, err error) error {
+	if p, ok := errors.AsType[*parallel.PanicError](err); ok {
+		return m.internal(op, p)
+	}
+	if errors.Is(err, ErrOverflow) {
+		return m.overflow()
+	}
+	return fmt.Errorf("detector: %s: %s: %w", m.Algorithm, op, err)
+}
+
+// internal is the ErrInternal error for a bug found in step op; cause carries the details
+// (for a panic, the *parallel.PanicError with its value and stack).
+func (m *Model) internal(op string, cause error) error {
+	return fmt.Errorf("detector: %s: %s: %w: %w", m.Algorithm, op, ErrInternal, cause)
+}
+
+// overflowError is the error for data too large for an algorithm's arithmetic: it matches
+// ErrOverflow and ErrNonFiniteInput, with a message in the user's terms.
+type overflowError struct{ msg string }
+
+func (e *overflowError) Error() string   { return e.msg }
+func (e *overflowError) Unwrap() []error { return []error{ErrOverflow, ErrNonFiniteInput} }
+
+func (m *Model) overflow() error {
+	what := "its arithmetic overflows float64"
+	if a, err := Lookup(m.Algorithm); err == nil && a.Overflow != "" {
+		what = a.Overflow
+	}
+	return &overflowError{fmt.Sprintf("detector: %s: the data's values are too large (%s): scale the data, e.g. standardize each column",
+		m.Algorithm, what)}
+}
+
+// allFinite reports whether no score is NaN or infinite.
+func allFinite(s []float64) bool {
+	for _, v := range s {
+		if v-v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // IsAnomaly reports whether score lies above the model's threshold.
@@ -149,6 +237,9 @@ func checkInput(X *dataset.Matrix) error {
 	}
 	if X.Cols == 0 {
 		return fmt.Errorf("detector: %w: the data has no columns", ErrDimension)
+	}
+	if X.Rows < 0 || X.Cols < 0 || len(X.Data) != X.Rows*X.Cols {
+		return fmt.Errorf("detector: %w: malformed %dx%d matrix with %d values", ErrDimension, X.Rows, X.Cols, len(X.Data))
 	}
 	for k, v := range X.Data {
 		if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -21,6 +21,13 @@ type Algorithm struct {
 	// Seeded reports that the algorithm is random and takes a "seed" parameter.
 	Seeded bool
 	New    func(Params) (Detector, error)
+	// CostParams are the parameters that drive the cost of a fit, named with their values
+	// when Model.CheckBudget refuses one; CostAdvice says what to change.
+	CostParams []string
+	CostAdvice string
+	// Overflow says what overflows float64 when the data's values are too large for the
+	// algorithm, for the message of ErrOverflow.
+	Overflow string
 }
 
 var registry []*Algorithm
@@ -70,6 +77,8 @@ func init() {
 			{Name: "bootstrap", Kind: Bool, Default: false, Doc: "draw rows with replacement"},
 			{Name: "seed", Kind: Int, Default: 0, Min: 0, Doc: "random seed; the same seed gives the same scores on any number of cores"},
 		},
+		CostParams: []string{"n_estimators", "max_samples"},
+		CostAdvice: "lower n_estimators or max_samples",
 		New: func(p Params) (Detector, error) {
 			ms := p.Float("max_samples") // 0 when "auto"
 			return iforest.New(iforest.Config{
@@ -84,6 +93,9 @@ func init() {
 		Params: []ParamSpec{
 			{Name: "n_neighbors", Kind: Int, Default: 20, Min: 1, Max: 100000, Doc: "neighbours per row"},
 		},
+		CostParams: []string{"n_neighbors"},
+		CostAdvice: "lower n_neighbors or fit on fewer rows",
+		Overflow:   "distances overflow float64",
 		New: func(p Params) (Detector, error) {
 			return lof.New(lof.Config{Neighbors: p.Int("n_neighbors")})
 		},
@@ -100,6 +112,9 @@ func init() {
 			{Name: "shrinking", Kind: Bool, Default: true, Doc: "use the shrinking heuristic"},
 			{Name: "max_iter", Kind: Int, Default: 0, Min: 0, Doc: "iteration cap (0 = none but libsvm's own)"},
 		},
+		CostParams: []string{"cache_size_mb"},
+		CostAdvice: "fit on fewer rows (time grows with their square) or lower cache_size_mb",
+		Overflow:   "squared norms and kernel arguments overflow float64",
 		New: func(p Params) (Detector, error) {
 			return ocsvm.New(ocsvm.Config{
 				Gamma: p.Float("gamma"), GammaAuto: p.String("gamma") == "auto", Nu: p.Float("nu"), Tol: p.Float("tol"),
@@ -115,6 +130,9 @@ func init() {
 			{Name: "method", Kind: Choice, Default: "largest", Choices: []string{"largest", "mean", "median"},
 				Doc: "distance to the k-th neighbour, or the mean or median of the k distances"},
 		},
+		CostParams: []string{"n_neighbors"},
+		CostAdvice: "lower n_neighbors or fit on fewer rows",
+		Overflow:   "distances overflow float64",
 		New: func(p Params) (Detector, error) {
 			return knn.New(knn.Config{Neighbors: p.Int("n_neighbors"), Method: p.String("method")})
 		},
@@ -127,13 +145,17 @@ func init() {
 			{Name: "alpha", Kind: Float, Default: 0.1, Min: 0, MinOpen: true, Doc: "added to each density before the log"},
 			{Name: "tol", Kind: Float, Default: 0.5, Min: 0, Doc: "how far outside the range, in bin widths, a value still takes the edge bin"},
 		},
+		CostParams: []string{"n_bins"},
+		CostAdvice: "lower n_bins or fit on fewer columns",
+		Overflow:   "a column's range overflows float64",
 		New: func(p Params) (Detector, error) {
 			return hbos.New(hbos.Config{Bins: p.Int("n_bins"), Alpha: p.Float("alpha"), Tol: p.Float("tol")})
 		},
 	})
 	Register(Algorithm{
-		Name:    "ecod",
-		Summary: "Empirical-CDF outlier detection (Li et al. 2022), parameter-free",
+		Name:       "ecod",
+		Summary:    "Empirical-CDF outlier detection (Li et al. 2022), parameter-free",
+		CostAdvice: "fit on fewer rows or columns",
 		New: func(p Params) (Detector, error) {
 			return ecod.New(ecod.Config{})
 		},

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector/internal/fit"
 	"github.com/gonomaly/gonomaly/internal/parallel"
 )
 
@@ -149,7 +150,7 @@ func (c Config) resolve(n, cols int) (psi, k int, err error) {
 		psi = min(int(ms), n)
 	}
 	if psi < 1 {
-		return 0, 0, fmt.Errorf("iforest: MaxSamples = %v of %d rows draws no row", c.MaxSamples, n)
+		return 0, 0, fmt.Errorf("iforest: max_samples=%v of the data's %d rows draws no row: %w", c.MaxSamples, n, fit.ErrBadParameter)
 	}
 	switch mf := c.MaxFeatures; {
 	case mf == 0:
@@ -159,7 +160,7 @@ func (c Config) resolve(n, cols int) (psi, k int, err error) {
 	default:
 		k = int(mf)
 		if k > cols {
-			return 0, 0, fmt.Errorf("iforest: MaxFeatures = %d but the data has %d columns", k, cols)
+			return 0, 0, fmt.Errorf("iforest: max_features=%d is more than the data's %d columns: %w", k, cols, fit.ErrBadParameter)
 		}
 	}
 	return psi, k, nil
@@ -177,16 +178,16 @@ func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
 		return err
 	}
 	if X.Rows == 0 || X.Cols == 0 {
-		return fmt.Errorf("iforest: fit: need at least one row and one column, got %dx%d", X.Rows, X.Cols)
+		return fmt.Errorf("iforest: fit: need at least one row and one column, got %dx%d: %w", X.Rows, X.Cols, fit.ErrDimension)
 	}
 	if X.Cols > math.MaxInt32/blockRows(X.Cols) {
-		return fmt.Errorf("iforest: fit: %d columns is more than this implementation handles", X.Cols)
+		return fmt.Errorf("iforest: fit: %d columns is more than this implementation handles: %w", X.Cols, fit.ErrDimension)
 	}
 	if X.Rows > math.MaxInt32 {
-		return fmt.Errorf("iforest: fit: %d rows is more than this implementation handles (%d)", X.Rows, math.MaxInt32)
+		return fmt.Errorf("iforest: fit: %d rows is more than this implementation handles (%d): %w", X.Rows, math.MaxInt32, fit.ErrDimension)
 	}
 	if i, j, ok := firstNonFinite(X.Data, X.Cols); !ok {
-		return fmt.Errorf("iforest: fit: row %d, column %d: value %v is not finite", i, j, X.At(i, j))
+		return fmt.Errorf("iforest: fit: row %d, column %d: value %v: %w", i, j, X.At(i, j), fit.ErrNonFiniteInput)
 	}
 	psi, k, err := d.cfg.resolve(X.Rows, X.Cols)
 	if err != nil {
@@ -194,7 +195,7 @@ func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
 	}
 	depth := treeDepth(psi)
 	if depth > 30 {
-		return fmt.Errorf("iforest: fit: %d rows per tree needs depth %d; at most 2^30 rows per tree are supported", psi, depth)
+		return fmt.Errorf("iforest: fit: max_samples=%d rows per tree needs depth %d; at most 2^30 rows per tree are supported: %w", psi, depth, fit.ErrBadParameter)
 	}
 	T := d.cfg.Trees
 	ni, nl := 1<<depth-1, 1<<depth
@@ -229,10 +230,10 @@ func checkMatrix(X *dataset.Matrix, cols int) error {
 		return errors.New("iforest: nil matrix")
 	}
 	if X.Rows < 0 || X.Cols < 0 || len(X.Data) != X.Rows*X.Cols {
-		return fmt.Errorf("iforest: malformed matrix: %dx%d with %d values", X.Rows, X.Cols, len(X.Data))
+		return fmt.Errorf("iforest: malformed matrix: %dx%d with %d values: %w", X.Rows, X.Cols, len(X.Data), fit.ErrDimension)
 	}
 	if cols >= 0 && X.Cols != cols {
-		return fmt.Errorf("iforest: data has %d columns, the model was fitted on %d", X.Cols, cols)
+		return fmt.Errorf("iforest: data has %d columns, the model was fitted on %d: %w", X.Cols, cols, fit.ErrDimension)
 	}
 	return nil
 }
@@ -245,4 +246,46 @@ func firstNonFinite(data []float64, cols int) (row, col int, ok bool) {
 		}
 	}
 	return 0, 0, true
+}
+
+// Time constants of Estimate, in nanoseconds of one core, measured with GOMAXPROCS=2 on
+// synthetic data of 4 to 40 columns: growing a tree costs fitRowNs per sampled row (drawing
+// and gathering it), fitFeatureNs per row and feature gathered and fitLevelNs per row and
+// level partitioned; Score costs scoreNs per row, tree and level.
+const (
+	fitRowNs     = 100
+	fitFeatureNs = 4
+	fitLevelNs   = 8
+	scoreNs      = 1.4
+)
+
+// Estimate returns the cost of Fit on rows x cols and of scoring the training rows: the forest
+// (trees x 2^depth nodes of an 8-byte offset and key, and as many 8-byte leaves), one builder
+// per worker (the tree's sample column by column in float32, its row and position lists and
+// the sampling hash set), and Score's per-worker block. Time: see fitRowNs. A configuration
+// Fit refuses (max_features above the columns) costs nothing.
+func (d *Detector) Estimate(rows, cols int) fit.Cost {
+	if rows < 1 || cols < 1 {
+		return fit.Cost{}
+	}
+	psi, k, err := d.cfg.resolve(rows, cols)
+	if err != nil {
+		return fit.Cost{}
+	}
+	depth := treeDepth(psi)
+	T, n, c, p, fk := float64(d.cfg.Trees), float64(rows), float64(cols), float64(psi), float64(k)
+	nl := math.Exp2(float64(depth))
+	model := T * ((nl-1)*8 + nl*8)
+	set := 0.0
+	if !d.cfg.Bootstrap && psi < rows {
+		set = 4 * math.Exp2(math.Ceil(math.Log2(2*p)))
+	}
+	w := float64(parallel.Workers(d.cfg.Workers, d.cfg.Trees))
+	builders := w * (4*c + 8*fk + 12*p + 4*fk*p + set)
+	B := blockRows(cols)
+	ws := float64(parallel.Workers(d.cfg.Workers, (rows+B-1)/B))
+	score := ws * float64(B) * (4*c + 8)
+	fitTime := T * (p*(fitRowNs+fitFeatureNs*fk+fitLevelNs*float64(depth)) + 2*nl) / w
+	scoreTime := scoreNs * n * T * float64(depth) / ws
+	return fit.Make(model+builders+score, fitTime+scoreTime)
 }

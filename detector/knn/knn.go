@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector/internal/fit"
 	"github.com/gonomaly/gonomaly/internal/binenc"
 	"github.com/gonomaly/gonomaly/internal/neighbors"
 	"github.com/gonomaly/gonomaly/internal/numsum"
@@ -73,10 +74,10 @@ func (d *Detector) MinRows() int { return d.k + 1 }
 // include rows equal to it). X must have more rows than k.
 func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
 	if X == nil || X.Rows == 0 || X.Cols == 0 {
-		return errors.New("knn: fit: the data has no rows or no columns")
+		return fmt.Errorf("knn: fit: the data has no rows or no columns: %w", fit.ErrTooFewRows)
 	}
 	if X.Rows <= d.k {
-		return fmt.Errorf("knn: fit: %d rows, need more than n_neighbors = %d", X.Rows, d.k)
+		return fmt.Errorf("knn: fit: %d rows, need more than n_neighbors = %d: %w", X.Rows, d.k, fit.ErrTooFewRows)
 	}
 	ix, err := neighbors.Build(X, neighbors.Options{Workers: d.workers})
 	if err != nil {
@@ -209,4 +210,17 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	d.k, d.method, d.ix, d.train = k, methodCodes[code], ix, train
 	return nil
+}
+
+// Estimate returns the cost of Fit on rows x cols (knn is a TrainScorer: Model.Fit does not
+// score the training rows again): the neighbour index (see neighbors.Estimate), its search of
+// every training row, whose n*k distances and indices (12 bytes each) Fit keeps at once, and
+// the n training scores.
+func (d *Detector) Estimate(rows, cols int) fit.Cost {
+	if rows < 1 || cols < 1 {
+		return fit.Cost{}
+	}
+	ib, sb, ns := neighbors.Estimate(rows, cols, d.k, d.workers)
+	n := float64(rows)
+	return fit.Make(ib+sb+n*float64(d.k)*12+n*8, ns)
 }

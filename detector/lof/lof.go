@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector/internal/fit"
 	"github.com/gonomaly/gonomaly/internal/binenc"
 	"github.com/gonomaly/gonomaly/internal/neighbors"
 	"github.com/gonomaly/gonomaly/internal/numsum"
@@ -63,10 +64,10 @@ func (d *Detector) MinRows() int { return 2 }
 // k-distances, local reachability densities and LOF values. X needs at least two rows.
 func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
 	if X == nil || X.Rows == 0 || X.Cols == 0 {
-		return errors.New("lof: fit: the data has no rows or no columns")
+		return fmt.Errorf("lof: fit: the data has no rows or no columns: %w", fit.ErrTooFewRows)
 	}
 	if X.Rows < 2 {
-		return fmt.Errorf("lof: fit: %d row, need at least 2", X.Rows)
+		return fmt.Errorf("lof: fit: %d row, need at least 2: %w", X.Rows, fit.ErrTooFewRows)
 	}
 	n := X.Rows
 	k := min(d.k, n-1)
@@ -222,4 +223,19 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	d.k, d.kEff, d.ix, d.kdist, d.lrd, d.train = k, kEff, ix, kdist, lrd, train
 	return nil
+}
+
+// Estimate returns the cost of Fit on rows x cols (local_outlier_factor is a TrainScorer): the
+// neighbour index (see neighbors.Estimate), its search of every training row with
+// k = min(n_neighbors, rows-1), whose n*k distances and indices (12 bytes each) the density
+// passes need at once, and the k-distances, densities and LOF values (8 bytes a row each).
+func (d *Detector) Estimate(rows, cols int) fit.Cost {
+	if rows < 2 || cols < 1 {
+		return fit.Cost{}
+	}
+	k := min(d.k, rows-1)
+	ib, sb, ns := neighbors.Estimate(rows, cols, k, d.workers)
+	n, fk := float64(rows), float64(k)
+	w := float64(parallel.Workers(d.workers, (rows+grain-1)/grain))
+	return fit.Make(ib+sb+n*fk*12+3*n*8, ns+4*n*fk/w)
 }
