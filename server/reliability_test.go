@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -642,4 +643,78 @@ func init() {
 			return &panicDetector{where: p.String("where")}, nil
 		},
 	})
+}
+
+// Defect class 5: NUL bytes, invalid UTF-8, SQL-looking text and huge strings in names, ids
+// and query parameters are 4xx on both stores (a NUL gave 500 with the driver's message on
+// PostgreSQL), and no answer carries a driver's words.
+func TestHostileTextAndIDs(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { hostileText(t, newEnv(t, envOpts{})) })
+	t.Run("postgres", func(t *testing.T) {
+		e, _ := instance(t, testsvc.PostgresSchema(t, "hostile"), "")
+		hostileText(t, e)
+	})
+}
+
+func hostileText(t *testing.T, e *env) {
+	id := e.createAndTrain("hbos", nil, rows(50, 3, 3))
+	bad := []string{"a\x00b", "\xff\xfe", "x'); DROP TABLE detectors; --", strings.Repeat("n", 100_000), "%00", "../../etc/passwd"}
+	check := func(what string, st int, eb errorBody) {
+		t.Helper()
+		if st < 400 || st >= 500 || eb.Code == "" {
+			t.Errorf("%s: status %d %+v, want a 4xx JSON error", what, st, eb)
+		}
+		for _, leak := range []string{"SQLSTATE", "pgx", "sqlite", "SQL logic", "invalid byte sequence", "ERROR:"} {
+			if strings.Contains(eb.Error, leak) {
+				t.Errorf("%s: message shows the driver (%q): %.200s", what, leak, eb.Error)
+			}
+		}
+	}
+	for _, s := range bad {
+		js, _ := json.Marshal(s) // JSON escapes NUL and replaces invalid UTF-8
+		var eb errorBody
+		st := e.do("POST", "/api/v1/detectors", `{"algorithm":"hbos","name":`+string(js)+`}`, &eb)
+		if st != 201 {
+			check("create with name "+truncate(string(js), 40), st, eb)
+		}
+		esc := url.PathEscape(s)
+		for _, req := range []struct{ method, path string }{
+			{"GET", "/api/v1/detectors/" + esc},
+			{"DELETE", "/api/v1/detectors/" + esc},
+			{"GET", "/api/v1/datasets/" + esc},
+			{"GET", "/api/v1/jobs/" + esc},
+		} {
+			eb = errorBody{}
+			st := e.do(req.method, req.path, nil, &eb)
+			check(req.method+" "+truncate(req.path, 60), st, eb)
+		}
+		for _, path := range []string{"/api/v1/detection/predict", "/api/v1/detection/train"} {
+			eb = errorBody{}
+			st := e.do("POST", path, `{"detector_id":`+string(js)+`,"data":[[1,2,3]]}`, &eb)
+			check("POST "+path+" with id "+truncate(string(js), 40), st, eb)
+		}
+		for _, q := range []string{"/api/v1/detection/results?detector_id=", "/api/v1/detectors?algorithm=", "/api/v1/datasets?file_format="} {
+			eb = errorBody{}
+			var ok map[string]any
+			st := e.do("GET", q+url.QueryEscape(s), nil, &ok)
+			if st != 200 {
+				e.do("GET", q+url.QueryEscape(s), nil, &eb)
+				check("GET "+q, st, eb)
+			}
+		}
+	}
+	// Datasets named by the query string.
+	for _, s := range bad[:2] {
+		req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/datasets?name="+url.QueryEscape(s), strings.NewReader("a,b\n1,2\n"))
+		req.Header.Set("Content-Type", "text/csv")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb errorBody
+		_ = json.NewDecoder(resp.Body).Decode(&eb)
+		resp.Body.Close()
+		check("dataset named "+truncate(s, 20), resp.StatusCode, eb)
+	}
+	e.predictOK(id, [][]float64{{1, 2, 3}})
 }

@@ -30,6 +30,13 @@ func (s *Server) saveResults(ctx context.Context, rs []*store.Result) (int, erro
 		if err == nil || !errors.Is(err, store.ErrNotFound) || attempt == 2 {
 			return dropped, err
 		}
+		var missing *store.MissingDetectorsError
+		if errors.As(err, &missing) && len(missing.IDs) > 0 {
+			for _, id := range missing.IDs {
+				s.gone.add(id)
+			}
+			continue
+		}
 		found, lerr := s.missingDetectors(ctx, live)
 		if lerr != nil || found == 0 {
 			return dropped, err // the store's own error: the sink retries or splits the batch
