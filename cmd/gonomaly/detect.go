@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -196,8 +195,7 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		}
 	}
 	if f.json {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		return enc.Encode(res)
+		return writeJSON(cmd.OutOrStdout(), res)
 	}
 	printDetect(cmd.ErrOrStderr(), res, f.output)
 	return nil

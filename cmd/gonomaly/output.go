@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -86,4 +88,18 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return p.commit()
+}
+
+// writeJSON writes v as one line of JSON. A value JSON cannot hold (NaN or an infinity) is an
+// error naming it, and nothing is written: no half document on stdout.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		if uv, ok := errors.AsType[*json.UnsupportedValueError](err); ok {
+			return fmt.Errorf("the result holds %s, which JSON cannot represent (scores or statistics that are not finite): %w", uv.Str, err)
+		}
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

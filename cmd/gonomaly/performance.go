@@ -177,7 +177,7 @@ func (f *perfFlags) emit(cmd *cobra.Command, kind, suiteID string, doc any, tabl
 		}
 	}
 	if f.json {
-		if err := json.NewEncoder(cmd.OutOrStdout()).Encode(doc); err != nil {
+		if err := writeJSON(cmd.OutOrStdout(), doc); err != nil {
 			return err
 		}
 	} else if err := table(cmd.ErrOrStderr()); err != nil {

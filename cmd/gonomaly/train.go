@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -78,7 +77,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	}
 	res := trainResult{m.Algorithm, f.model, tab.X.Rows, tab.X.Cols, (fr.FitTime + fr.ScoreTime).Seconds(), m.Threshold, m.Contamination, m.Params}
 	if f.json {
-		return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+		return writeJSON(cmd.OutOrStdout(), res)
 	}
 	w := cmd.ErrOrStderr()
 	fmt.Fprintf(w, "trained %s on %d x %d in %.3f s; threshold %.6g; model saved to %s\n",
