@@ -40,7 +40,7 @@ func toAPI(err error) *apiError {
 	case errors.Is(err, detector.ErrNotFitted):
 		return errorf(http.StatusConflict, CodeNotFitted, "%s", plain(err))
 	case errors.As(err, &pe), errors.Is(err, detector.ErrDimension), errors.Is(err, detector.ErrTooFewRows),
-		errors.Is(err, detector.ErrNonFiniteInput), errors.Is(err, dataset.ErrRagged):
+		errors.Is(err, detector.ErrNonFiniteInput), errors.Is(err, detector.ErrOverflow), errors.Is(err, dataset.ErrRagged):
 		return errorf(http.StatusBadRequest, CodeInvalidData, "%s", plain(err))
 	case errors.Is(err, store.ErrConflict):
 		return errorf(http.StatusConflict, CodeConflict, "%s", plain(err))
@@ -393,6 +393,11 @@ func (s *Server) train(w http.ResponseWriter, r *http.Request) *apiError {
 	}
 	m, err := detector.NewModel(det.Algorithm, raw, det.Contamination)
 	if err != nil {
+		return toAPI(err)
+	}
+	// Refuse, before it starts, a fit whose parameters would need more memory or time on
+	// data of this shape than the server allows one training.
+	if err := s.checkBudget(m, X); err != nil {
 		return toAPI(err)
 	}
 	j, e := s.jobs.start("train", det.ID, func(ctx context.Context) (*trainResponse, *apiError) {

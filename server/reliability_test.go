@@ -718,3 +718,126 @@ func hostileText(t *testing.T, e *env) {
 	}
 	e.predictOK(id, [][]float64{{1, 2, 3}})
 }
+
+// Defect class 1: a training whose accepted parameters would need more memory (or time) on
+// data of its shape than the server allows one training is refused before it starts, with
+// what it would need; nothing is allocated, no job is made, every other detector serves on.
+func TestOversizedTrainingIsRefusedBeforeItStarts(t *testing.T) {
+	t.Run("the issue's example on the default budget", func(t *testing.T) {
+		e := newEnv(t, envOpts{})
+		good := e.createAndTrain("hbos", nil, rows(50, 10, 1))
+		jobsBefore := len(e.srv.jobs.byID)
+		var b strings.Builder
+		b.WriteString("c0,c1,c2,c3,c4,c5,c6,c7,c8,c9\n")
+		for i := range 65536 {
+			for j := range 10 {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, "%d", (i*7+j*13)%1000)
+			}
+			b.WriteByte('\n')
+		}
+		req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/datasets?name=big", strings.NewReader(b.String()))
+		req.Header.Set("Content-Type", "text/csv")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ds datasetView
+		_ = json.NewDecoder(resp.Body).Decode(&ds)
+		resp.Body.Close()
+		if resp.StatusCode != 201 || ds.NSamples != 65536 {
+			t.Fatalf("upload: %d %+v", resp.StatusCode, ds)
+		}
+		for _, tc := range []struct {
+			alg    string
+			params map[string]any
+			part   string
+		}{
+			{"isolation_forest", map[string]any{"n_estimators": 100000, "max_samples": 65536}, "n_estimators"},
+			{"local_outlier_factor", map[string]any{"n_neighbors": 60000}, "n_neighbors"},
+			{"knn", map[string]any{"n_neighbors": 60000}, "n_neighbors"},
+		} {
+			var d detectorView
+			if st := e.do("POST", "/api/v1/detectors", map[string]any{"algorithm": tc.alg, "parameters": tc.params}, &d); st != 201 {
+				t.Fatalf("create %s: %d", tc.alg, st)
+			}
+			eb := e.wantError("POST", "/api/v1/detection/train", map[string]any{"detector_id": d.ID, "dataset_id": ds.ID}, 400, CodeInvalidParam, tc.part)
+			if !strings.Contains(eb.Error, "GiB") || !strings.Contains(eb.Error, "budget") {
+				t.Errorf("%s: the message does not say what it would need: %q", tc.alg, eb.Error)
+			}
+		}
+		if n := len(e.srv.jobs.byID) - jobsBefore; n != 0 {
+			t.Errorf("%d jobs made for refused trainings", n)
+		}
+		e.predictOK(good, rows(3, 10, 2))
+	})
+	t.Run("small budgets, every algorithm", func(t *testing.T) {
+		e := newEnv(t, envOpts{cfg: func(c *Config) { c.TrainMemoryBudget = 8 << 20; c.TrainTimeBudget = 50 * time.Millisecond }})
+		data := rows(4000, 6, 3)
+		for _, tc := range []struct {
+			alg    string
+			params map[string]any
+		}{
+			{"isolation_forest", map[string]any{"n_estimators": 5000, "max_samples": 4000}},
+			{"local_outlier_factor", map[string]any{"n_neighbors": 3000}},
+			{"knn", map[string]any{"n_neighbors": 3000}},
+			{"one_class_svm", map[string]any{"tol": 1e-9}},
+		} {
+			var d detectorView
+			e.do("POST", "/api/v1/detectors", map[string]any{"algorithm": tc.alg, "parameters": tc.params}, &d)
+			var eb errorBody
+			st := e.do("POST", "/api/v1/detection/train", map[string]any{"detector_id": d.ID, "data": data}, &eb)
+			if st != 400 || eb.Code != CodeInvalidParam || !strings.Contains(eb.Error, "budget") {
+				t.Errorf("%s: %d %+v, want 400 invalid_parameter over the budget", tc.alg, st, eb)
+			}
+		}
+		// Within the budgets the same algorithms train.
+		for _, alg := range []string{"isolation_forest", "local_outlier_factor", "knn", "hbos", "ecod"} {
+			e.createAndTrain(alg, nil, rows(300, 6, 4))
+		}
+	})
+}
+
+// Defect class 5: finite data too large for an algorithm's arithmetic (near ±1e308) is a 400
+// in the user's terms, on train and on predict, never a 500 or NaN scores; and a parameter
+// out of range for the data (max_features above its columns) is a 400 invalid_parameter.
+func TestValuesOutOfRangeAre400(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	huge := [][]float64{{1e308, -1e308, 0}, {-1e308, 1e308, 1}, {1e308, 1e308, -1}, {0, 0, 0}, {5e307, -5e307, 2}, {1, 2, 3}, {-1e308, -1e308, 5}}
+	for _, alg := range []string{"one_class_svm", "knn", "local_outlier_factor", "isolation_forest", "hbos", "ecod"} {
+		var d detectorView
+		params := map[string]any{}
+		if alg == "knn" || alg == "local_outlier_factor" {
+			params["n_neighbors"] = 2
+		}
+		e.do("POST", "/api/v1/detectors", map[string]any{"algorithm": alg, "parameters": params}, &d)
+		var tr trainResponse
+		var eb errorBody
+		st := e.do("POST", "/api/v1/detection/train", map[string]any{"detector_id": d.ID, "data": huge}, &tr)
+		if st != 200 {
+			e.do("POST", "/api/v1/detection/train", map[string]any{"detector_id": d.ID, "data": huge}, &eb)
+			if st != 400 || eb.Code != CodeInvalidData || !strings.Contains(eb.Error, "scale") {
+				t.Errorf("%s train on ±1e308: %d %+v, want 200 or 400 invalid_data saying to scale", alg, st, eb)
+			}
+			continue
+		}
+		var p predictResponse
+		st = e.do("POST", "/api/v1/detection/predict", map[string]any{"detector_id": d.ID, "data": huge}, &p)
+		if st == 200 {
+			for i, v := range p.Scores {
+				if v != v {
+					t.Errorf("%s: NaN score for row %d answered 200", alg, i)
+				}
+			}
+		} else if st != 400 {
+			t.Errorf("%s predict on ±1e308: status %d", alg, st)
+		}
+	}
+	for _, mf := range []any{12, 1000} {
+		var d detectorView
+		e.do("POST", "/api/v1/detectors", map[string]any{"algorithm": "isolation_forest", "parameters": map[string]any{"max_features": mf}}, &d)
+		e.wantError("POST", "/api/v1/detection/train", map[string]any{"detector_id": d.ID, "data": rows(100, 6, 1)}, 400, CodeInvalidParam, "max_features")
+	}
+}
