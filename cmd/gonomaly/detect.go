@@ -107,6 +107,10 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 			prog.done()
 			return err
 		}
+		prog.done() // clears the status line for a warning
+		if err := f.checkBudget(cmd.ErrOrStderr(), m, tab.X.Rows, tab.X.Cols); err != nil {
+			return err
+		}
 		prog.status("fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
 		fr, err := m.Fit(ctx, tab.X)
 		prog.done()
@@ -125,6 +129,11 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	} else {
 		if cmd.Flags().Changed("param") || cmd.Flags().Changed("contamination") || cmd.Flags().Changed("seed") {
 			return usagef("--param, --contamination and --seed set up a new detector; they do not apply to a saved --model")
+		}
+		for _, fl := range budgetFlags {
+			if cmd.Flags().Changed(fl) {
+				return usagef("--%s bounds a fit; a saved --model is not fitted again", fl)
+			}
 		}
 		var err error
 		if m, err = detector.LoadFile(f.model); err != nil {

@@ -8,11 +8,59 @@ import (
 	"testing"
 )
 
+const thyroid = "../../testdata/datasets/adbench/thyroid.csv" // 3772 rows x 6 features + label
+
+// A fit the detector estimates to need more than --max-memory or --max-fit-time is refused
+// with a warning and advice (exit 1); --force prints the warning and fits anyway.
+func TestFitBudget(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "m.gnm")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"detect memory", []string{"detect", "-a", "knn", "-i", thyroid, "--label", "label", "--max-memory", "1KiB"}, "of memory, over the budget of 1 KiB"},
+		{"train memory", []string{"train", "-a", "local_outlier_factor", "-i", thyroid, "--label", "label", "-m", model, "--max-memory", "1KiB"}, "of memory, over the budget of 1 KiB"},
+		{"detect time", []string{"detect", "-a", "one_class_svm", "-i", thyroid, "--label", "label", "--max-fit-time", "1ns"}, "over the budget of 1ns"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := gonomaly(t, append(tc.args, "--json")...)
+			if code != 1 || !strings.Contains(stderr, "warning: ") || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "pass --force to fit anyway") {
+				t.Errorf("exit %d, stderr %q; want 1 with a warning saying %q and advice", code, stderr, tc.want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q from a refused fit", stdout)
+			}
+			code, stdout, stderr = gonomaly(t, append(tc.args, "--json", "--force")...)
+			if code != 0 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "fitting anyway (--force)") || !strings.Contains(stdout, `"rows":3772`) {
+				t.Errorf("--force: exit %d, stdout %q, stderr %q; want the warning and the fit", code, stdout, stderr)
+			}
+		})
+	}
+	// The default budget (half the memory) lets a small fit through without a word.
+	if code, _, stderr := gonomaly(t, "detect", "-a", "knn", "-i", thyroid, "--label", "label"); code != 0 || strings.Contains(stderr, "warning") {
+		t.Errorf("default budget: exit %d: %s", code, stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"detect", "-a", "knn", "-i", thyroid, "--max-memory", "-1KiB"}, "must not be negative"},
+		{[]string{"detect", "-a", "knn", "-i", thyroid, "--max-memory", "lots"}, "512MiB"},
+		{[]string{"train", "-a", "knn", "-i", thyroid, "-m", model, "--max-fit-time", "-1s"}, "--max-fit-time -1s: must not be negative"},
+		{[]string{"detect", "--model", model, "-i", thyroid, "--force"}, "--force bounds a fit"},
+		{[]string{"detect", "--model", model, "-i", thyroid, "--max-memory", "1GiB"}, "--max-memory bounds a fit"},
+	} {
+		if code, _, stderr := gonomaly(t, tc.args...); code != 2 || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 saying %q", tc.args, code, stderr, tc.msg)
+		}
+	}
+}
+
 // Finite values near the largest float64 overflow the arithmetic of the distance and kernel
 // detectors. That is an error saying to scale the data (exit 1), never NaN scores with exit
 // 0, nor a --json that fails half way.
 func TestHugeFiniteValues(t *testing.T) {
-	t.Skip("needs the detector change that returns ErrOverflow for non-finite scores (detector.Model.Fit/Score), not committed yet; remove this skip when it lands")
 	in := writeFile(t, "big.csv", "a,b\n1e308,1e308\n-1e308,1e308\n1e308,-1e308\n0,0\n1,1\n2,2\n3,3\n")
 	for _, algo := range []string{"knn", "one_class_svm"} {
 		for _, extra := range [][]string{nil, {"--json"}} {

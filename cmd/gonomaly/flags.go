@@ -1,15 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/gonomaly/gonomaly/detector"
+	"github.com/gonomaly/gonomaly/internal/sysmem"
 )
 
 // modelFlags are the flags shared by detect and train that build a detector.
@@ -20,6 +24,9 @@ type modelFlags struct {
 	params        []string
 	contamination float64
 	seed          int64
+	maxMemory     byteSize
+	maxFitTime    time.Duration
+	force         bool
 }
 
 func (f *modelFlags) register(fs *pflag.FlagSet) {
@@ -29,6 +36,36 @@ func (f *modelFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.params, "param", "p", nil, "algorithm parameter as name=value (repeatable); see --help for each algorithm's")
 	fs.Float64Var(&f.contamination, "contamination", detector.DefaultContamination, "share of training rows flagged as anomalies, in (0, 0.5]")
 	fs.Int64Var(&f.seed, "seed", 0, "random seed for random algorithms (isolation_forest); the same seed gives the same scores on any number of cores")
+	fs.Var(&f.maxMemory, "max-memory", "refuse a fit the detector estimates to need more memory than this, e.g. 2GiB (0: the default, half of the memory this process may use)")
+	fs.DurationVar(&f.maxFitTime, "max-fit-time", 0, "refuse a fit the detector estimates to take longer than this, e.g. 10m (0: no limit)")
+	fs.BoolVar(&f.force, "force", false, "fit even when the estimate is over --max-memory or --max-fit-time (the warning is still printed)")
+}
+
+// budgetFlags are the flags that bound a fit; they do not apply to a saved model.
+var budgetFlags = []string{"max-memory", "max-fit-time", "force"}
+
+// checkBudget compares the detector's estimate of a fit on rows x cols with the budget of
+// --max-memory (default half of sysmem.Total) and --max-fit-time (default none). Over it, it
+// prints the estimate as a warning on w and refuses to fit (a runtime error, exit 1) unless
+// --force is given.
+func (f *modelFlags) checkBudget(w io.Writer, m *detector.Model, rows, cols int) error {
+	if f.maxFitTime < 0 {
+		return usagef("--max-fit-time %v: must not be negative (0: no limit)", f.maxFitTime)
+	}
+	b := detector.Budget{Bytes: int64(f.maxMemory), Time: f.maxFitTime}
+	if b.Bytes == 0 {
+		b.Bytes = sysmem.Total() / 2
+	}
+	err := m.CheckBudget(rows, cols, b)
+	if err == nil || !errors.Is(err, detector.ErrOverBudget) {
+		return err
+	}
+	fmt.Fprintln(w, "warning:", err)
+	if f.force {
+		fmt.Fprintln(w, "warning: fitting anyway (--force)")
+		return nil
+	}
+	return errors.New("not fitting over the budget: lower the parameters named above or fit on fewer rows, raise --max-memory or --max-fit-time, or pass --force to fit anyway")
 }
 
 // newModel builds an unfitted model from the flags; every problem is a usage error.

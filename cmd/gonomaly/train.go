@@ -60,6 +60,10 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		prog.done()
 		return err
 	}
+	prog.done() // clears the status line for a warning
+	if err := f.checkBudget(cmd.ErrOrStderr(), m, tab.X.Rows, tab.X.Cols); err != nil {
+		return err
+	}
 	prog.status("fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
 	fr, err := m.Fit(cmd.Context(), tab.X)
 	prog.done()
