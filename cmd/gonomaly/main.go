@@ -49,11 +49,14 @@ Exit codes: 0 success, 1 runtime or data error, 2 usage error.`,
 	return root
 }
 
-func main() {
+func main() { os.Exit(main1(os.Args[1:])) }
+
+// main1 is the process: the CLI on args, cancelled by SIGINT or SIGTERM; it returns the exit
+// code.
+func main1(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, args, os.Stdout, os.Stderr)
 }
 
 // run executes the CLI and returns the process exit code.

@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == "performance" && os.Args[2] == cellCommand {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
+	if os.Getenv(cliEnv) != "" { // a real gonomaly process, for the process fault tests
+		os.Exit(main1(os.Args[1:]))
+	}
 	// The performance commands store their results in the default database: a file of the
 	// test's own, not gonomaly.db in the source tree.
 	dir, err := os.MkdirTemp("", "gonomaly-cmd-test")
