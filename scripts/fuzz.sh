@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in the repository (func FuzzXxx in a _test.go file), one after another,
-# for DURATION each, then prints a table: target, duration, execs, execs/s, new interesting
-# inputs, result. Exits 1 if any target failed; go writes a failing input to the target's
-# package, testdata/fuzz/FuzzXxx/<hash> (printed below), where go test replays it from then on:
-# fix the code, keep the file. Not run in CI (scripts/test.sh runs only the seed corpora).
+# for DURATION each, then prints a table: target, time taken, execs, execs/s, new interesting
+# inputs (of the corpus go keeps in its cache), result. Exits 1 if any target failed. go writes
+# a failing input to the target's package, testdata/fuzz/FuzzXxx/<hash> (printed below), and
+# go test replays it from then on: fix the code, keep the file. Not run in CI (scripts/test.sh
+# runs only the seed corpora, as part of go test).
 # Usage: scripts/fuzz.sh [DURATION [TARGETS]]
 #   DURATION  go test -fuzztime: 60s (default), 10s for a quick pass, or 5000x for a count
 #   TARGETS   an extended regexp on "package/FuzzName", e.g. 'dataset|FuzzUnmarshalModel'
@@ -34,7 +35,14 @@ while read -r dir name; do
   # go prints "fuzz: elapsed: 61s, execs: 123 (2/sec), new interesting: 4 (total: 9)"
   # every few seconds; the last such line holds the run's totals.
   last=$(grep -E '^fuzz: elapsed: .*execs: ' "$out" | tail -n 1 || true)
-  elapsed=$(sed -nE 's/^fuzz: elapsed: ([0-9]+)s.*/\1/p' <<<"$last")
+  # elapsed is a Go duration ("45s", "1m1s"): in seconds.
+  elapsed=$(sed -nE 's/^fuzz: elapsed: ([0-9hms]+),.*/\1/p' <<<"$last" |
+    awk '{ s = 0; d = $0
+           while (match(d, /^[0-9]+[hms]/)) {
+             u = substr(d, RLENGTH, 1); s += substr(d, 1, RLENGTH - 1) * (u == "h" ? 3600 : u == "m" ? 60 : 1)
+             d = substr(d, RLENGTH + 1)
+           }
+           print s }')
   execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$last")
   interesting=$(sed -nE 's/.*new interesting: ([0-9]+) \(total: ([0-9]+)\).*/\1 of \2/p' <<<"$last")
   rate=-
@@ -59,10 +67,10 @@ while read -r dir name; do
     fi
   fi
   echo "   execs ${execs:-0}, ${rate} execs/s, new interesting ${interesting:-0}: $status (log: $out)"
-  rows+=("$(printf '%-42s %-10s %12s %10s %14s  %s' "$dir/$name" "$duration" "${execs:-0}" "$rate" "${interesting:-0}" "$status")")
+  rows+=("$(printf '%-40s %8s %12s %10s %14s  %s' "$dir/$name" "${elapsed:-0}s" "${execs:-0}" "$rate" "${interesting:-0}" "$status")")
 done <<<"$targets"
 
 echo
-printf '%-42s %-10s %12s %10s %14s  %s\n' target duration execs execs/s "new (corpus)" result
+printf '%-40s %8s %12s %10s %14s  %s\n' target elapsed execs execs/s "new (corpus)" result
 printf '%s\n' "${rows[@]}"
 exit $failed
