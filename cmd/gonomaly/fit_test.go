@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gonomaly/gonomaly/detector"
 )
 
 const thyroid = "../../testdata/datasets/adbench/thyroid.csv" // 3772 rows x 6 features + label
@@ -86,5 +90,18 @@ func TestWriteJSONRefusesNaN(t *testing.T) {
 	}
 	if err := writeJSON(&b, detectResult{Algorithm: "knn", Threshold: 1.5}); err != nil || b.String() != `{"algorithm":"knn","rows":0,"cols":0,"fit_seconds":0,"score_seconds":0,"anomalies":0,"threshold":1.5}`+"\n" {
 		t.Errorf("err %v, wrote %q", err, b.String())
+	}
+}
+
+// A panic recovered in a detector is shown as one line saying it is a bug, then its stack.
+func TestErrorTextOfAPanic(t *testing.T) {
+	err := fmt.Errorf("detector: knn: fit: %w: %w", detector.ErrInternal, errors.New("panic: runtime error: index out of range [5] with length 5\n\ngoroutine 9 [running]:\nknn.fit()"))
+	got := errorText(err)
+	first, rest, _ := strings.Cut(got, "\n")
+	if first != "detector: knn: fit: internal error in the detector: panic: runtime error: index out of range [5] with length 5"+bugNote || !strings.Contains(rest, "goroutine 9 [running]") {
+		t.Errorf("errorText = %q", got)
+	}
+	if plain := errors.New("row 2: not a number"); errorText(plain) != plain.Error() {
+		t.Errorf("a plain error became %q", errorText(plain))
 	}
 }

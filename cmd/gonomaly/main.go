@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "gonomaly:", err)
+	fmt.Fprintln(stderr, "gonomaly:", errorText(err))
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		return 2
@@ -84,4 +84,15 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// errorText is how an error is shown. A panic recovered in a detector (detector.ErrInternal)
+// carries its stack: the message comes first, on a line of its own, saying it is a bug; the
+// stack follows for the report.
+func errorText(err error) string {
+	msg := err.Error()
+	if short, stack, ok := strings.Cut(msg, "\n\ngoroutine "); ok && strings.Contains(short, "panic: ") {
+		return short + bugNote + "\n\nstack, for the report:\ngoroutine " + stack
+	}
+	return msg
 }
