@@ -129,9 +129,15 @@ func For(ctx context.Context, n, grain, workers int, fn func(w, lo, hi int)) (er
 		}
 		return ctx.Err()
 	}
-	var next atomic.Int64
-	var failed atomic.Pointer[PanicError]
-	var wg sync.WaitGroup
+	// One shared value, so that the workers' closures cost one allocation per call; failed,
+	// read before every chunk, is kept off the cache line of next, written for every chunk.
+	var st struct {
+		next   atomic.Int64
+		_      [56]byte
+		failed atomic.Pointer[PanicError]
+		wg     sync.WaitGroup
+	}
+	next, failed, wg := &st.next, &st.failed, &st.wg
 	wg.Add(workers)
 	for w := 0; w < workers; w++ {
 		go func(w int) {
