@@ -129,25 +129,28 @@ func For(ctx context.Context, n, grain, workers int, fn func(w, lo, hi int)) (er
 		}
 		return ctx.Err()
 	}
-	// One shared value, so that the workers' closures cost one allocation per call; failed,
+	// One shared value, so that the workers' closures cost one allocation per call; stop,
 	// read before every chunk, is kept off the cache line of next, written for every chunk.
+	// stop is set as soon as a worker recovers a panic, before the slow capture of its stack.
 	var st struct {
 		next   atomic.Int64
 		_      [56]byte
+		stop   atomic.Bool
 		failed atomic.Pointer[PanicError]
 		wg     sync.WaitGroup
 	}
-	next, failed, wg := &st.next, &st.failed, &st.wg
+	next, stop, failed, wg := &st.next, &st.stop, &st.failed, &st.wg
 	wg.Add(workers)
 	for w := 0; w < workers; w++ {
 		go func(w int) {
 			defer wg.Done()
 			defer func() {
 				if v := recover(); v != nil {
+					stop.Store(true)
 					failed.CompareAndSwap(nil, Recovered(v))
 				}
 			}()
-			for ctx.Err() == nil && failed.Load() == nil {
+			for ctx.Err() == nil && !stop.Load() {
 				c := int(next.Add(1) - 1)
 				if c >= chunks {
 					return
