@@ -22,5 +22,14 @@ if [[ -n ${GONOMALY_REFERENCE_DIR:-} ]]; then
   go test -count=1 -run 'Reference' ./detector/...
 fi
 
+# The process fault tests (SIGKILL and SIGTERM under load) measure how much a killed service
+# loses within its write window: they run alone afterwards, without the race detector, so that
+# the other packages' tests do not starve the service they kill.
+process_tests='TestSIGKILLUnderLoad|TestSIGTERMUnderLoad'
+
 echo "== go test -race (embedded reference subset)"
-GONOMALY_REFERENCE_DIR= go test -race -count=1 ./...
+GONOMALY_REFERENCE_DIR= go test -race -count=1 -skip "$process_tests" ./...
+
+echo "== process fault tests (real service processes killed under load)"
+go test -count=1 -run "$process_tests" -v ./cmd/gonomaly/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS|\s+serve_process)'
+exit "${PIPESTATUS[0]}"
