@@ -265,10 +265,11 @@ func checkData(field string, rows, dims int) error {
 	return nil
 }
 
-// checkTimeout checks a time limit in seconds: positive and at most MaxTimeout.
+// checkTimeout checks a time limit in seconds: at least a millisecond (a smaller one would
+// round to no time at all) and at most MaxTimeout.
 func checkTimeout(seconds float64) error {
-	if !(seconds > 0) || seconds > MaxTimeout.Seconds() {
-		return fieldErr("timeout_seconds", "timeout %v s: must be positive and at most %v", seconds, MaxTimeout)
+	if !(seconds >= 1e-3) || seconds > MaxTimeout.Seconds() {
+		return fieldErr("timeout_seconds", "timeout %v s: must be at least 0.001 and at most %v", seconds, MaxTimeout)
 	}
 	return nil
 }

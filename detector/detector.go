@@ -92,6 +92,11 @@ func NewModel(algorithm string, raw map[string]any, contamination float64) (*Mod
 	}
 	d, err := alg.New(p)
 	if err != nil {
+		// A constructor refuses only parameters (isolation_forest takes max_samples above 1
+		// only as a whole count): a parameter error, whatever the error wraps.
+		if !errors.Is(err, ErrBadParameter) {
+			return nil, fmt.Errorf("detector: %s: %w: %w", algorithm, ErrBadParameter, err)
+		}
 		return nil, fmt.Errorf("detector: %s: %w", algorithm, err)
 	}
 	return &Model{Algorithm: alg.Name, Params: p, Contamination: contamination, Detector: d}, nil

@@ -37,10 +37,11 @@ func FuzzParseParams(f *testing.F) {
 			}
 			checkParams(t, a, p)
 			// The constructor may refine what the specs say: isolation_forest takes a
-			// max_samples or max_features above 1 only as a whole count. Such a refusal should
-			// wrap ErrBadParameter but does not yet (NewModel wraps the constructor's error as
-			// is), so only a panic is checked here.
-			NewModel(a.Name, raw, DefaultContamination)
+			// max_samples or max_features above 1 only as a whole count. Such a refusal is a
+			// parameter error too.
+			if _, err := NewModel(a.Name, raw, DefaultContamination); err != nil && !errors.Is(err, ErrBadParameter) {
+				t.Fatalf("%s: NewModel(%v): error %v does not wrap ErrBadParameter", a.Name, raw, err)
+			}
 			out, err := json.Marshal(p)
 			if err != nil {
 				t.Fatalf("%s: parameters %v do not encode: %v", a.Name, p, err)

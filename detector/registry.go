@@ -2,6 +2,7 @@ package detector
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -81,6 +82,11 @@ func init() {
 		CostAdvice: "lower n_estimators or max_samples",
 		New: func(p Params) (Detector, error) {
 			ms := p.Float("max_samples") // 0 when "auto"
+			for _, name := range []string{"max_samples", "max_features"} {
+				if v := p.Float(name); v > 1 && v != math.Trunc(v) {
+					return nil, fmt.Errorf("%s=%v: %w: above 1 it is a count and must be a whole number (or a share in (0, 1])", name, v, ErrBadParameter)
+				}
+			}
 			return iforest.New(iforest.Config{
 				Trees: p.Int("n_estimators"), MaxSamples: ms, MaxFeatures: p.Float("max_features"),
 				Bootstrap: p.Bool("bootstrap"), Seed: uint64(p.Int("seed")),

@@ -841,3 +841,13 @@ func TestValuesOutOfRangeAre400(t *testing.T) {
 		e.wantError("POST", "/api/v1/detection/train", map[string]any{"detector_id": d.ID, "data": rows(100, 6, 1)}, 400, CodeInvalidParam, "max_features")
 	}
 }
+
+// A parameter the specs accept but the algorithm refuses for its value (isolation_forest's
+// max_samples of 2.5: above 1 it must be a whole count) is a 400, not a 500; found by
+// FuzzParseParams.
+func TestConstructorRefusalsAre400(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for _, p := range []map[string]any{{"max_samples": 2.5}, {"max_features": 2.5}} {
+		e.wantError("POST", "/api/v1/detectors", map[string]any{"algorithm": "isolation_forest", "parameters": p}, 400, CodeInvalidParam, "max_")
+	}
+}
