@@ -172,7 +172,8 @@ func TestValidateBounds(t *testing.T) {
 		{"iterations", func(c *bench.Config) { c.Iterations = bench.MaxIterations + 1 }, "iterations", "must be from 1 to 100000"},
 		{"warm-up", func(c *bench.Config) { c.Warmup = bench.MaxIterations + 1 }, "warmup_iterations", "must be from 0 to 100000"},
 		{"timeout", func(c *bench.Config) { c.TimeoutSeconds = 1e300 }, "timeout_seconds", "at most 168h0m0s"},
-		{"timeout NaN", func(c *bench.Config) { c.TimeoutSeconds = math.NaN() }, "timeout_seconds", "must be positive"},
+		{"timeout NaN", func(c *bench.Config) { c.TimeoutSeconds = math.NaN() }, "timeout_seconds", "must be at least 0.001"},
+		{"timeout under a millisecond", func(c *bench.Config) { c.TimeoutSeconds = 1e-300 }, "timeout_seconds", "must be at least 0.001"},
 		{"workers", func(c *bench.Config) { c.Workers = bench.MaxWorkers + 1 }, "max_workers", "must be from 0 to 256"},
 	}
 	for _, tc := range tests {
@@ -239,5 +240,25 @@ func TestScalabilityAndMemoryBounds(t *testing.T) {
 		if err := c.CheckBounds(); !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, bench.ErrConfig) {
 			t.Errorf("memory: %v, want a FieldError of %s", err, tc.field)
 		}
+	}
+}
+
+// The library's Validate checks the machine's bounds too, not only the CLI: a scalability
+// run of 1e11 rows or a billion steps, a memory test past the machine's memory.
+func TestValidateChecksMachineBounds(t *testing.T) {
+	s := bench.DefaultScalability("hbos")
+	s.MaxSize = 100_000_000_000
+	if err := s.Validate(); !errors.Is(err, bench.ErrConfig) || !strings.Contains(err.Error(), "needs") {
+		t.Errorf("scalability of 1e11 rows: %v", err)
+	}
+	s = bench.DefaultScalability("hbos")
+	s.Steps = 1 << 40
+	if err := s.Validate(); !errors.Is(err, bench.ErrConfig) || !strings.Contains(err.Error(), "steps") {
+		t.Errorf("scalability of 2^40 steps: %v", err)
+	}
+	m := bench.DefaultMemory("hbos")
+	m.MaxMemoryMB = 1 << 40
+	if err := m.Validate(); !errors.Is(err, bench.ErrConfig) || !strings.Contains(err.Error(), "may use") {
+		t.Errorf("memory test with a 1 EiB budget: %v", err)
 	}
 }

@@ -51,6 +51,10 @@ func (c *MemoryConfig) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("bench: memory: %s: %w", fmt.Sprintf(format, args...), ErrConfig)
 	}
+	// The machine's bounds first (a budget past the machine's memory, billions of steps).
+	if err := c.machineBounds(); err != nil {
+		return fmt.Errorf("bench: memory: %w: %w", ErrConfig, err)
+	}
 	switch {
 	case c.BaseSize < 2:
 		return bad("base size %d: must be at least 2", c.BaseSize)

@@ -47,6 +47,10 @@ func (c *ScalabilityConfig) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("bench: scalability: %s: %w", fmt.Sprintf(format, args...), ErrConfig)
 	}
+	// The machine's bounds first: listing the sizes of billions of steps would take that long.
+	if err := c.CheckBounds(); err != nil {
+		return fmt.Errorf("bench: scalability: %w: %w", ErrConfig, err)
+	}
 	switch {
 	case c.BaseSize < 2:
 		return bad("base size %d: must be at least 2", c.BaseSize)
