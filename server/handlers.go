@@ -481,6 +481,9 @@ func (s *Server) fit(ctx context.Context, det *store.Detector, m *detector.Model
 	s.cache.Set(cctx, modelKey(det.ID, saved.Version), blob, cacheTTL, detectorTag(det.ID))
 	s.cache.Set(cctx, metaKey(det.ID), encodeMeta(saved.Version, true), cacheTTL, detectorTag(det.ID))
 	s.models.put(det.ID, saved.Version, m)
+	if s.gone.has(det.ID) {
+		s.models.drop(det.ID) // deleted while the model was being saved: serve nothing of it
+	}
 	return &trainResponse{DetectorID: det.ID, TrainingTimeMS: float64(took) / 1e6, NSamples: X.Rows, NFeatures: X.Cols, Threshold: m.Threshold, Version: saved.Version}, nil
 }
 
