@@ -26,26 +26,8 @@ for side in a b; do
   git worktree add -q --detach "$tmp/src-$side" "$rev"
   (cd "$tmp/src-$side" && go build -o "$tmp/gonomaly-$side" ./cmd/gonomaly)
 done
-free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "nothing listens on $1" >&2; return 1; }
-$py - "$tmp" <<'PY'
-import json, random, sys
-random.seed(1)
-json.dump([[random.gauss(0, 1) for _ in range(10)] for _ in range(2000)], open(sys.argv[1] + "/train.json", "w"))
-json.dump([[random.gauss(0, 1) for _ in range(10)]], open(sys.argv[1] + "/row.json", "w"))
-PY
-setup() {
-  $py - "$1" "$tmp" <<'PY'
-import json, sys, urllib.request
-base, tmp = sys.argv[1], sys.argv[2]
-def post(path, body):
-    r = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    return json.loads(urllib.request.urlopen(r).read())
-d = post("/api/v1/detectors", {"name": "bench", "algorithm": "isolation_forest"})
-post("/api/v1/detection/train", {"detector_id": d["id"], "data": json.load(open(tmp + "/train.json"))})
-open(tmp + "/predict.json", "w").write(json.dumps({"detector_id": d["id"], "data": json.load(open(tmp + "/row.json"))}))
-PY
-}
+source scripts/lib/wrk.sh
+make_rows
 echo "| round | build | requests/s | p50 (ms) | p99 (ms) | errors |"
 echo "|---|---|---|---|---|---|"
 for r in $(seq "$rounds"); do
@@ -55,27 +37,13 @@ for r in $(seq "$rounds"); do
     "$tmp/gonomaly-$side" serve --addr "127.0.0.1:$port" --database "sqlite:$tmp/ab.db" >"$tmp/serve.log" 2>&1 &
     pid=$!
     wait_port "$port"
-    setup "http://127.0.0.1:$port"
+    setup_forest "http://127.0.0.1:$port" "$tmp/predict.json" 2>/dev/null
     BODY="$tmp/predict.json" wrk -t"$threads" -c"$conns" -d"$dur" --latency -s scripts/predict.lua \
       "http://127.0.0.1:$port/api/v1/detection/predict" >"$tmp/wrk.txt"
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-    $py - "$r" "$side=${!side}" "$tmp/wrk.txt" "$tmp/results.tsv" <<'PY'
-import re, sys
-r, name, text, out = sys.argv[1], sys.argv[2], open(sys.argv[3]).read(), sys.argv[4]
-def dur(s):
-    v, u = float(re.match(r"([\d.]+)", s).group(1)), re.match(r"[\d.]+(\w+)", s).group(1)
-    return v * {"us": 1e-3, "ms": 1, "s": 1e3, "m": 6e4}[u]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = dur(re.search(r"^\s*50%\s+(\S+)", text, re.M).group(1))
-p99 = dur(re.search(r"^\s*99%\s+(\S+)", text, re.M).group(1))
-errs = 0
-m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-if m: errs += int(m.group(1))
-m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-if m: errs += sum(int(x) for x in m.groups())
-print(f"| {r} | {name} | {rps:.0f} | {p50:.3f} | {p99:.3f} | {errs} |")
-open(out, "a").write(f"{name}\t{rps}\t{p50}\t{p99}\n")
-PY
+    read -r rps p50 p99 _ errs < <(wrk_summary "$tmp/wrk.txt")
+    printf '| %s | %s | %.0f | %.3f | %.3f | %s |\n' "$r" "$side=${!side}" "$rps" "$p50" "$p99" "$errs"
+    printf '%s\t%s\t%s\t%s\n' "$side=${!side}" "$rps" "$p50" "$p99" >>"$tmp/results.tsv"
   done
 done
 $py - "$tmp/results.tsv" <<'PY'

@@ -34,56 +34,19 @@ cleanup() {
 }
 trap cleanup EXIT
 go build -o "$tmp/gonomaly" ./cmd/gonomaly
-free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "nothing listens on $1" >&2; return 1; }
+source scripts/lib/wrk.sh
+make_rows
 
-# The same training rows and the same predict row for both services.
-$py - "$tmp" <<'PY'
-import json, random, sys
-random.seed(1)
-X = [[random.gauss(0, 1) for _ in range(10)] for _ in range(2000)]
-json.dump(X, open(sys.argv[1] + "/train.json", "w"))
-json.dump([[random.gauss(0, 1) for _ in range(10)]], open(sys.argv[1] + "/row.json", "w"))
-PY
-
-# setup BASE: create and train an isolation forest, write the predict body, print its id.
-setup() {
-  $py - "$1" "$tmp" <<'PY'
-import json, sys, urllib.request
-base, tmp = sys.argv[1], sys.argv[2]
-def post(path, body):
-    r = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    return json.loads(urllib.request.urlopen(r).read())
-d = post("/api/v1/detectors", {"name": "bench", "algorithm": "isolation_forest", "parameters": {}})
-post("/api/v1/detection/train", {"detector_id": d["id"], "data": json.load(open(tmp + "/train.json"))})
-body = {"detector_id": d["id"], "data": json.load(open(tmp + "/row.json"))}
-print(json.dumps(post("/api/v1/detection/predict", body)), file=sys.stderr)
-open(tmp + "/predict-" + base.rsplit(":", 1)[1] + ".json", "w").write(json.dumps(body))
-PY
-}
+# setup BASE: create and train an isolation forest, write the predict body.
+setup() { setup_forest "$1" "$tmp/predict-${1##*:}.json"; }
 
 # load NAME PORT: run wrk and print one Markdown row.
 load() {
   BODY="$tmp/predict-$2.json" wrk -t"$threads" -c"$conns" -d"$dur" --latency -s scripts/predict.lua \
     "http://127.0.0.1:$2/api/v1/detection/predict" >"$tmp/wrk-$1.txt"
-  $py - "$1" "$tmp/wrk-$1.txt" <<'PY'
-import re, sys
-name, text = sys.argv[1], open(sys.argv[2]).read()
-def dur(s):
-    v, u = float(re.match(r"([\d.]+)", s).group(1)), re.match(r"[\d.]+(\w+)", s).group(1)
-    return v * {"us": 1e-3, "ms": 1, "s": 1e3, "m": 6e4}[u]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = dur(re.search(r"^\s*50%\s+(\S+)", text, re.M).group(1))
-p99 = dur(re.search(r"^\s*99%\s+(\S+)", text, re.M).group(1))
-total = int(re.search(r"(\d+) requests in", text).group(1))
-errs = 0
-m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-if m: errs += int(m.group(1))
-m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-if m: errs += sum(int(x) for x in m.groups())
-print(f"| {name} | {rps:.1f} | {p50:.3f} | {p99:.3f} | {total} | {errs} |")
-open(sys.argv[2] + ".rps", "w").write(str(rps))
-PY
+  read -r rps p50 p99 total errs < <(wrk_summary "$tmp/wrk-$1.txt")
+  printf '| %s | %.1f | %.3f | %.3f | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "$total" "$errs"
+  echo "$rps" >"$tmp/wrk-$1.txt.rps"
 }
 
 echo "| service | requests/s | p50 (ms) | p99 (ms) | requests | errors |"

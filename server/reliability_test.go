@@ -49,6 +49,30 @@ func raw(t *testing.T, addr, req string) (status string, closed bool, took time.
 	return resp.Status, resp.Close, time.Since(start)
 }
 
+// send sends a request with the given content type (and encoding, when not empty) and decodes
+// a JSON answer into out; it returns the status and the answer's headers.
+func (e *env) send(method, path, contentType, encoding string, body []byte, out any) (int, http.Header) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.http.URL+path, bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		_ = json.Unmarshal(raw, out)
+	}
+	return resp.StatusCode, resp.Header
+}
+
 func addr(e *env) string { return strings.TrimPrefix(e.http.URL, "http://") }
 
 // wantError checks a JSON error answer.
@@ -261,15 +285,9 @@ func TestInFlightLimits(t *testing.T) {
 				return len(e.srv.inflight) == held
 			})
 			var eb errorBody
-			req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/detection/predict", strings.NewReader(`{"detector_id":"`+id+`","data":[[1,2,3]]}`))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = json.NewDecoder(resp.Body).Decode(&eb)
-			resp.Body.Close()
-			if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || eb.Code != CodeUnavailable {
-				t.Errorf("over the limit: %d %s Retry-After %q, want 503 unavailable with Retry-After", resp.StatusCode, eb.Code, resp.Header.Get("Retry-After"))
+			code, hdr := e.send("POST", "/api/v1/detection/predict", "application/json", "", []byte(`{"detector_id":"`+id+`","data":[[1,2,3]]}`), &eb)
+			if code != 503 || hdr.Get("Retry-After") == "" || eb.Code != CodeUnavailable {
+				t.Errorf("over the limit: %d %s Retry-After %q, want 503 unavailable with Retry-After", code, eb.Code, hdr.Get("Retry-After"))
 			}
 			if st := e.do("GET", "/healthz", nil, nil); st != 200 {
 				t.Errorf("healthz at the limit: %d", st)
@@ -305,16 +323,10 @@ func TestQueuedJobsAreBounded(t *testing.T) {
 		}
 		jobsStarted = append(jobsStarted, j)
 	}
-	req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/detection/train", strings.NewReader(`{"detector_id":"`+ids[2]+`","data":[[1,2],[3,4],[5,6]],"async":true}`))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var eb errorBody
-	_ = json.NewDecoder(resp.Body).Decode(&eb)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusTooManyRequests || eb.Code != CodeTooManyJobs || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("third job: %d %s %q Retry-After %q, want 429 too_many_jobs", resp.StatusCode, eb.Code, eb.Error, resp.Header.Get("Retry-After"))
+	code, hdr := e.send("POST", "/api/v1/detection/train", "application/json", "", []byte(`{"detector_id":"`+ids[2]+`","data":[[1,2],[3,4],[5,6]],"async":true}`), &eb)
+	if code != http.StatusTooManyRequests || eb.Code != CodeTooManyJobs || hdr.Get("Retry-After") == "" {
+		t.Fatalf("third job: %d %s %q Retry-After %q, want 429 too_many_jobs", code, eb.Code, eb.Error, hdr.Get("Retry-After"))
 	}
 	for _, j := range jobsStarted {
 		waitFor(t, "the jobs to end", func() bool {
@@ -457,22 +469,12 @@ func TestCompressedBodies(t *testing.T) {
 		return buf.Bytes()
 	}
 	post := func(path, ct, enc string, body []byte) (int, errorBody, map[string]any) {
-		req, _ := http.NewRequest("POST", e.http.URL+path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", ct)
-		if enc != "" {
-			req.Header.Set("Content-Encoding", enc)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
 		var eb errorBody
 		var m map[string]any
+		code, _ := e.send("POST", path, ct, enc, body, &m)
+		raw, _ := json.Marshal(m)
 		_ = json.Unmarshal(raw, &eb)
-		_ = json.Unmarshal(raw, &m)
-		return resp.StatusCode, eb, m
+		return code, eb, m
 	}
 	csv := []byte("a,b,label\n1,2,0\n3,4,1\n5,6,0\n")
 	if st, eb, m := post("/api/v1/datasets?label=label", "text/csv", "gzip", gz(csv)); st != 201 || m["n_samples"] != 3.0 {
@@ -539,17 +541,10 @@ func TestErrorsAreShortAndPlain(t *testing.T) {
 			}
 		}
 	}
-	req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/datasets", strings.NewReader("a,b\n1,"+huge+"\n"))
-	req.Header.Set("Content-Type", "text/csv")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var eb errorBody
-	_ = json.NewDecoder(resp.Body).Decode(&eb)
-	if resp.StatusCode != 400 || eb.Code != CodeInvalidData || !strings.Contains(eb.Error, "row 1") || len(eb.Error) > 2048 {
-		t.Errorf("huge CSV cell: %d %s, message of %d bytes: %.300s", resp.StatusCode, eb.Code, len(eb.Error), eb.Error)
+	code, _ := e.send("POST", "/api/v1/datasets", "text/csv", "", []byte("a,b\n1,"+huge+"\n"), &eb)
+	if code != 400 || eb.Code != CodeInvalidData || !strings.Contains(eb.Error, "row 1") || len(eb.Error) > 2048 {
+		t.Errorf("huge CSV cell: %d %s, message of %d bytes: %.300s", code, eb.Code, len(eb.Error), eb.Error)
 	}
 }
 
@@ -705,16 +700,9 @@ func hostileText(t *testing.T, e *env) {
 	}
 	// Datasets named by the query string.
 	for _, s := range bad[:2] {
-		req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/datasets?name="+url.QueryEscape(s), strings.NewReader("a,b\n1,2\n"))
-		req.Header.Set("Content-Type", "text/csv")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var eb errorBody
-		_ = json.NewDecoder(resp.Body).Decode(&eb)
-		resp.Body.Close()
-		check("dataset named "+truncate(s, 20), resp.StatusCode, eb)
+		code, _ := e.send("POST", "/api/v1/datasets?name="+url.QueryEscape(s), "text/csv", "", []byte("a,b\n1,2\n"), &eb)
+		check("dataset named "+truncate(s, 20), code, eb)
 	}
 	e.predictOK(id, [][]float64{{1, 2, 3}})
 }
@@ -738,17 +726,10 @@ func TestOversizedTrainingIsRefusedBeforeItStarts(t *testing.T) {
 			}
 			b.WriteByte('\n')
 		}
-		req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/datasets?name=big", strings.NewReader(b.String()))
-		req.Header.Set("Content-Type", "text/csv")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var ds datasetView
-		_ = json.NewDecoder(resp.Body).Decode(&ds)
-		resp.Body.Close()
-		if resp.StatusCode != 201 || ds.NSamples != 65536 {
-			t.Fatalf("upload: %d %+v", resp.StatusCode, ds)
+		code, _ := e.send("POST", "/api/v1/datasets?name=big", "text/csv", "", []byte(b.String()), &ds)
+		if code != 201 || ds.NSamples != 65536 {
+			t.Fatalf("upload: %d %+v", code, ds)
 		}
 		for _, tc := range []struct {
 			alg    string
