@@ -160,21 +160,29 @@ func trainedDetector(t *testing.T, s *service) string {
 	return d.ID
 }
 
-// SIGKILL under load loses at most the results answered in the writer's last moments (it
-// commits every 10 ms): every result answered earlier is in the database after a restart.
-func TestSIGKILLUnderLoadLosesOnlyTheWriteWindow(t *testing.T) {
+// signalUnderLoad starts a service on a new database, trains a detector, loads it with
+// predictions (load) for d and then sends sig; the load goes on until stop is closed.
+func signalUnderLoad(t *testing.T, d time.Duration, sig syscall.Signal) (db string, s *service, id string, stop chan struct{}, wait func() []time.Time) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts service processes")
 	}
-	db := filepath.Join(t.TempDir(), "kill.db")
-	s := startService(t, db)
-	id := trainedDetector(t, s)
-	stop := make(chan struct{})
-	wait := load(s.url, id, stop)
-	time.Sleep(1500 * time.Millisecond)
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	db = filepath.Join(t.TempDir(), "s.db")
+	s = startService(t, db)
+	id = trainedDetector(t, s)
+	stop = make(chan struct{})
+	wait = load(s.url, id, stop)
+	time.Sleep(d)
+	if err := s.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
+	return db, s, id, stop, wait
+}
+
+// SIGKILL under load loses at most the results answered in the writer's last moments (it
+// commits every 10 ms): every result answered earlier is in the database after a restart.
+func TestSIGKILLUnderLoadLosesOnlyTheWriteWindow(t *testing.T) {
+	db, s, id, stop, wait := signalUnderLoad(t, 1500*time.Millisecond, syscall.SIGKILL)
 	killed := time.Now()
 	<-s.done
 	s.done <- nil // for the cleanup
@@ -221,18 +229,7 @@ func TestSIGKILLUnderLoadLosesOnlyTheWriteWindow(t *testing.T) {
 // SIGTERM under load loses nothing: every answered prediction's result is stored before the
 // process exits, and it exits 0.
 func TestSIGTERMUnderLoadLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts service processes")
-	}
-	db := filepath.Join(t.TempDir(), "term.db")
-	s := startService(t, db)
-	id := trainedDetector(t, s)
-	stop := make(chan struct{})
-	wait := load(s.url, id, stop)
-	time.Sleep(1 * time.Second)
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	db, s, id, stop, wait := signalUnderLoad(t, time.Second, syscall.SIGTERM)
 	var exitErr error
 	select {
 	case exitErr = <-s.done:
