@@ -41,7 +41,8 @@ the machine, the gonomaly version and the seed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newBenchmarkCmd(), newScalabilityCmd(), newMemoryCmd(), newCompareCmd(), newCellCmd())
+	cmd.AddCommand(newBenchmarkCmd(new(benchmarkFlags)), newScalabilityCmd(new(scalabilityFlags)), newMemoryCmd(new(memoryFlags)),
+		newCompareCmd(new(compareFlags)), newCellCmd())
 	return cmd
 }
 
@@ -58,7 +59,7 @@ type perfFlags struct {
 func (f *perfFlags) register(fs *pflag.FlagSet, multi bool) {
 	fs.BoolVar(&f.json, "json", false, "print the result document as JSON on stdout instead of the table")
 	fs.StringVarP(&f.output, "output", "o", "", "also write the result document (JSON) to this file")
-	fs.StringVar(&f.config, "config", "", "configuration file (YAML, or JSON for a .json name); flags override it")
+	fs.StringVar(&f.config, "config", "", "configuration file (YAML, or JSON for a .json name) over the defaults; the flags you give override it")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of the synthetic data and of random algorithms")
 	fs.StringVar(&f.database, "database", "", "store the result in this database (sqlite:FILE or postgres://...; default $GONOMALY_DATABASE_URL, else sqlite:gonomaly.db; \"none\" stores nothing)")
 	if multi {
@@ -66,6 +67,38 @@ func (f *perfFlags) register(fs *pflag.FlagSet, multi bool) {
 	} else {
 		fs.StringArrayVarP(&f.params, "param", "p", nil, "algorithm parameter as name=value (repeatable)")
 	}
+}
+
+// setting is what one flag does to a command's configuration.
+type setting struct {
+	flag  string
+	apply func()
+}
+
+// merge is the one rule by which every performance command builds its configuration:
+//
+//	defaults < preset < configuration file < flags the user set
+//
+// The caller has put the defaults (and benchmark its preset) in the configuration; when
+// --config names a file, load reads it over them. Then each setting whose flag the user gave
+// (cmd.Flags().Changed) applies, in order. A flag left alone sets nothing, with or without a
+// file: the default a flag shows in --help is the configuration's own, never a value copied
+// over the file or the preset.
+func (f *perfFlags) merge(cmd *cobra.Command, load func(path string) error, settings []setting) error {
+	if f.config != "" {
+		if err := load(f.config); err != nil {
+			return configErr(err)
+		}
+	}
+	for _, s := range settings {
+		if cmd.Flags().Lookup(s.flag) == nil {
+			panic("performance: setting of an undefined flag --" + s.flag)
+		}
+		if cmd.Flags().Changed(s.flag) {
+			s.apply()
+		}
+	}
+	return nil
 }
 
 // options are the run options every command shares: cells run in a child process that is

@@ -32,8 +32,7 @@ type benchmarkFlags struct {
 	isolate       bool
 }
 
-func newBenchmarkCmd() *cobra.Command {
-	f := &benchmarkFlags{}
+func newBenchmarkCmd(f *benchmarkFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "benchmark [--suite quick|standard|comprehensive] [--algorithms A B ...] [flags]",
 		Short: "Run a benchmark suite: algorithms x sizes x widths x contamination rates",
@@ -87,61 +86,60 @@ the same settings as the JSON document's "config" (docs/performance-json.md):
 	return cmd
 }
 
-// config builds the configuration: preset, then --config, then the flags given.
+// build makes the configuration by merge's rule: the preset (--suite, or the file's suite,
+// default quick), then --config, then the flags given.
 func (f *benchmarkFlags) build(cmd *cobra.Command, args []string) (bench.Config, error) {
 	ch := cmd.Flags().Changed
-	suite := ""
-	if ch("suite") {
-		suite = f.suite
-	}
-	var cfg bench.Config
-	var err error
-	if f.config != "" {
-		cfg, err = bench.LoadConfig(f.config, suite)
-	} else {
-		cfg, err = bench.Suite(f.suite)
-	}
+	cfg, err := bench.Suite(f.suite)
 	if err != nil {
 		return cfg, configErr(err)
+	}
+	load := func(path string) error {
+		suite := "" // the file's own, when --suite is not given
+		if ch("suite") {
+			suite = f.suite
+		}
+		cfg, err = bench.LoadConfig(path, suite)
+		return err
 	}
 	names, err := algorithmList(cmd, f.algorithms, args)
 	if err != nil {
 		return cfg, err
 	}
-	if ch("algorithms") {
-		cfg.Algorithms = nil
-		for _, n := range names {
-			cfg.Algorithms = append(cfg.Algorithms, bench.Algorithm{Name: n})
-		}
-	}
-	set := func(flag string, apply func()) {
-		if ch(flag) {
-			apply()
-		}
+	settings := []setting{
+		{"algorithms", func() {
+			cfg.Algorithms = nil
+			for _, n := range names {
+				cfg.Algorithms = append(cfg.Algorithms, bench.Algorithm{Name: n})
+			}
+		}},
+		{"name", func() { cfg.Name = f.name }},
+		{"description", func() { cfg.Description = f.description }},
+		{"sizes", func() { cfg.Sizes = f.sizes }},
+		{"dims", func() { cfg.Dims = f.dims }},
+		{"contamination", func() { cfg.Contamination = f.contamination }},
+		{"dataset", func() { cfg.Dataset = f.dataset }},
+		{"label", func() { cfg.Label = f.label }},
+		{"iterations", func() { cfg.Iterations = f.iterations }},
+		{"warmup", func() { cfg.Warmup = f.warmup }},
+		{"timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() }},
+		{"cpu-profile", func() { cfg.CPUProfiling, cfg.ProfileDir = f.cpuProfile != "", f.cpuProfile }},
+		{"memory-profiling", func() { cfg.MemoryProfiling = f.memory }},
+		{"scalability", func() { cfg.Scalability = f.scalability }},
+		{"parallel", func() { cfg.Parallel = f.parallel }},
+		{"workers", func() { cfg.Workers = f.workers }},
+		{"isolate", func() { cfg.Isolate = f.isolate }},
+		{"seed", func() { cfg.Seed = f.seed }},
 	}
 	// A preset's grid changed by flags is no longer that preset: do not file it under its
-	// name and description.
+	// name and description (--name and --description, applied after, still set them).
 	if f.config == "" && (ch("algorithms") || ch("sizes") || ch("dims") || ch("contamination") || ch("dataset")) {
 		cfg.Name = "custom"
 		cfg.Description = fmt.Sprintf("the %s preset's settings where no flag gave them", cfg.Suite)
 	}
-	set("name", func() { cfg.Name = f.name })
-	set("description", func() { cfg.Description = f.description })
-	set("sizes", func() { cfg.Sizes = f.sizes })
-	set("dims", func() { cfg.Dims = f.dims })
-	set("contamination", func() { cfg.Contamination = f.contamination })
-	set("dataset", func() { cfg.Dataset = f.dataset })
-	set("label", func() { cfg.Label = f.label })
-	set("iterations", func() { cfg.Iterations = f.iterations })
-	set("warmup", func() { cfg.Warmup = f.warmup })
-	set("timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() })
-	set("cpu-profile", func() { cfg.CPUProfiling, cfg.ProfileDir = f.cpuProfile != "", f.cpuProfile })
-	set("memory-profiling", func() { cfg.MemoryProfiling = f.memory })
-	set("scalability", func() { cfg.Scalability = f.scalability })
-	set("parallel", func() { cfg.Parallel = f.parallel })
-	set("workers", func() { cfg.Workers = f.workers })
-	set("isolate", func() { cfg.Isolate = f.isolate })
-	set("seed", func() { cfg.Seed = f.seed })
+	if err := f.merge(cmd, load, settings); err != nil {
+		return cfg, err
+	}
 	if err := applyParams(cfg.Algorithms, f.params); err != nil {
 		return cfg, err
 	}

@@ -21,8 +21,7 @@ type compareFlags struct {
 	isolate       bool
 }
 
-func newCompareCmd() *cobra.Command {
-	f := &compareFlags{}
+func newCompareCmd(f *compareFlags) *cobra.Command {
 	d := bench.DefaultCompare("", "")
 	cmd := &cobra.Command{
 		Use:   "compare --algorithms A B ... --dataset FILE --label COL [flags]",
@@ -52,43 +51,9 @@ decides it, at --confidence. Five runs a side is the least for which p can fall 
 }
 
 func runCompare(cmd *cobra.Command, f *compareFlags, args []string) error {
-	cfg := bench.DefaultCompare("", "")
-	cfg.Isolate = true
-	if f.config != "" {
-		if err := bench.DecodeFile(f.config, &cfg); err != nil {
-			return configErr(err)
-		}
-	}
-	names, err := algorithmList(cmd, f.algorithms, args)
+	cfg, err := f.build(cmd, args)
 	if err != nil {
 		return err
-	}
-	ch := cmd.Flags().Changed
-	if ch("algorithms") {
-		cfg.Algorithms = nil
-		for _, n := range names {
-			cfg.Algorithms = append(cfg.Algorithms, bench.Algorithm{Name: n})
-		}
-	}
-	set := func(flag string, apply func()) {
-		if ch(flag) || f.config == "" {
-			apply()
-		}
-	}
-	set("dataset", func() { cfg.Dataset = f.dataset })
-	set("label", func() { cfg.Label = f.label })
-	set("contamination", func() { cfg.Contamination = f.contamination })
-	set("iterations", func() { cfg.Iterations = f.iterations })
-	set("warmup", func() { cfg.Warmup = f.warmup })
-	set("confidence", func() { cfg.Confidence = f.confidence })
-	set("timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() })
-	set("isolate", func() { cfg.Isolate = f.isolate })
-	set("seed", func() { cfg.Seed = f.seed })
-	if err := applyParams(cfg.Algorithms, f.params); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return configErr(err)
 	}
 	bar := newProgressBar(cmd.ErrOrStderr(), "algorithms")
 	opts, err := f.options(bar)
@@ -101,4 +66,42 @@ func runCompare(cmd *cobra.Command, f *compareFlags, args []string) error {
 		return configErr(err)
 	}
 	return f.emit(cmd, bench.KindCompare, doc.SuiteID, doc, doc.WriteTable)
+}
+
+// build makes the configuration by merge's rule: bench.DefaultCompare (run in child
+// processes), then --config, then the flags given.
+func (f *compareFlags) build(cmd *cobra.Command, args []string) (bench.CompareConfig, error) {
+	cfg := bench.DefaultCompare("", "")
+	cfg.Isolate = true
+	names, err := algorithmList(cmd, f.algorithms, args)
+	if err != nil {
+		return cfg, err
+	}
+	err = f.merge(cmd, func(path string) error { return bench.DecodeFile(path, &cfg) }, []setting{
+		{"algorithms", func() {
+			cfg.Algorithms = nil
+			for _, n := range names {
+				cfg.Algorithms = append(cfg.Algorithms, bench.Algorithm{Name: n})
+			}
+		}},
+		{"dataset", func() { cfg.Dataset = f.dataset }},
+		{"label", func() { cfg.Label = f.label }},
+		{"contamination", func() { cfg.Contamination = f.contamination }},
+		{"iterations", func() { cfg.Iterations = f.iterations }},
+		{"warmup", func() { cfg.Warmup = f.warmup }},
+		{"confidence", func() { cfg.Confidence = f.confidence }},
+		{"timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() }},
+		{"isolate", func() { cfg.Isolate = f.isolate }},
+		{"seed", func() { cfg.Seed = f.seed }},
+	})
+	if err != nil {
+		return cfg, err
+	}
+	if err := applyParams(cfg.Algorithms, f.params); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, configErr(err)
+	}
+	return cfg, nil
 }

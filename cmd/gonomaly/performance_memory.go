@@ -20,8 +20,7 @@ type memoryFlags struct {
 	timeout        time.Duration
 }
 
-func newMemoryCmd() *cobra.Command {
-	f := &memoryFlags{}
+func newMemoryCmd(f *memoryFlags) *cobra.Command {
 	d := bench.DefaultMemory("")
 	cmd := &cobra.Command{
 		Use:   "memory --algorithm A [--max-memory-mb 4096] [--step-multiplier 1.5] [flags]",
@@ -56,40 +55,9 @@ fit, extra while scoring, resident), and the growth class of the fit's peak memo
 }
 
 func runMemory(cmd *cobra.Command, f *memoryFlags) error {
-	cfg := bench.DefaultMemory("")
-	if f.config != "" {
-		if err := bench.DecodeFile(f.config, &cfg); err != nil {
-			return configErr(err)
-		}
-	}
-	ch := cmd.Flags().Changed
-	set := func(flag string, apply func()) {
-		if ch(flag) || f.config == "" {
-			apply()
-		}
-	}
-	if ch("algorithm") {
-		cfg.Algorithm = bench.Algorithm{Name: f.algorithm}
-	}
-	set("max-memory-mb", func() { cfg.MaxMemoryMB = f.maxMemoryMB })
-	set("step-multiplier", func() { cfg.StepMultiplier = f.stepMultiplier })
-	set("base-size", func() { cfg.BaseSize = f.baseSize })
-	set("dims", func() { cfg.Dims = f.dims })
-	set("contamination", func() { cfg.Contamination = f.contamination })
-	set("max-steps", func() { cfg.MaxSteps = f.maxSteps })
-	set("timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() })
-	set("seed", func() { cfg.Seed = f.seed })
-	if cfg.Algorithm.Name == "" {
-		return usagef("name the algorithm with --algorithm (or in --config)")
-	}
-	if err := singleParams(&cfg.Algorithm, f.params); err != nil {
+	cfg, err := f.build(cmd)
+	if err != nil {
 		return err
-	}
-	if err := cfg.CheckBounds(); err != nil {
-		return settingErr(cmd, err, memorySettings)
-	}
-	if err := cfg.Validate(); err != nil {
-		return configErr(err)
 	}
 	bar := newProgressBar(cmd.ErrOrStderr(), "steps")
 	opts, err := f.options(bar)
@@ -102,6 +70,39 @@ func runMemory(cmd *cobra.Command, f *memoryFlags) error {
 		return configErr(err)
 	}
 	return f.emit(cmd, bench.KindMemory, doc.SuiteID, doc, doc.WriteTable)
+}
+
+// build makes the configuration by merge's rule: bench.DefaultMemory, then --config, then
+// the flags given.
+func (f *memoryFlags) build(cmd *cobra.Command) (bench.MemoryConfig, error) {
+	cfg := bench.DefaultMemory("")
+	err := f.merge(cmd, func(path string) error { return bench.DecodeFile(path, &cfg) }, []setting{
+		{"algorithm", func() { cfg.Algorithm = bench.Algorithm{Name: f.algorithm} }},
+		{"max-memory-mb", func() { cfg.MaxMemoryMB = f.maxMemoryMB }},
+		{"step-multiplier", func() { cfg.StepMultiplier = f.stepMultiplier }},
+		{"base-size", func() { cfg.BaseSize = f.baseSize }},
+		{"dims", func() { cfg.Dims = f.dims }},
+		{"contamination", func() { cfg.Contamination = f.contamination }},
+		{"max-steps", func() { cfg.MaxSteps = f.maxSteps }},
+		{"timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() }},
+		{"seed", func() { cfg.Seed = f.seed }},
+	})
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Algorithm.Name == "" {
+		return cfg, usagef("name the algorithm with --algorithm (or in --config)")
+	}
+	if err := singleParams(&cfg.Algorithm, f.params); err != nil {
+		return cfg, err
+	}
+	if err := cfg.CheckBounds(); err != nil {
+		return cfg, settingErr(cmd, err, memorySettings)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, configErr(err)
+	}
+	return cfg, nil
 }
 
 // memorySettings maps the settings of a memory test configuration to their flags.

@@ -23,8 +23,7 @@ type scalabilityFlags struct {
 	basis         string
 }
 
-func newScalabilityCmd() *cobra.Command {
-	f := &scalabilityFlags{}
+func newScalabilityCmd(f *scalabilityFlags) *cobra.Command {
 	d := bench.DefaultScalability("")
 	cmd := &cobra.Command{
 		Use:   "scalability --algorithm A [--base-size 1000] [--max-size 100000] [--steps 10] [flags]",
@@ -66,44 +65,9 @@ larger ones skipped.`,
 }
 
 func runScalability(cmd *cobra.Command, f *scalabilityFlags) error {
-	cfg := bench.DefaultScalability("")
-	cfg.Isolate = true
-	if f.config != "" {
-		if err := bench.DecodeFile(f.config, &cfg); err != nil {
-			return configErr(err)
-		}
-	}
-	ch := cmd.Flags().Changed
-	set := func(flag string, apply func()) {
-		if ch(flag) || f.config == "" {
-			apply()
-		}
-	}
-	if ch("algorithm") {
-		cfg.Algorithm = bench.Algorithm{Name: f.algorithm}
-	}
-	set("base-size", func() { cfg.BaseSize = f.baseSize })
-	set("max-size", func() { cfg.MaxSize = f.maxSize })
-	set("steps", func() { cfg.Steps = f.steps })
-	set("dims", func() { cfg.Dims = f.dims })
-	set("contamination", func() { cfg.Contamination = f.contamination })
-	set("iterations", func() { cfg.Iterations = f.iterations })
-	set("warmup", func() { cfg.Warmup = f.warmup })
-	set("timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() })
-	set("isolate", func() { cfg.Isolate = f.isolate })
-	set("seed", func() { cfg.Seed = f.seed })
-	set("basis", func() { cfg.Basis = f.basis })
-	if cfg.Algorithm.Name == "" {
-		return usagef("name the algorithm with --algorithm (or in --config)")
-	}
-	if err := singleParams(&cfg.Algorithm, f.params); err != nil {
+	cfg, err := f.build(cmd)
+	if err != nil {
 		return err
-	}
-	if err := cfg.CheckBounds(); err != nil {
-		return settingErr(cmd, err, scalabilitySettings)
-	}
-	if err := cfg.Validate(); err != nil {
-		return configErr(err)
 	}
 	bar := newProgressBar(cmd.ErrOrStderr(), "sizes")
 	opts, err := f.options(bar)
@@ -116,6 +80,43 @@ func runScalability(cmd *cobra.Command, f *scalabilityFlags) error {
 		return configErr(err)
 	}
 	return f.emit(cmd, bench.KindScalability, doc.SuiteID, doc, doc.WriteTable)
+}
+
+// build makes the configuration by merge's rule: bench.DefaultScalability (run in child
+// processes), then --config, then the flags given.
+func (f *scalabilityFlags) build(cmd *cobra.Command) (bench.ScalabilityConfig, error) {
+	cfg := bench.DefaultScalability("")
+	cfg.Isolate = true
+	err := f.merge(cmd, func(path string) error { return bench.DecodeFile(path, &cfg) }, []setting{
+		{"algorithm", func() { cfg.Algorithm = bench.Algorithm{Name: f.algorithm} }},
+		{"base-size", func() { cfg.BaseSize = f.baseSize }},
+		{"max-size", func() { cfg.MaxSize = f.maxSize }},
+		{"steps", func() { cfg.Steps = f.steps }},
+		{"dims", func() { cfg.Dims = f.dims }},
+		{"contamination", func() { cfg.Contamination = f.contamination }},
+		{"iterations", func() { cfg.Iterations = f.iterations }},
+		{"warmup", func() { cfg.Warmup = f.warmup }},
+		{"timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() }},
+		{"isolate", func() { cfg.Isolate = f.isolate }},
+		{"seed", func() { cfg.Seed = f.seed }},
+		{"basis", func() { cfg.Basis = f.basis }},
+	})
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Algorithm.Name == "" {
+		return cfg, usagef("name the algorithm with --algorithm (or in --config)")
+	}
+	if err := singleParams(&cfg.Algorithm, f.params); err != nil {
+		return cfg, err
+	}
+	if err := cfg.CheckBounds(); err != nil {
+		return cfg, settingErr(cmd, err, scalabilitySettings)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, configErr(err)
+	}
+	return cfg, nil
 }
 
 // scalabilitySettings maps the settings of a scalability configuration to their flags.
