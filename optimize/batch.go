@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// ErrClosed is returned by Batcher.Do after Close.
-var ErrClosed = errors.New("optimize: batcher closed")
+// ErrClosed is returned by Batcher.Do and WriteBehind.Put after Close.
+var ErrClosed = errors.New("optimize: closed")
 
 // BatchFunc does the work for a batch of items: it writes out[i] for items[i] (out has the
 // length of items) or returns an error that every item of the batch receives.
@@ -129,53 +129,14 @@ func (b *Batcher[T, R]) work() {
 		if !ok {
 			return
 		}
-		calls = append(calls[:0], c)
-		open := b.fill(&calls, &timer)
+		var open bool
+		calls, open = gather(b.queue, append(calls[:0], c), b.opts.MaxBatch, b.opts.MaxWait, &timer)
 		b.run(calls, items, out)
 		clear(calls)
 		if !open {
 			return
 		}
 	}
-}
-
-// fill adds queued calls to *calls up to MaxBatch, waiting up to MaxWait for more when the queue
-// runs dry. It reports false once the queue is closed and drained.
-func (b *Batcher[T, R]) fill(calls *[]*call[T, R], timer **time.Timer) bool {
-	for len(*calls) < b.opts.MaxBatch {
-		select {
-		case c, ok := <-b.queue:
-			if !ok {
-				return false
-			}
-			*calls = append(*calls, c)
-			continue
-		default:
-		}
-		if b.opts.MaxWait <= 0 {
-			return true
-		}
-		if *timer == nil {
-			*timer = time.NewTimer(b.opts.MaxWait)
-		} else {
-			(*timer).Reset(b.opts.MaxWait)
-		}
-		for len(*calls) < b.opts.MaxBatch {
-			select {
-			case c, ok := <-b.queue:
-				if !ok {
-					(*timer).Stop()
-					return false
-				}
-				*calls = append(*calls, c)
-			case <-(*timer).C:
-				return true
-			}
-		}
-		(*timer).Stop()
-		return true
-	}
-	return true
 }
 
 // run calls the BatchFunc on the calls whose callers still wait. The items come from different
