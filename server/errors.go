@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector"
+	"github.com/gonomaly/gonomaly/optimize"
+	"github.com/gonomaly/gonomaly/store"
 )
 
 // Error codes: stable, documented in docs/api.md, for clients to branch on.
@@ -22,6 +28,7 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeTooManyJobs      = "too_many_jobs"
 	CodeNotFitted        = "not_fitted"
+	CodeConflict         = "conflict" // the detector changed, or was deleted, while it was being trained
 	CodeUnauthorized     = "unauthorized"
 	CodeTooLarge         = "body_too_large"
 	CodeUnsupported      = "unsupported_media_type"
@@ -172,4 +179,38 @@ func jsonContentType(ct string) bool {
 		return true
 	}
 	return false
+}
+
+// toAPI maps an error from the store, the detectors or the data readers to its answer. The
+// message of a 4xx is the error's own, in the client's terms; a 5xx says only "internal
+// error" and keeps the error as its Cause, for the log: a driver's or a library's text never
+// reaches a client.
+func toAPI(err error) *apiError {
+	var ae *apiError
+	var pe *dataset.ParseError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(http.StatusNotFound, CodeNotFound, "%s", plain(err))
+	case errors.Is(err, detector.ErrUnknown), errors.Is(err, detector.ErrBadParameter), errors.Is(err, store.ErrInvalid):
+		return errorf(http.StatusBadRequest, CodeInvalidParam, "%s", plain(err))
+	case errors.Is(err, detector.ErrNotFitted):
+		return errorf(http.StatusConflict, CodeNotFitted, "%s", plain(err))
+	case errors.As(err, &pe), errors.Is(err, detector.ErrDimension), errors.Is(err, detector.ErrTooFewRows),
+		errors.Is(err, detector.ErrNonFiniteInput), errors.Is(err, detector.ErrOverflow), errors.Is(err, dataset.ErrRagged):
+		return errorf(http.StatusBadRequest, CodeInvalidData, "%s", plain(err))
+	case errors.Is(err, store.ErrConflict):
+		return errorf(http.StatusConflict, CodeConflict, "%s", plain(err))
+	case errors.Is(err, context.DeadlineExceeded):
+		return errorf(http.StatusGatewayTimeout, CodeTimeout, "the request took longer than the server allows")
+	case errors.Is(err, store.ErrPoolTimeout):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Msg: "the database is busy: try again shortly", Cause: err}
+	case errors.Is(err, optimize.ErrClosed):
+		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "the server is shutting down")
+	case errors.Is(err, context.Canceled):
+		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "the request was cancelled")
+	default:
+		return &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Msg: "internal error", Cause: err}
+	}
 }

@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +9,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Job statuses. A job waiting for a free slot is already "running"; a cancelled one (its
@@ -23,14 +23,14 @@ const (
 
 // jobView is a job as the API shows it.
 type jobView struct {
-	ID         string         `json:"id"`
-	Kind       string         `json:"kind"`
-	DetectorID string         `json:"detector_id"`
-	Status     string         `json:"status"`
-	CreatedAt  time.Time      `json:"created_at"`
-	FinishedAt *time.Time     `json:"finished_at,omitempty"`
-	Result     *trainResponse `json:"result,omitempty"`
-	Error      *errorBody     `json:"error,omitempty"`
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	DetectorID string     `json:"detector_id"`
+	Status     string     `json:"status"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Result     any        `json:"result,omitempty"`
+	Error      *errorBody `json:"error,omitempty"`
 }
 
 type job struct {
@@ -50,7 +50,8 @@ func (j *job) snapshot() jobView {
 // errDetectorDeleted is the cause with which a deleted detector's jobs are cancelled.
 var errDetectorDeleted = errors.New("the detector was deleted")
 
-// jobs runs long work (training) off the request path. A request waits for its job up to a
+// jobs runs long work (training; any work that returns a JSON-able result) off the request
+// path. A request waits for its job up to a
 // budget; past it the client gets 202 and the job's id to poll, and the work goes on under the
 // server's lifetime, not the request's. At most maxActive jobs wait or run at once (a train
 // request past that is 429), concurrency of them run; a detector's jobs are cancelled when it
@@ -78,19 +79,10 @@ func newJobs(ctx context.Context, concurrency, maxActive, keep int, log *slog.Lo
 	return &jobs{ctx: ctx, sem: make(chan struct{}, concurrency), keep: keep, maxActive: maxActive, log: log, onEnd: onEnd, byID: map[string]*job{}}
 }
 
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 // start runs work as a job, or answers 429 when maxActive jobs are already queued or running.
-func (js *jobs) start(kind, detectorID string, work func(ctx context.Context) (*trainResponse, *apiError)) (*job, *apiError) {
+func (js *jobs) start(kind, detectorID string, work func(ctx context.Context) (any, *apiError)) (*job, *apiError) {
 	ctx, cancel := context.WithCancelCause(js.ctx)
-	j := &job{view: jobView{ID: newID(), Kind: kind, DetectorID: detectorID, Status: JobRunning, CreatedAt: time.Now().UTC()},
+	j := &job{view: jobView{ID: uuid.Must(uuid.NewV7()).String(), Kind: kind, DetectorID: detectorID, Status: JobRunning, CreatedAt: time.Now().UTC()},
 		done: make(chan struct{}), cancel: cancel}
 	js.mu.Lock()
 	if js.active >= js.maxActive {
@@ -109,11 +101,11 @@ func (js *jobs) start(kind, detectorID string, work func(ctx context.Context) (*
 	return j, nil
 }
 
-func (js *jobs) run(ctx context.Context, j *job, work func(ctx context.Context) (*trainResponse, *apiError)) {
+func (js *jobs) run(ctx context.Context, j *job, work func(ctx context.Context) (any, *apiError)) {
 	defer js.wg.Done()
 	defer close(j.done)
 	var (
-		res      *trainResponse
+		res      any
 		aerr     *apiError
 		panicked bool
 	)

@@ -57,7 +57,7 @@ func newMetrics() *metrics {
 			"the detector was deleted meanwhile), rejected (dropped: the store refused the row), " +
 			"error (dropped after the retries of a failing store).",
 	}, []string{"outcome"})
-	for _, o := range []string{sinkOK, sinkDeleted, sinkRejected, sinkError} {
+	for _, o := range outcomeLabel {
 		m.results.WithLabelValues(o)
 	}
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{

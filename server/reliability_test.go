@@ -437,7 +437,7 @@ func deleteUnderLoad(t *testing.T, e *env) {
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	e.srv.results.close() // every accepted result written
+	e.srv.results.Close() // every accepted result written
 	total := 0
 	for _, id := range keep {
 		c, _ := ok.Load(id)
@@ -568,8 +568,8 @@ func TestInternalErrorsLeakNothing(t *testing.T) {
 func TestConcurrentFirstPredictsDecodeOnce(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	id := e.createAndTrain("isolation_forest", map[string]any{"n_estimators": 300}, rows(2000, 8, 9))
-	e.srv.models.drop(id) // as after a restart: the model is in the cache and the store only
-	before := e.srv.decoded.Load()
+	e.srv.serving.Forget(context.Background(), id, 0) // as after a restart: the model is in the store only
+	before := e.srv.serving.Decoded()
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Add(1)
@@ -579,7 +579,7 @@ func TestConcurrentFirstPredictsDecodeOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := e.srv.decoded.Load() - before; n != 1 {
+	if n := e.srv.serving.Decoded() - before; n != 1 {
 		t.Fatalf("the model was decoded %d times for 16 concurrent first predictions, want 1", n)
 	}
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"sync"
+	"time"
 
 	"github.com/gonomaly/gonomaly/store"
 )
@@ -72,4 +74,45 @@ func (s *Server) missingDetectors(ctx context.Context, rs []*store.Result) (int,
 // records themselves (a missing detector, an invalid or conflicting row), not the moment.
 func permanentStoreError(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrConflict)
+}
+
+// goneSet remembers the detectors deleted lately (for ttl), so that results of predictions
+// still in flight when their detector was deleted are dropped before they reach the store
+// instead of failing a batch. It holds at most goneMax ids: past that the oldest are forgotten
+// (the store's own check still catches their rows).
+type goneSet struct {
+	ttl time.Duration
+	mu  sync.RWMutex
+	ids map[string]time.Time
+}
+
+const goneMax = 100_000
+
+func newGoneSet(ttl time.Duration) *goneSet { return &goneSet{ttl: ttl, ids: map[string]time.Time{}} }
+
+func (g *goneSet) add(id string) {
+	now := time.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.ids) >= goneMax/2 {
+		for k, t := range g.ids {
+			if now.Sub(t) > g.ttl || len(g.ids) >= goneMax {
+				delete(g.ids, k)
+			}
+		}
+	}
+	g.ids[id] = now
+}
+
+func (g *goneSet) has(id string) bool {
+	g.mu.RLock()
+	_, ok := g.ids[id]
+	g.mu.RUnlock()
+	return ok
+}
+
+func (g *goneSet) empty() bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.ids) == 0
 }

@@ -18,9 +18,9 @@ import (
 	"github.com/gonomaly/gonomaly/cache"
 	"github.com/gonomaly/gonomaly/internal/sysmem"
 	"github.com/gonomaly/gonomaly/optimize"
+	"github.com/gonomaly/gonomaly/serving"
 	"github.com/gonomaly/gonomaly/store"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/singleflight"
 )
 
 // Config configures a Server. Store is required; the other zero values give the defaults.
@@ -131,8 +131,8 @@ type Server struct {
 	log       *slog.Logger
 	keyHashes [][]byte
 	metrics   *metrics
-	models    *models
-	results   *sink[*store.Result]
+	serving   *serving.Service
+	results   *optimize.WriteBehind[*store.Result]
 	jobs      *jobs
 	stopJobs  context.CancelFunc
 	handler   http.Handler
@@ -140,8 +140,6 @@ type Server struct {
 	inflight      chan struct{} // a slot per API request being served (MaxInFlight)
 	inflightBytes atomic.Int64  // declared body bytes of the API requests being served
 	gone          *goneSet      // detectors deleted lately, whose results are no longer written
-	decodes       singleflight.Group
-	decoded       atomic.Int64 // models decoded, for tests
 }
 
 // New builds a Server.
@@ -165,12 +163,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.ownCache = true
 	}
-	s.models = newModels(cfg.Batch, func(alg string, rows int, d time.Duration) {
-		s.metrics.batchRows.WithLabelValues(alg).Observe(float64(rows))
-		s.metrics.score.WithLabelValues(alg).Observe(d.Seconds())
-	})
-	s.results = newSink(s.saveResults, permanentStoreError, 65536, 512, resultLinger, s.log, func(outcome string, n int) {
-		s.metrics.results.WithLabelValues(outcome).Add(float64(n))
+	s.serving = serving.New(s.store, s.cache, serving.Options{Batch: cfg.Batch, TTL: cacheTTL,
+		OnScore: func(alg string, rows int, d time.Duration) {
+			s.metrics.batchRows.WithLabelValues(alg).Observe(float64(rows))
+			s.metrics.score.WithLabelValues(alg).Observe(d.Seconds())
+		}})
+	s.results = optimize.NewWriteBehind(s.saveResults, optimize.WriteBehindOptions{
+		MaxBatch: 512, Linger: resultLinger, Queue: 65536, Permanent: permanentStoreError, Logger: s.log,
+		OnSaved: func(o optimize.Outcome, n int) { s.metrics.results.WithLabelValues(outcomeLabel[o]).Add(float64(n)) },
 	})
 	jctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.jobs, s.stopJobs = newJobs(jctx, cfg.TrainConcurrency, cfg.MaxQueuedJobs, 1000, s.log, func(outcome string) {
@@ -179,6 +179,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.registerCollectors()
 	s.handler = s.instrument(s.routes())
 	return s, nil
+}
+
+// cacheTTL is how long detector metadata and models live in the cache; retraining and
+// deleting invalidate them at once, so this only bounds memory.
+const cacheTTL = time.Hour
+
+// outcomeLabel names the result writer's outcomes in the results_persisted_total metric.
+var outcomeLabel = map[optimize.Outcome]string{
+	optimize.Written: "ok", optimize.Skipped: "deleted", optimize.Rejected: "rejected", optimize.Failed: "error",
 }
 
 // resultLinger is how long the result writer waits for more results before a commit. Results
@@ -334,8 +343,8 @@ func (s *Server) Run(ctx context.Context, l net.Listener) error {
 func (s *Server) Close() {
 	s.stopJobs()
 	_ = s.jobs.wait(context.Background())
-	s.models.close()
-	s.results.close()
+	s.serving.Close()
+	s.results.Close()
 	if s.ownCache {
 		_ = s.cache.Close()
 	}

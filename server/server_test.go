@@ -348,7 +348,11 @@ func TestLongTrainingBecomesAJob(t *testing.T) {
 	e := newEnv(t, envOpts{cfg: func(c *Config) { c.TrainWait = time.Nanosecond }})
 	var d detectorView
 	e.do("POST", "/api/v1/detectors", map[string]any{"algorithm": "one_class_svm"}, &d)
-	var j jobView
+	// A training job's result is a train answer.
+	var j struct {
+		jobView
+		Result *trainResponse `json:"result"`
+	}
 	if st := e.do("POST", "/api/v1/detection/train", map[string]any{"detector_id": d.ID, "data": rows(3000, 5, 8)}, &j); st != http.StatusAccepted {
 		t.Fatalf("status %d, want 202", st)
 	}

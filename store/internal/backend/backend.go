@@ -11,9 +11,7 @@ package backend
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,29 +20,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/gonomaly/gonomaly/store"
+	"github.com/google/uuid"
 )
 
 // NewID returns a new record id: a UUID version 7 (RFC 9562), whose leading 48 bits are the
 // Unix time in milliseconds, so ids made in time order sort together and B-tree inserts stay
 // at the right edge of the index.
 func NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[6:]) // crypto/rand never fails on supported platforms (Go 1.24+)
-	ms := uint64(time.Now().UnixMilli())
-	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-	b[6] = b[6]&0x0f | 0x70
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
+	return uuid.Must(uuid.NewV7()).String() // fails only if crypto/rand does, which Go 1.24+ never lets happen
 }
 
 // Time is t as the store keeps it: UTC, rounded down to the microsecond (PostgreSQL's

@@ -1,4 +1,4 @@
-package server
+package serving
 
 import (
 	"context"
@@ -11,36 +11,36 @@ import (
 	"github.com/gonomaly/gonomaly/optimize"
 )
 
-// live is a fitted model being served: one version of one detector, with the micro-batcher
-// that coalesces its single-row predictions. A retrained detector gets a new live value; the
+// Live is a fitted model being served: one version of one detector, with the micro-batcher
+// that coalesces its single-row predictions. A retrained detector gets a new Live value; the
 // old one's batcher finishes what it holds and stops, so no request ever sees a model half
 // replaced.
-type live struct {
-	id      string
-	version int64
-	model   *detector.Model
+type Live struct {
+	ID      string
+	Version int64
+	Model   *detector.Model
 	batch   *optimize.Batcher[[]float64, float64]
 }
 
 // models holds the live models by detector id.
 type models struct {
 	mu    sync.RWMutex
-	byID  map[string]*live
+	byID  map[string]*Live
 	batch optimize.BatchOptions
 	// observe, when set, is told the size and time of every batch scored (metrics).
 	observe func(algorithm string, rows int, d time.Duration)
 }
 
 func newModels(opts optimize.BatchOptions, observe func(string, int, time.Duration)) *models {
-	return &models{byID: map[string]*live{}, batch: opts, observe: observe}
+	return &models{byID: map[string]*Live{}, batch: opts, observe: observe}
 }
 
 // get returns the live model of detector id at version, or nil.
-func (ms *models) get(id string, version int64) *live {
+func (ms *models) get(id string, version int64) *Live {
 	ms.mu.RLock()
 	l := ms.byID[id]
 	ms.mu.RUnlock()
-	if l == nil || l.version != version {
+	if l == nil || l.Version != version {
 		return nil
 	}
 	return l
@@ -48,12 +48,12 @@ func (ms *models) get(id string, version int64) *live {
 
 // put serves m as version of detector id, replacing (and closing) an older version. A put of a
 // version older than the one served is ignored and returns the one served.
-func (ms *models) put(id string, version int64, m *detector.Model) *live {
-	l := &live{id: id, version: version, model: m}
+func (ms *models) put(id string, version int64, m *detector.Model) *Live {
+	l := &Live{ID: id, Version: version, Model: m}
 	l.batch = optimize.NewBatcher(l.scoreRows(ms.observe), ms.batch)
 	ms.mu.Lock()
 	old := ms.byID[id]
-	if old != nil && old.version > version {
+	if old != nil && old.Version > version {
 		ms.mu.Unlock()
 		l.batch.Close()
 		return old
@@ -81,7 +81,7 @@ func (ms *models) drop(id string) {
 func (ms *models) close() {
 	ms.mu.Lock()
 	all := ms.byID
-	ms.byID = map[string]*live{}
+	ms.byID = map[string]*Live{}
 	ms.mu.Unlock()
 	for _, l := range all {
 		l.batch.Close()
@@ -91,28 +91,30 @@ func (ms *models) close() {
 // scoreRows is the batch function: the rows of a batch become one matrix and one Score call.
 // A detector scores each row on its own (detector.Detector's contract), so a row's score is the
 // same whatever batch it lands in.
-func (l *live) scoreRows(observe func(string, int, time.Duration)) optimize.BatchFunc[[]float64, float64] {
-	cols := l.model.Cols
+func (l *Live) scoreRows(observe func(string, int, time.Duration)) optimize.BatchFunc[[]float64, float64] {
+	cols := l.Model.Cols
 	return func(ctx context.Context, rows [][]float64, out []float64) error {
 		X := dataset.NewMatrix(len(rows), cols)
 		for i, r := range rows {
 			copy(X.Row(i), r)
 		}
 		t0 := time.Now()
-		if _, err := l.model.Score(ctx, X, out); err != nil {
+		if _, err := l.Model.Score(ctx, X, out); err != nil {
 			return err
 		}
 		if observe != nil {
-			observe(l.model.Algorithm, len(rows), time.Since(t0))
+			observe(l.Model.Algorithm, len(rows), time.Since(t0))
 		}
 		return nil
 	}
 }
 
-// score scores the rows of X: a single row through the batcher, several at once directly.
-func (l *live) score(ctx context.Context, X *dataset.Matrix) ([]float64, error) {
-	if X.Cols != l.model.Cols {
-		return nil, fmt.Errorf("rows have %d values, detector was trained on %d: %w", X.Cols, l.model.Cols, detector.ErrDimension)
+// Score scores the rows of X: a single row through the micro-batcher (coalesced with other
+// callers' single rows), several at once directly. A row's score does not depend on the batch
+// it lands in.
+func (l *Live) Score(ctx context.Context, X *dataset.Matrix) ([]float64, error) {
+	if X.Cols != l.Model.Cols {
+		return nil, fmt.Errorf("rows have %d values, detector was trained on %d: %w", X.Cols, l.Model.Cols, detector.ErrDimension)
 	}
 	if X.Rows == 1 {
 		s, err := l.batch.Do(ctx, X.Row(0))
@@ -121,5 +123,5 @@ func (l *live) score(ctx context.Context, X *dataset.Matrix) ([]float64, error) 
 		}
 		return []float64{s}, nil
 	}
-	return l.model.Score(ctx, X, nil)
+	return l.Model.Score(ctx, X, nil)
 }
