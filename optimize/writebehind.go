@@ -61,12 +61,12 @@ type WriteBehindOptions struct {
 // fault stand alone and are dropped (Rejected), and the rest is written; other errors (a
 // store restarting, a lock) are retried with backoff before the batch is given up (Failed).
 type WriteBehind[T any] struct {
-	save  SaveFunc[T]
-	opts  WriteBehindOptions
-	queue chan T
-	wg    sync.WaitGroup
-	once  sync.Once
-	mu    sync.RWMutex // guards closed against sends on queue
+	save   SaveFunc[T]
+	opts   WriteBehindOptions
+	queue  chan T
+	wg     sync.WaitGroup
+	once   sync.Once
+	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
 }
 
