@@ -11,6 +11,7 @@ import (
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector/internal/fit"
 	"github.com/gonomaly/gonomaly/internal/parallel"
+	"github.com/gonomaly/gonomaly/stat"
 )
 
 // Detector is an unsupervised anomaly detector. Fit learns from the rows of X; Score writes one
@@ -150,7 +151,7 @@ func (m *Model) Fit(ctx context.Context, X *dataset.Matrix) (res *FitResult, err
 	if !allFinite(res.Scores) {
 		return nil, m.overflow()
 	}
-	thr := Quantile(res.Scores, 1-m.Contamination)
+	thr := stat.Quantile(res.Scores, 1-m.Contamination)
 	if math.IsNaN(thr) || math.IsInf(thr, 0) {
 		return nil, m.overflow()
 	}
@@ -255,21 +256,10 @@ func checkInput(X *dataset.Matrix) error {
 }
 
 // Quantile returns the q-quantile of xs with linear interpolation between order statistics
-// (numpy's default "linear" method). xs is not modified.
+// (numpy's default "linear" method), taking a q outside [0, 1] as the nearer bound. xs is not
+// modified.
+//
+// Deprecated: use stat.Quantile, which this calls.
 func Quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	pos := q * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	if lo >= len(s)-1 {
-		return s[len(s)-1]
-	}
-	if lo < 0 {
-		return s[0]
-	}
-	frac := pos - float64(lo)
-	return s[lo] + (s[lo+1]-s[lo])*frac
+	return stat.Quantile(xs, min(max(q, 0), 1))
 }
