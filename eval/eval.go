@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
+
+	"github.com/gonomaly/gonomaly/stat"
 )
 
 // ErrOneClass is returned when the labels hold only one class, so a ranking metric is undefined.
@@ -113,60 +114,14 @@ func PrecisionAtN(labels []int, scores []float64) (float64, error) {
 	return float64(hit) / float64(pos), nil
 }
 
-// Spearman returns the Spearman rank correlation of a and b, with average ranks for ties.
-func Spearman(a, b []float64) float64 {
-	ra, rb := Ranks(a), Ranks(b)
-	return pearson(ra, rb)
-}
+// Spearman returns the Spearman rank correlation of a and b, with average ranks for ties. It is
+// stat.Spearman, kept for the tests that compare detectors' scores with reference scores; new
+// code calls stat directly.
+func Spearman(a, b []float64) float64 { return stat.Spearman(a, b) }
 
-// Ranks returns 1-based ranks of xs, ties sharing their average rank.
-func Ranks(xs []float64) []float64 {
-	idx := make([]int, len(xs))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int {
-		switch {
-		case xs[a] < xs[b]:
-			return -1
-		case xs[a] > xs[b]:
-			return 1
-		}
-		return 0
-	})
-	r := make([]float64, len(xs))
-	for i := 0; i < len(idx); {
-		j := i
-		for j < len(idx) && xs[idx[j]] == xs[idx[i]] {
-			j++
-		}
-		avg := float64(i+j+1) / 2
-		for k := i; k < j; k++ {
-			r[idx[k]] = avg
-		}
-		i = j
-	}
-	return r
-}
-
-func pearson(a, b []float64) float64 {
-	n := float64(len(a))
-	var ma, mb float64
-	for i := range a {
-		ma += a[i]
-		mb += b[i]
-	}
-	ma /= n
-	mb /= n
-	var sab, saa, sbb float64
-	for i := range a {
-		da, db := a[i]-ma, b[i]-mb
-		sab += da * db
-		saa += da * da
-		sbb += db * db
-	}
-	return sab / math.Sqrt(saa*sbb)
-}
+// Ranks returns 1-based ranks of xs, ties sharing their average rank: stat.Ranks into a new
+// slice.
+func Ranks(xs []float64) []float64 { return stat.Ranks(nil, xs) }
 
 // Metrics are the three accuracy figures gonomaly reports for labelled data.
 type Metrics struct {
