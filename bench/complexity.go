@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"math"
+
+	"github.com/gonomaly/gonomaly/stat"
 )
 
 // Growth patterns FitComplexity chooses among, simplest first.
@@ -86,7 +88,7 @@ func FitComplexity(sizes []int, times []float64) (Complexity, error) {
 		lx = append(lx, math.Log(float64(sizes[i])))
 		ly = append(ly, math.Log(times[i]))
 	}
-	slope, _, r2 := linearFit(lx, ly)
+	slope, _, r2 := stat.LinearFit(lx, ly)
 	c.Exponent, c.R2, c.Grade = slope, r2, Grade(slope)
 
 	minRMS := math.Inf(1)
@@ -153,26 +155,5 @@ func weightedFit(sizes []int, times []float64, f func(float64) float64) (Pattern
 	return PatternFit{A: a, B: b, RelRMS: math.Sqrt(rss / float64(len(sizes)))}, true
 }
 
-// linearFit is ordinary least squares y = intercept + slope x, with R^2.
-func linearFit(x, y []float64) (slope, intercept, r2 float64) {
-	n := float64(len(x))
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx /= n
-	my /= n
-	var sxy, sxx, syy float64
-	for i := range x {
-		sxy += (x[i] - mx) * (y[i] - my)
-		sxx += (x[i] - mx) * (x[i] - mx)
-		syy += (y[i] - my) * (y[i] - my)
-	}
-	slope = sxy / sxx
-	intercept = my - slope*mx
-	if syy == 0 {
-		return slope, intercept, 1
-	}
-	return slope, intercept, sxy * sxy / (sxx * syy)
-}
+// linearFit is stat.LinearFit, under the name memory.go calls.
+func linearFit(x, y []float64) (slope, intercept, r2 float64) { return stat.LinearFit(x, y) }
