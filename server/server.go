@@ -73,52 +73,58 @@ type Config struct {
 	TrainTimeBudget time.Duration
 }
 
+// The defaults of Config's zero values, for the command line to show and start from.
+const (
+	DefaultMaxBodyBytes     = 32 << 20
+	DefaultRequestTimeout   = time.Minute
+	DefaultSlowRequest      = time.Second
+	DefaultTrainWait        = 10 * time.Second
+	DefaultTrainConcurrency = 2
+	DefaultKeepScoresUpTo   = 1000
+	DefaultShutdownTimeout  = 30 * time.Second
+	DefaultBodyReadTimeout  = 30 * time.Second
+	DefaultMaxInFlight      = 256
+	DefaultMaxQueuedJobs    = 16
+	DefaultTrainTimeBudget  = time.Hour
+)
+
+// DefaultMaxInFlightBytes is MaxInFlightBytes' default for a process that may use mem bytes
+// (never less than maxBody): a JSON body decodes to several times its size.
+func DefaultMaxInFlightBytes(mem, maxBody int64) int64 { return max(mem/16, maxBody) }
+
+// DefaultTrainMemoryBudget is TrainMemoryBudget's default for a process that may use mem
+// bytes and runs concurrency trainings at once: half the memory, shared by them.
+func DefaultTrainMemoryBudget(mem int64, concurrency int) int64 {
+	return mem / 2 / int64(max(concurrency, 1))
+}
+
 func (c Config) withDefaults() (Config, error) {
 	if c.Store == nil {
 		return c, errors.New("server: Config.Store is required")
 	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 32 << 20
-	}
-	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = time.Minute
-	}
-	if c.SlowRequest <= 0 {
-		c.SlowRequest = time.Second
-	}
-	if c.TrainWait <= 0 {
-		c.TrainWait = 10 * time.Second
-	}
-	if c.TrainConcurrency <= 0 {
-		c.TrainConcurrency = 2
-	}
-	if c.KeepScoresUpTo <= 0 {
-		c.KeepScoresUpTo = 1000
-	}
-	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 30 * time.Second
-	}
-	if c.BodyReadTimeout <= 0 {
-		c.BodyReadTimeout = 30 * time.Second
-	}
-	if c.MaxInFlight <= 0 {
-		c.MaxInFlight = 256
-	}
+	orDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	orDefault(&c.RequestTimeout, DefaultRequestTimeout)
+	orDefault(&c.SlowRequest, DefaultSlowRequest)
+	orDefault(&c.TrainWait, DefaultTrainWait)
+	orDefault(&c.TrainConcurrency, DefaultTrainConcurrency)
+	orDefault(&c.KeepScoresUpTo, DefaultKeepScoresUpTo)
+	orDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	orDefault(&c.BodyReadTimeout, DefaultBodyReadTimeout)
+	orDefault(&c.MaxInFlight, DefaultMaxInFlight)
+	orDefault(&c.MaxQueuedJobs, DefaultMaxQueuedJobs)
+	orDefault(&c.TrainTimeBudget, DefaultTrainTimeBudget)
 	mem := sysmem.Total()
-	if c.MaxInFlightBytes <= 0 {
-		c.MaxInFlightBytes = max(mem/16, c.MaxBodyBytes)
-	}
+	orDefault(&c.MaxInFlightBytes, DefaultMaxInFlightBytes(mem, c.MaxBodyBytes))
 	c.MaxInFlightBytes = max(c.MaxInFlightBytes, c.MaxBodyBytes)
-	if c.MaxQueuedJobs <= 0 {
-		c.MaxQueuedJobs = 16
-	}
-	if c.TrainMemoryBudget <= 0 {
-		c.TrainMemoryBudget = mem / 2 / int64(c.TrainConcurrency)
-	}
-	if c.TrainTimeBudget <= 0 {
-		c.TrainTimeBudget = time.Hour
-	}
+	orDefault(&c.TrainMemoryBudget, DefaultTrainMemoryBudget(mem, c.TrainConcurrency))
 	return c, nil
+}
+
+// orDefault sets *v to def when it is zero or negative (Config's "unset").
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Server is the detection service: the HTTP API of docs/api.md over a store, a cache and the
