@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
 // Errors a cell run reports, for callers to branch on.
@@ -68,8 +70,8 @@ type childRun struct {
 
 // runChild runs spec in a child process started from argv, which must serve ServeChild. It
 // kills the child when ctx ends (ErrTimeout when ctx's deadline passed) and, when killAt is
-// positive, when the child's resident set size, read from /proc every watchEvery, passes it
-// (ErrOverBudget).
+// positive, when the child's resident set size, read every watchEvery (sysstat.RSSReader,
+// which does not allocate), passes it (ErrOverBudget).
 func runChild(ctx context.Context, argv []string, spec CellSpec, killAt int64) (*childRun, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("bench: no child command")
@@ -91,10 +93,15 @@ func runChild(ctx context.Context, argv []string, spec CellSpec, killAt int64) (
 
 	run := &childRun{}
 	var tick <-chan time.Time
+	var rssOf *sysstat.RSSReader // nil (reads as 0) when the child's memory cannot be opened
 	if killAt > 0 {
 		t := time.NewTicker(watchEvery)
 		defer t.Stop()
 		tick = t.C
+		if r, err := sysstat.OpenRSS(cmd.Process.Pid); err == nil {
+			rssOf = r
+			defer r.Close()
+		}
 	}
 	var stopped error
 	var waitErr error
@@ -112,7 +119,10 @@ wait:
 			waitErr = <-done
 			break wait
 		case <-tick:
-			rss := rssOfPID(cmd.Process.Pid)
+			var rss int64
+			if rssOf != nil {
+				rss, _ = rssOf.Read()
+			}
 			run.watchedRSS = max(run.watchedRSS, rss)
 			if rss > killAt {
 				stopped = fmt.Errorf("%w: resident set %d bytes passed %d", ErrOverBudget, rss, killAt)

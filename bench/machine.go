@@ -1,17 +1,13 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
-	"os"
-	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
+
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
 // Machine describes where a result was measured, so figures from different machines are
-// never compared unawares.
+// never compared unawares. It is sysstat.Machine with the names of the documents' JSON.
 type Machine struct {
 	CPUModel    string `json:"cpu_model"`
 	Cores       int    `json:"cores"` // logical CPUs (runtime.NumCPU)
@@ -22,39 +18,14 @@ type Machine struct {
 	Arch        string `json:"arch"`
 }
 
-// CurrentMachine describes this machine. CPU model and memory come from /proc on Linux and
-// are "unknown" and 0 elsewhere.
+// CurrentMachine describes this machine (sysstat.CurrentMachine: the CPU model is "unknown"
+// and the memory 0 where the system does not tell them).
 func CurrentMachine() Machine {
-	m := Machine{
-		CPUModel: "unknown", Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
-		GOMAXPROCS: runtime.GOMAXPROCS(0), OS: runtime.GOOS, Arch: runtime.GOARCH,
+	m := sysstat.CurrentMachine()
+	return Machine{
+		CPUModel: m.CPUModel, Cores: m.Cores, MemoryBytes: m.MemoryBytes, GoVersion: m.GoVersion,
+		GOMAXPROCS: m.GOMAXPROCS, OS: m.OS, Arch: m.Arch,
 	}
-	if v := procField("/proc/cpuinfo", "model name"); v != "" {
-		m.CPUModel = v
-	}
-	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
-		kb, err := strconv.ParseUint(strings.TrimSuffix(v, " kB"), 10, 64)
-		if err == nil {
-			m.MemoryBytes = kb << 10
-		}
-	}
-	return m
-}
-
-// procField returns the value of the first "key: value" line of a /proc file, or "".
-func procField(path, key string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // BuildVersion describes the running binary from its build information: the main module's
