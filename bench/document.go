@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/eval"
+	"github.com/gonomaly/gonomaly/store"
 )
 
 // SchemaVersion is the version of the JSON documents this package writes
@@ -15,12 +16,13 @@ import (
 // fields may appear without a change.
 const SchemaVersion = 1
 
-// Document kinds, the "kind" field of every document.
+// Document kinds, the "kind" field of every document. They are the store's kinds of
+// benchmark run (store.KindBenchmark, ...), under which the documents are stored.
 const (
-	KindBenchmark   = "benchmark"
-	KindScalability = "scalability"
-	KindMemory      = "memory"
-	KindCompare     = "compare"
+	KindBenchmark   = store.KindBenchmark
+	KindScalability = store.KindScalability
+	KindMemory      = store.KindMemory
+	KindCompare     = store.KindCompare
 )
 
 // Cell and step statuses.

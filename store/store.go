@@ -295,6 +295,8 @@ type ResultFilter struct {
 }
 
 // The kinds of benchmark run, one per `gonomaly performance` command that stores a result.
+// They are also the "kind" field of the bench package's documents (bench.KindBenchmark, ...
+// are these constants), so a stored run's Kind and its document's kind are one value.
 const (
 	KindBenchmark   = "benchmark"
 	KindScalability = "scalability"

@@ -104,3 +104,16 @@ func TestDetectorModel(t *testing.T) {
 		t.Errorf("DecodeModel of bad bytes: %v", err)
 	}
 }
+
+// TestBenchmarkKinds pins the kinds' values: they are also the "kind" field of the bench
+// documents (docs/performance-json.md) and the rows already stored.
+func TestBenchmarkKinds(t *testing.T) {
+	for got, want := range map[string]string{
+		store.KindBenchmark: "benchmark", store.KindScalability: "scalability",
+		store.KindMemory: "memory", store.KindCompare: "compare",
+	} {
+		if got != want {
+			t.Errorf("kind %q, want %q", got, want)
+		}
+	}
+}
