@@ -154,6 +154,3 @@ func weightedFit(sizes []int, times []float64, f func(float64) float64) (Pattern
 	}
 	return PatternFit{A: a, B: b, RelRMS: math.Sqrt(rss / float64(len(sizes)))}, true
 }
-
-// linearFit is stat.LinearFit, under the name memory.go calls.
-func linearFit(x, y []float64) (slope, intercept, r2 float64) { return stat.LinearFit(x, y) }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/gonomaly/gonomaly/stat"
 )
 
 // MemoryConfig is a memory stress test: one algorithm on seeded synthetic data that grows by
@@ -163,7 +165,7 @@ func PredictPeak(steps []MemoryStep, floor int64, rows int) int64 {
 			lx = append(lx, math.Log(float64(s.Rows)))
 			ly = append(ly, math.Log(above(s)))
 		}
-		slope, _, _ := linearFit(lx, ly)
+		slope, _, _ := stat.LinearFit(lx, ly)
 		if !math.IsNaN(slope) {
 			k = math.Min(math.Max(slope, 1), 3)
 		}
@@ -187,7 +189,7 @@ func analyseMemory(doc *MemoryDoc, ok []MemoryStep) {
 		rss[i] = float64(s.PeakRSS)
 	}
 	slope := func(ys []float64) float64 {
-		s, _, _ := linearFit(rows, ys)
+		s, _, _ := stat.LinearFit(rows, ys)
 		return s
 	}
 	doc.FitBytesPerRow, doc.FitPeakBytesPerRow, doc.ScoreBytesPerRow, doc.RSSBytesPerRow = slope(held), slope(fitPeak), slope(score), slope(rss)

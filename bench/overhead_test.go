@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/gonomaly/gonomaly/stat"
 )
 
 // TestHarnessOverhead measures what the harness does to the times it reports. Each round runs,
@@ -95,9 +97,9 @@ func TestHarnessOverhead(t *testing.T) {
 			b = append(b, tb)
 			aa, timing, full, wall = append(aa, ta/tb), append(timing, tt/tb), append(full, tf/tb), append(wall, tw/tb)
 		}
-		da, dt, df := median(aa)-1, median(timing)-1, median(full)-1
+		da, dt, df := stat.Median(aa)-1, stat.Median(timing)-1, stat.Median(full)-1
 		t.Logf("%-20s %6d x %d: bare median %.4f s (%.4f..%.4f); bare again %+.2f %%; harness measures %+.2f %% (timing only), %+.2f %% (with memory sampling); harness wall %.3fx",
-			spec.Algorithm.Name, spec.Rows, spec.Cols, median(b), slices.Min(b), slices.Max(b), 100*da, 100*dt, 100*df, median(wall))
+			spec.Algorithm.Name, spec.Rows, spec.Cols, stat.Median(b), slices.Min(b), slices.Max(b), 100*da, 100*dt, 100*df, stat.Median(wall))
 		for _, d := range []float64{dt, df} {
 			if d > 0.1 || d < -0.1 {
 				t.Errorf("%s: the harness's measured time is %+.1f %% off a bare fit + score", spec.Algorithm.Name, 100*d)

@@ -69,9 +69,6 @@ func Summarize(xs []float64) (Summary, error) {
 	return s, nil
 }
 
-// median is stat.Median, under the name overhead_test.go calls.
-func median(xs []float64) float64 { return stat.Median(xs) }
-
 // MannWhitney is the result of a two-sided Mann-Whitney U test of two samples.
 type MannWhitney struct {
 	U float64 `json:"u"` // U statistic of the first sample
