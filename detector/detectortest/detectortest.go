@@ -75,8 +75,11 @@ func Run(t *testing.T, newDetector func() Detector) {
 			}
 		}
 	})
-	t.Run("DstReused", func(t *testing.T) {
+	t.Run("Dst", func(t *testing.T) {
+		// The contract: Score writes into dst when len(dst) == X.Rows; otherwise it allocates a
+		// new slice and leaves dst alone, capacity included.
 		d := fit(t, X)
+		want := score(t, d, Q)
 		dst := make([]float64, Q.Rows)
 		got, err := d.Score(ctx, Q, dst)
 		if err != nil {
@@ -84,6 +87,27 @@ func Run(t *testing.T, newDetector func() Detector) {
 		}
 		if &got[0] != &dst[0] {
 			t.Fatal("Score did not write into a dst of the right length")
+		}
+		equal(t, got, want)
+		const untouched = -1234.5
+		for _, n := range []int{0, Q.Rows - 1, Q.Rows + 1} {
+			buf := make([]float64, Q.Rows+2) // room past len(dst) a careless reslice would use
+			for i := range buf {
+				buf[i] = untouched
+			}
+			got, err := d.Score(ctx, Q, buf[:n])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != Q.Rows {
+				t.Fatalf("dst of length %d: %d scores for %d rows", n, len(got), Q.Rows)
+			}
+			equal(t, got, want)
+			for i, v := range buf {
+				if v != untouched {
+					t.Fatalf("Score wrote element %d of a dst of length %d (capacity %d) for %d rows", i, n, len(buf), Q.Rows)
+				}
+			}
 		}
 	})
 	t.Run("OutliersScoreHigher", func(t *testing.T) {

@@ -196,8 +196,8 @@ func mergeCheaper(n, m int) bool {
 	return m*bits.Len(uint(n)) >= 3*(n+m)
 }
 
-// Score writes the ECOD score of every row of X into dst (reused when len(dst) == X.Rows):
-// the sum over features of max(U_skew, (U_l + U_r)/2), where U_l = -log ECDF(x),
+// Score writes the ECOD score of every row of X into dst (used when len(dst) == X.Rows, else a
+// new slice): the sum over features of max(U_skew, (U_l + U_r)/2), where U_l = -log ECDF(x),
 // U_r = -log of the share of training values >= x, and U_skew is U_l for a left-skewed
 // feature, U_r for a right-skewed one and U_l + U_r for one without skew. A value beyond every
 // training value counts as one training value, so its tail term is log(n), not infinity.

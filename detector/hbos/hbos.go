@@ -290,9 +290,9 @@ func (d *Detector) prepare() {
 	}
 }
 
-// Score writes the HBOS score of every row of X into dst (reused when len(dst) == X.Rows):
-// minus the sum over features of log2(density + Alpha) of the training bin the value falls in.
-// A value on an inner edge takes the bin to its left, as numpy.digitize(right=True) does.
+// Score writes the HBOS score of every row of X into dst (used when len(dst) == X.Rows, else a
+// new slice): minus the sum over features of log2(density + Alpha) of the training bin the
+// value falls in. A value on an inner edge takes the bin to its left, as numpy.digitize(right=True) does.
 func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error) {
 	if !d.fitted {
 		return nil, ErrNotFitted

@@ -30,8 +30,9 @@ type scratch struct {
 }
 
 // Score returns each row's anomaly score s(x, psi) = 2^(-E[h(x)]/c(psi)) in (0, 1], higher
-// meaning more anomalous (scikit-learn's -score_samples). dst is used if it has X.Rows
-// elements. A row's score does not depend on the other rows in X nor on Workers.
+// meaning more anomalous (scikit-learn's -score_samples). dst is used when len(dst) ==
+// X.Rows, else a new slice is allocated. A row's score does not depend on the other rows in
+// X nor on Workers.
 func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error) {
 	m := d.m
 	if m == nil {

@@ -103,8 +103,8 @@ func (d *Detector) TrainScores() []float64 { return d.train }
 // scoreChunk bounds the neighbour arrays of one Score step.
 const scoreChunk = 8192
 
-// Score writes the score of each row of X into dst (reused when len(dst) == X.Rows) and
-// returns it: the distances to the k nearest training rows, reduced by the method.
+// Score writes the score of each row of X into dst (used when len(dst) == X.Rows, else a new
+// slice) and returns it: the distances to the k nearest training rows, reduced by the method.
 func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error) {
 	if d.ix == nil {
 		return nil, fmt.Errorf("knn: score: %w", ErrNotFitted)

@@ -132,9 +132,10 @@ func (d *Detector) TrainScores() []float64 { return d.train }
 // scoreChunk bounds the neighbour arrays of one Score step.
 const scoreChunk = 8192
 
-// Score writes the LOF of each row of X relative to the training rows into dst (reused when
-// len(dst) == X.Rows) and returns it: scikit-learn's -score_samples in novelty mode. A row's
-// neighbours are its n_neighbors nearest training rows, with no self-exclusion.
+// Score writes the LOF of each row of X relative to the training rows into dst (used when
+// len(dst) == X.Rows, else a new slice) and returns it: scikit-learn's -score_samples in
+// novelty mode. A row's neighbours are its n_neighbors nearest training rows, with no
+// self-exclusion.
 func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error) {
 	if d.ix == nil {
 		return nil, fmt.Errorf("lof: score: %w", ErrNotFitted)

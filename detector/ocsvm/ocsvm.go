@@ -179,8 +179,9 @@ func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
 	return nil
 }
 
-// Score writes rho - sum_i alpha_i K(sv_i, x) for every row x of X into dst (reused when it has
-// X.Rows entries) and returns it: scikit-learn's -decision_function, higher = more anomalous.
+// Score writes rho - sum_i alpha_i K(sv_i, x) for every row x of X into dst (used when
+// len(dst) == X.Rows, else a new slice) and returns it: scikit-learn's -decision_function,
+// higher = more anomalous.
 func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error) {
 	if !d.fitted {
 		return nil, ErrNotFitted
