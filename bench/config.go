@@ -15,7 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gonomaly/gonomaly/detector"
-	"github.com/gonomaly/gonomaly/internal/sysmem"
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
 // ErrConfig is wrapped by every configuration error, so callers can tell a bad configuration
@@ -254,11 +254,11 @@ func fieldErr(field, format string, args ...any) error {
 }
 
 // checkData returns an error when rows x dims of float64 values would not fit in the memory
-// this process may use (sysmem.Total): such a cell cannot even make its data, whatever the
-// algorithm. What the algorithm needs beyond the data is the detector's own budget check.
+// this process may use (sysstat.MemoryLimit): such a cell cannot even make its data, whatever
+// the algorithm. What the algorithm needs beyond the data is the detector's own budget check.
 func checkData(field string, rows, dims int) error {
 	need := float64(rows) * float64(dims) * 8
-	if total := sysmem.Total(); need > float64(total) {
+	if total := sysstat.MemoryLimit(); need > float64(total) {
 		return fieldErr(field, "%d rows x %d columns: the data alone needs %s, more than the %s this process may use",
 			rows, dims, sizeString(need), sizeString(float64(total)))
 	}
@@ -339,7 +339,7 @@ func (c *MemoryConfig) CheckBounds() error {
 // machineBounds is CheckBounds without the first step's check, which Validate leaves to the
 // callers: a test may mean its first step to pass the budget.
 func (c *MemoryConfig) machineBounds() error {
-	total := sysmem.Total()
+	total := sysstat.MemoryLimit()
 	if budget := c.MaxMemoryMB * (1 << 20); budget > float64(total) {
 		return fieldErr("max_memory_mb", "budget %v MiB: must be at most the %d MiB this process may use", c.MaxMemoryMB, total>>20)
 	}
@@ -352,7 +352,8 @@ func (c *MemoryConfig) machineBounds() error {
 // Validate checks the configuration and builds every algorithm's model once, so a bad name
 // or parameter is reported before anything runs. Errors wrap ErrConfig and list valid values;
 // those of one setting are FieldErrors. The largest dataset size times the largest feature
-// dimension, in float64 values, must fit in the memory this process may use (sysmem.Total).
+// dimension, in float64 values, must fit in the memory this process may use
+// (sysstat.MemoryLimit).
 func (c *Config) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("bench: %s: %w", fmt.Sprintf(format, args...), ErrConfig)

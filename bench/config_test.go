@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/gonomaly/gonomaly/bench"
-	"github.com/gonomaly/gonomaly/internal/sysmem"
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
 func writeTemp(t *testing.T, name, content string) string {
@@ -157,7 +157,7 @@ func TestValidateBounds(t *testing.T) {
 		c, _ := bench.Suite("quick")
 		return c
 	}
-	huge := int(sysmem.Total()/8) + 1 // rows of one column that do not fit
+	huge := int(sysstat.MemoryLimit()/8) + 1 // rows of one column that do not fit
 	tests := []struct {
 		name   string
 		change func(*bench.Config)
@@ -228,7 +228,7 @@ func TestScalabilityAndMemoryBounds(t *testing.T) {
 		change func(*bench.MemoryConfig)
 		field  string
 	}{
-		{func(c *bench.MemoryConfig) { c.MaxMemoryMB = float64(sysmem.Total()>>20) + 1 }, "max_memory_mb"},
+		{func(c *bench.MemoryConfig) { c.MaxMemoryMB = float64(sysstat.MemoryLimit()>>20) + 1 }, "max_memory_mb"},
 		{func(c *bench.MemoryConfig) { c.MaxMemoryMB = math.Inf(1) }, "max_memory_mb"},
 		{func(c *bench.MemoryConfig) { c.BaseSize, c.MaxMemoryMB = 10_000_000, 64 }, "base_size x feature_dimensions x max_memory_mb"},
 		{func(c *bench.MemoryConfig) { c.MaxSteps = bench.MaxSteps + 1 }, "max_steps"},

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/cache"
-	"github.com/gonomaly/gonomaly/internal/sysmem"
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 	"github.com/gonomaly/gonomaly/optimize"
 	"github.com/gonomaly/gonomaly/serving"
 	"github.com/gonomaly/gonomaly/store"
@@ -113,7 +113,7 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.MaxInFlight, DefaultMaxInFlight)
 	orDefault(&c.MaxQueuedJobs, DefaultMaxQueuedJobs)
 	orDefault(&c.TrainTimeBudget, DefaultTrainTimeBudget)
-	mem := sysmem.Total()
+	mem := sysstat.MemoryLimit()
 	orDefault(&c.MaxInFlightBytes, DefaultMaxInFlightBytes(mem, c.MaxBodyBytes))
 	c.MaxInFlightBytes = max(c.MaxInFlightBytes, c.MaxBodyBytes)
 	orDefault(&c.TrainMemoryBudget, DefaultTrainMemoryBudget(mem, c.TrainConcurrency))

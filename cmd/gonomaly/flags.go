@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gonomaly/gonomaly/detector"
-	"github.com/gonomaly/gonomaly/internal/sysmem"
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
 // modelFlags are the flags shared by detect and train that build a detector.
@@ -45,16 +45,16 @@ func (f *modelFlags) register(fs *pflag.FlagSet) {
 var budgetFlags = []string{"max-memory", "max-fit-time", "force"}
 
 // checkBudget compares the detector's estimate of a fit on rows x cols with the budget of
-// --max-memory (default half of sysmem.Total) and --max-fit-time (default none). Over it, it
-// prints the estimate as a warning on w and refuses to fit (a runtime error, exit 1) unless
-// --force is given.
+// --max-memory (default half of sysstat.MemoryLimit) and --max-fit-time (default none). Over
+// it, it prints the estimate as a warning on w and refuses to fit (a runtime error, exit 1)
+// unless --force is given.
 func (f *modelFlags) checkBudget(w io.Writer, m *detector.Model, rows, cols int) error {
 	if f.maxFitTime < 0 {
 		return usagef("--max-fit-time %v: must not be negative (0: no limit)", f.maxFitTime)
 	}
 	b := detector.Budget{Bytes: int64(f.maxMemory), Time: f.maxFitTime}
 	if b.Bytes == 0 {
-		b.Bytes = sysmem.Total() / 2
+		b.Bytes = sysstat.MemoryLimit() / 2
 	}
 	err := m.CheckBudget(rows, cols, b)
 	if err == nil || !errors.Is(err, detector.ErrOverBudget) {

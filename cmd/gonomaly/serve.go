@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/cache"
-	"github.com/gonomaly/gonomaly/internal/sysmem"
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 	"github.com/gonomaly/gonomaly/optimize"
 	"github.com/gonomaly/gonomaly/server"
 	"github.com/gonomaly/gonomaly/store"
@@ -105,7 +105,7 @@ const (
 
 // check validates the flags; each problem is a usage error naming the flag and its range.
 func (f *serveFlags) check() error {
-	mem := sysmem.Total()
+	mem := sysstat.MemoryLimit()
 	switch {
 	case f.maxBody < 1:
 		return usagef("--max-body-bytes %d: must be at least 1 byte", f.maxBody)
