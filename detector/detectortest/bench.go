@@ -4,11 +4,17 @@ import (
 	"context"
 	"testing"
 
-	"github.com/gonomaly/gonomaly/internal/reftest"
+	"github.com/gonomaly/gonomaly/dataset"
 )
 
+// BenchSet is a named matrix to benchmark on; the name becomes the sub-benchmark's.
+type BenchSet struct {
+	Name string
+	X    *dataset.Matrix
+}
+
 // BenchFit times Fit of a fresh detector on each set.
-func BenchFit(b *testing.B, sets []reftest.BenchSet, newDetector func() Detector) {
+func BenchFit(b *testing.B, sets []BenchSet, newDetector func() Detector) {
 	for _, s := range sets {
 		b.Run(s.Name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -24,7 +30,7 @@ func BenchFit(b *testing.B, sets []reftest.BenchSet, newDetector func() Detector
 
 // BenchScore fits once on each set, then times Score of the same rows as new rows, into a
 // reused dst.
-func BenchScore(b *testing.B, sets []reftest.BenchSet, newDetector func() Detector) {
+func BenchScore(b *testing.B, sets []BenchSet, newDetector func() Detector) {
 	for _, s := range sets {
 		b.Run(s.Name, func(b *testing.B) {
 			d := newDetector()
@@ -45,7 +51,7 @@ func BenchScore(b *testing.B, sets []reftest.BenchSet, newDetector func() Detect
 
 // BenchFitScore times what the numpy references do in one call: fit, then score the training
 // rows.
-func BenchFitScore(b *testing.B, sets []reftest.BenchSet, newDetector func() Detector) {
+func BenchFitScore(b *testing.B, sets []BenchSet, newDetector func() Detector) {
 	for _, s := range sets {
 		b.Run(s.Name, func(b *testing.B) {
 			dst := make([]float64, s.X.Rows)

@@ -6,8 +6,12 @@ package detectortest
 import (
 	"context"
 	"encoding"
+	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/parallel"
@@ -182,10 +186,30 @@ func Run(t *testing.T, newDetector func() Detector) {
 	t.Run("Cancelled", func(t *testing.T) {
 		c, cancel := context.WithCancel(ctx)
 		cancel()
-		if err := newDetector().Fit(c, X); err == nil {
-			// Small fits may finish before looking at ctx; scoring must still work then.
-			t.Log("Fit ignored an already-cancelled context")
+		if err := newDetector().Fit(c, X); !errors.Is(err, context.Canceled) {
+			t.Errorf("Fit with a cancelled context: error %v, want one wrapping context.Canceled", err)
 		}
+		if _, err := fit(t, X).Score(c, Q, nil); !errors.Is(err, context.Canceled) {
+			t.Errorf("Score with a cancelled context: error %v, want one wrapping context.Canceled", err)
+		}
+	})
+	t.Run("CancelledWhileRunning", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("grows the data until a call takes a noticeable time")
+		}
+		big, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: cancelMaxRows, Cols: X.Cols, Contamination: 0.05, Seed: 9})
+		t.Run("Fit", func(t *testing.T) {
+			cancelMidway(t, func(ctx context.Context, rows int) error {
+				return newDetector().Fit(ctx, big.Slice(0, rows))
+			})
+		})
+		t.Run("Score", func(t *testing.T) {
+			d := fit(t, X)
+			cancelMidway(t, func(ctx context.Context, rows int) error {
+				_, err := d.Score(ctx, big.Slice(0, rows), nil)
+				return err
+			})
+		})
 	})
 	t.Run("ConstantColumn", func(t *testing.T) {
 		C := X.Clone()
@@ -211,6 +235,89 @@ func Run(t *testing.T, newDetector func() Detector) {
 		}
 		score(t, d, Q)
 	})
+}
+
+// Cancellation while running: the data doubles (up to cancelMaxRows rows) until an
+// uncancelled call takes cancelTarget; a call on that data cancelled a third of the way in
+// must return an error wrapping context.Canceled within a third of the uncancelled time (half
+// of what it had left). Timings on a shared machine wander, so a call that finishes anyway, or
+// returns late, is tried again on the next data size, up to cancelAttempts times; an error
+// that is not the cancellation fails at once.
+const (
+	cancelMinRows  = 4096
+	cancelMaxRows  = 1 << 19
+	cancelTarget   = 200 * time.Millisecond
+	cancelAttempts = 3
+)
+
+// cancelMidway checks that call, on the first rows rows of its data, honours cancellation
+// (see cancelTarget). A call that takes less than cancelTarget on all cancelMaxRows rows is
+// too quick for cancellation to matter: it is logged and passes.
+func cancelMidway(t *testing.T, call func(ctx context.Context, rows int) error) {
+	t.Helper()
+	rows := cancelMinRows
+	var misses []string
+	for range cancelAttempts {
+		full, ok := growUntilSlow(t, call, &rows)
+		if !ok {
+			t.Logf("%d rows take %v, less than %v: too quick for cancellation to matter", rows, full, cancelTarget)
+			return
+		}
+		c, cancel := context.WithCancel(context.Background())
+		var err error
+		wait := parallel.Go(func() { err = call(c, rows) })
+		time.Sleep(full / 3)
+		cancel()
+		cancelled := time.Now()
+		if p := wait(); p != nil {
+			t.Fatal(p)
+		}
+		took := time.Since(cancelled)
+		msg := fmt.Sprintf("%d rows: %v uncancelled; cancelled after %v, returned %v later", rows, full, full/3, took)
+		t.Log(msg)
+		switch {
+		case err != nil && !errors.Is(err, context.Canceled):
+			t.Fatalf("%s with error %v, want one wrapping context.Canceled", msg, err)
+		case err == nil:
+			misses = append(misses, msg+" without an error")
+		case took > full/3:
+			misses = append(misses, fmt.Sprintf("%s, want within %v", msg, full/3))
+		default:
+			return
+		}
+		if rows*2 > cancelMaxRows {
+			break
+		}
+		rows *= 2
+	}
+	t.Errorf("cancellation not honoured in %d tries:\n%s", len(misses), strings.Join(misses, "\n"))
+}
+
+// growUntilSlow doubles *rows until an uncancelled call takes cancelTarget (the faster of two
+// calls, so that a moment of contention does not pass for the call's own time) and returns
+// that time, or false when cancelMaxRows rows are not enough.
+func growUntilSlow(t *testing.T, call func(ctx context.Context, rows int) error, rows *int) (time.Duration, bool) {
+	t.Helper()
+	for {
+		full := time.Duration(math.MaxInt64)
+		for range 2 {
+			start := time.Now()
+			if err := call(context.Background(), *rows); err != nil {
+				t.Fatalf("%d rows, not cancelled: %v", *rows, err)
+			}
+			full = min(full, time.Since(start))
+			if full < cancelTarget {
+				break // no need for a second look
+			}
+		}
+		if full >= cancelTarget {
+			return full, true
+		}
+		if *rows*2 > cancelMaxRows {
+			return full, false
+		}
+		*rows *= 2
+	}
 }
 
 type mismatch struct{}

@@ -9,7 +9,7 @@ import (
 
 // benchSets is the synthetic 400000x12 set (the one timed against the numpy reference) and,
 // when GONOMALY_REFERENCE_DIR is set, the larger reference datasets.
-func benchSets(b *testing.B) []reftest.BenchSet {
+func benchSets(b *testing.B) []detectortest.BenchSet {
 	return reftest.BenchSets(b, 400000, 12, "shuttle", "mammography", "optdigits", "musk")
 }
 

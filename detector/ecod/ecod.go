@@ -52,6 +52,9 @@ func New(cfg Config) (*Detector, error) {
 // rowGrain is the number of rows per parallel chunk when scoring row by row.
 const rowGrain = 1024
 
+// cancelEvery is how many rows of one column's walk run between looks at the context.
+const cancelEvery = 1 << 16
+
 // transposeGrain is the number of rows per chunk when copying rows into columns: a block of
 // rows stays in cache while each column takes its slice.
 const transposeGrain = 512
@@ -94,6 +97,9 @@ func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
 		for j := j0; j < j1; j++ {
 			col := sorted[j*n : (j+1)*n]
 			sign[j] = skewSign(col, moments[w], p > 1)
+			if ctx.Err() != nil { // a column of millions of rows takes a while: look in between
+				return
+			}
 			sorters[w].sortFloats(col)
 		}
 	})
@@ -302,9 +308,18 @@ func (d *Detector) scoreMerge(ctx context.Context, X *dataset.Matrix, dst []floa
 			for i, k := range keys[j*m : (j+1)*m] {
 				s.pairs[i] = pair{k, uint32(i)}
 			}
+			sorted := s.sortPairs()
+			// One column of millions of rows takes a while: look at ctx in between and every
+			// cancelEvery rows of the walk (For returns ctx.Err() for a chunk left unfinished).
+			if ctx.Err() != nil {
+				return
+			}
 			col := d.sorted[j*n : (j+1)*n]
 			lt, le := 0, 0
-			for _, q := range s.sortPairs() {
+			for r, q := range sorted {
+				if r%cancelEvery == cancelEvery-1 && ctx.Err() != nil {
+					return
+				}
 				v := keyValue(q.key)
 				for lt < n && col[lt] < v {
 					lt++

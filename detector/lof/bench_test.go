@@ -7,7 +7,7 @@ import (
 	"github.com/gonomaly/gonomaly/internal/reftest"
 )
 
-func benchSets(b *testing.B) []reftest.BenchSet {
+func benchSets(b *testing.B) []detectortest.BenchSet {
 	return reftest.BenchSets(b, 20000, 8, "shuttle", "mammography", "musk", "optdigits")
 }
 

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector/detectortest"
 )
 
 // EnvDir is the environment variable naming a full reference directory.
@@ -141,19 +142,13 @@ func abs(x float64) float64 {
 	return x
 }
 
-// BenchSet is a named matrix for benchmarks.
-type BenchSet struct {
-	Name string
-	X    *dataset.Matrix
-}
-
 // BenchSets returns a synthetic rows x cols set (dataset.Synthetic, 5 % outliers, seed 1) and,
 // when the full reference directory is given, those of the named datasets it holds: the data
 // that BENCHMARKS.md times side by side with scikit-learn.
-func BenchSets(b testing.TB, rows, cols int, names ...string) []BenchSet {
+func BenchSets(b testing.TB, rows, cols int, names ...string) []detectortest.BenchSet {
 	b.Helper()
 	X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: rows, Cols: cols, Contamination: 0.05, Seed: 1})
-	sets := []BenchSet{{fmt.Sprintf("synthetic-%dx%d", rows, cols), X}}
+	sets := []detectortest.BenchSet{{Name: fmt.Sprintf("synthetic-%dx%d", rows, cols), X: X}}
 	if _, full := Root(); !full {
 		b.Logf("%s not set: benchmarking synthetic data only", EnvDir)
 		return sets
@@ -161,7 +156,7 @@ func BenchSets(b testing.TB, rows, cols int, names ...string) []BenchSet {
 	have := Names(b)
 	for _, n := range names {
 		if slices.Contains(have, n) {
-			sets = append(sets, BenchSet{n, Load(b, n).X})
+			sets = append(sets, detectortest.BenchSet{Name: n, X: Load(b, n).X})
 		}
 	}
 	return sets
