@@ -11,6 +11,7 @@ import (
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/eval"
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
 // CellSpec is one benchmark cell: one algorithm on one dataset, fitted and scored Iterations
@@ -157,7 +158,7 @@ func runCell(ctx context.Context, spec CellSpec, over func(heap int64)) (*CellRe
 		}
 	}
 	if spec.Memory {
-		c.res.PeakRSS = peakRSS()
+		c.res.PeakRSS = sysstat.PeakRSS()
 	}
 	return c.res, nil
 }
@@ -168,7 +169,7 @@ type cell struct {
 	X      *dataset.Matrix
 	labels []int
 	base   int64 // live heap before the data was loaded
-	smp    *heapSampler
+	smp    *sysstat.HeapSampler
 	res    *CellResult
 }
 
@@ -184,15 +185,15 @@ func openCell(spec CellSpec, over func(heap int64)) (*cell, error) {
 		if every <= 0 {
 			every = SampleInterval
 		}
-		c.smp = startHeapSampler(every, spec.HeapLimit, over)
+		c.smp = sysstat.StartHeapSampler(every, spec.HeapLimit, over)
 	}
-	c.base = liveHeap()
+	c.base = sysstat.LiveHeap()
 	if spec.Memory {
 		c.res.RSSScope = "process"
-		if resetPeakRSS() {
+		if sysstat.ResetPeakRSS() {
 			c.res.RSSScope = "cell"
 		}
-		c.res.BaseRSS = currentRSS()
+		c.res.BaseRSS = sysstat.RSS()
 	}
 	var err error
 	if c.X, c.labels, err = loadData(spec); err != nil {
@@ -204,14 +205,14 @@ func openCell(spec CellSpec, over func(heap int64)) (*cell, error) {
 	for _, l := range c.labels {
 		c.res.Anomalies += l
 	}
-	c.res.DataBytes = liveHeap() - c.base
+	c.res.DataBytes = sysstat.LiveHeap() - c.base
 	return c, nil
 }
 
 // close stops the heap sampler.
 func (c *cell) close() {
 	if c.smp != nil {
-		c.smp.close()
+		c.smp.Close()
 		c.smp = nil
 	}
 }
@@ -229,23 +230,23 @@ func (c *cell) iterate(ctx context.Context, evaluate, account bool) (Measurement
 	}
 	var before int64
 	if account {
-		before = liveHeap()
+		before = sysstat.LiveHeap()
 	}
 	var cpu0, cpu1 time.Duration
 	// fit is a function so the training scores it returns are garbage before the model's
 	// size is taken.
 	fit := func() error {
-		smp.reset()
-		cpu0 = cpuTime()
+		smp.Reset()
+		cpu0 = sysstat.CPUTime()
 		t0 := time.Now()
 		fr, err := m.Fit(ctx, c.X)
 		d := time.Since(t0)
-		cpu1 = cpuTime()
+		cpu1 = sysstat.CPUTime()
 		if err != nil {
 			return err
 		}
 		ms.FitSeconds = d.Seconds()
-		ms.FitPeakHeap = max(smp.peak()-c.base, 0)
+		ms.FitPeakHeap = max(smp.Peak()-c.base, 0)
 		if evaluate && c.labels != nil {
 			met, err := eval.Evaluate(c.labels, fr.Scores)
 			switch {
@@ -261,20 +262,20 @@ func (c *cell) iterate(ctx context.Context, evaluate, account bool) (Measurement
 		return ms, fmt.Errorf("bench: cell %s: %w", spec.ID(), err)
 	}
 	if account {
-		c.res.ModelBytes = liveHeap() - before
+		c.res.ModelBytes = sysstat.LiveHeap() - before
 	}
 
-	smp.reset()
-	cpu2 := cpuTime()
+	smp.Reset()
+	cpu2 := sysstat.CPUTime()
 	t1 := time.Now()
 	s, err := m.Score(ctx, c.X, nil)
 	score := time.Since(t1)
-	cpu3 := cpuTime()
+	cpu3 := sysstat.CPUTime()
 	if err != nil {
 		return ms, fmt.Errorf("bench: cell %s: %w", spec.ID(), err)
 	}
 	ms.ScoreSeconds = score.Seconds()
-	ms.ScorePeakHeap = max(smp.peak()-c.base, 0)
+	ms.ScorePeakHeap = max(smp.Peak()-c.base, 0)
 	ms.CPUSeconds = (cpu1 - cpu0 + cpu3 - cpu2).Seconds()
 	runtime.KeepAlive(s)
 	runtime.KeepAlive(m)

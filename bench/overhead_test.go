@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 	"github.com/gonomaly/gonomaly/stat"
 )
 
@@ -73,7 +74,7 @@ func TestHarnessOverhead(t *testing.T) {
 			return m.FitSeconds + m.ScoreSeconds, time.Since(t0).Seconds()
 		}
 		sampled := func() (measured, wall float64) {
-			c.smp = startHeapSampler(SampleInterval, 0, nil)
+			c.smp = sysstat.StartHeapSampler(SampleInterval, 0, nil)
 			defer c.close()
 			return harness(c)
 		}
@@ -117,15 +118,15 @@ func TestSamplerCPU(t *testing.T) {
 		t.Skip("the race detector's instrumentation dominates the costs measured here")
 	}
 	idle := func(sample bool) time.Duration {
-		var s *heapSampler
+		var s *sysstat.HeapSampler
 		if sample {
-			s = startHeapSampler(SampleInterval, 0, nil)
+			s = sysstat.StartHeapSampler(SampleInterval, 0, nil)
 		}
-		c0 := cpuTime()
+		c0 := sysstat.CPUTime()
 		time.Sleep(time.Second)
-		d := cpuTime() - c0
+		d := sysstat.CPUTime() - c0
 		if s != nil {
-			s.close()
+			s.Close()
 		}
 		return d
 	}
@@ -141,7 +142,7 @@ func TestSamplerCPU(t *testing.T) {
 func BenchmarkHeapRead(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		readHeap()
+		sysstat.HeapBytes()
 	}
 }
 
@@ -162,8 +163,8 @@ func BenchmarkSamplerIdle(b *testing.B) {
 	})
 	b.Run("sampled", func(b *testing.B) {
 		b.ReportAllocs()
-		s := startHeapSampler(SampleInterval, 0, nil)
-		defer s.close()
+		s := sysstat.StartHeapSampler(SampleInterval, 0, nil)
+		defer s.Close()
 		for b.Loop() {
 			work()
 		}
