@@ -15,16 +15,23 @@ import (
 // ErrNotFitted is returned by Score and MarshalBinary before Fit (or UnmarshalBinary).
 var ErrNotFitted = errors.New("iforest: detector is not fitted")
 
+// Defaults taken by the zero values of Config (scikit-learn's IsolationForest). The registry
+// in package detector offers the same as its parameters' defaults.
+const (
+	DefaultTrees       = 100 // n_estimators
+	DefaultMaxFeatures = 1.0 // max_features: every column
+)
+
 // Config sets up an isolation forest. The zero value is scikit-learn's default
 // IsolationForest (100 trees, max_samples="auto", max_features=1.0, no bootstrap) with seed 0.
 type Config struct {
-	// Trees is the number of trees (n_estimators); 0 means 100.
+	// Trees is the number of trees (n_estimators); 0 means DefaultTrees.
 	Trees int
 	// MaxSamples sets the rows drawn per tree: 0 means "auto", min(256, n); a value in (0, 1]
 	// is a share of the rows, int(MaxSamples*n); a value above 1 is a row count and must be a
 	// whole number (a count above n is capped at n, as scikit-learn does after a warning).
 	MaxSamples float64
-	// MaxFeatures sets the columns drawn per tree: 0 means 1.0 (all); a value in (0, 1] is a
+	// MaxFeatures sets the columns drawn per tree: 0 means DefaultMaxFeatures (all); a value in (0, 1] is a
 	// share, max(1, int(MaxFeatures*cols)); a value above 1 is a count and must be a whole
 	// number no larger than the number of columns.
 	MaxFeatures float64
@@ -106,10 +113,10 @@ func AveragePathLength(n int) float64 {
 // New validates cfg and returns an unfitted detector.
 func New(cfg Config) (*Detector, error) {
 	if cfg.Trees < 0 {
-		return nil, fmt.Errorf("iforest: Trees = %d: must be >= 0 (0 means 100)", cfg.Trees)
+		return nil, fmt.Errorf("iforest: Trees = %d: must be >= 0 (0 means %d)", cfg.Trees, DefaultTrees)
 	}
 	if cfg.Trees == 0 {
-		cfg.Trees = 100
+		cfg.Trees = DefaultTrees
 	}
 	if cfg.Workers < 0 {
 		return nil, fmt.Errorf("iforest: Workers = %d: must be >= 0 (0 means GOMAXPROCS)", cfg.Workers)

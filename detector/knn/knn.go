@@ -28,7 +28,7 @@ var ErrNotFitted = errors.New("knn: detector is not fitted")
 
 // Config configures a Detector. The zero value is PyOD's default: k = 5, method largest.
 type Config struct {
-	// Neighbors is k (0 = 5).
+	// Neighbors is k (0 = DefaultNeighbors).
 	Neighbors int
 	// Method is Largest (the default when empty), Mean or Median.
 	Method string

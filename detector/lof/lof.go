@@ -22,7 +22,7 @@ var ErrNotFitted = errors.New("lof: detector is not fitted")
 
 // Config configures a Detector. The zero value is scikit-learn's default, 20 neighbours.
 type Config struct {
-	// Neighbors is n_neighbors (0 = 20). Fit caps it at the number of training rows minus one.
+	// Neighbors is n_neighbors (0 = DefaultNeighbors). Fit caps it at the number of training rows minus one.
 	Neighbors int
 	// Workers is the number of goroutines used by Fit and Score (0 = GOMAXPROCS).
 	Workers int

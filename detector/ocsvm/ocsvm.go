@@ -12,6 +12,14 @@ import (
 	"github.com/gonomaly/gonomaly/internal/parallel"
 )
 
+// Defaults taken by the zero values of Config (scikit-learn's OneClassSVM). The registry in
+// package detector offers the same as its parameters' defaults.
+const (
+	DefaultNu      = 0.5
+	DefaultTol     = 1e-3
+	DefaultCacheMB = 200
+)
+
 // Config holds the parameters of a one-class SVM. The zero value is scikit-learn's default
 // OneClassSVM(kernel="rbf", gamma="scale", nu=0.5, tol=1e-3, cache_size=200, shrinking=True).
 type Config struct {
@@ -21,11 +29,11 @@ type Config struct {
 	// GammaAuto selects gamma = 1/d ("auto"); Gamma must then be 0.
 	GammaAuto bool
 	// Nu bounds the share of training rows outside the boundary and from below the share of
-	// support vectors; in (0, 1]. 0 means 0.5.
+	// support vectors; in (0, 1]. 0 means DefaultNu.
 	Nu float64
-	// Tol is the stopping tolerance on the maximal KKT violation. 0 means 1e-3.
+	// Tol is the stopping tolerance on the maximal KKT violation. 0 means DefaultTol.
 	Tol float64
-	// CacheMB is the kernel column cache size in MiB. 0 means 200.
+	// CacheMB is the kernel column cache size in MiB. 0 means DefaultCacheMB.
 	CacheMB int
 	// NoShrinking turns off libsvm's shrinking heuristic (on by default).
 	NoShrinking bool
@@ -87,13 +95,13 @@ func New(cfg Config) (*Detector, error) {
 		return nil, fmt.Errorf("ocsvm: workers %d: must be >= 0", cfg.Workers)
 	}
 	if cfg.Nu == 0 {
-		cfg.Nu = 0.5
+		cfg.Nu = DefaultNu
 	}
 	if cfg.Tol == 0 {
-		cfg.Tol = 1e-3
+		cfg.Tol = DefaultTol
 	}
 	if cfg.CacheMB == 0 {
-		cfg.CacheMB = 200
+		cfg.CacheMB = DefaultCacheMB
 	}
 	return &Detector{cfg: cfg}, nil
 }
