@@ -35,12 +35,22 @@ func benchSets(b *testing.B) []struct {
 	return sets
 }
 
+// BenchmarkBuild times the index a fit builds (Auto: the KD-tree, or on wide data the
+// prefiltered brute force) and the plain brute force's median-split tree (buildTree).
 func BenchmarkBuild(b *testing.B) {
 	for _, s := range benchSets(b) {
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := Build(s.X, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(s.name+"/plain", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := build(s.X, Options{Algorithm: Brute}, false); err != nil {
 					b.Fatal(err)
 				}
 			}
