@@ -1,7 +1,7 @@
 package dataset
 
 import (
-	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -33,52 +33,27 @@ var (
 // quoteMax is the most of a cell or column name an error quotes; longer ones are cut with "…".
 const quoteMax = 64
 
-// CSVOptions control how CSV data is read.
-type CSVOptions struct {
-	// Label names a 0/1 column (1 = anomaly) that is kept out of the features. Empty: none.
-	Label string
-	// Comma is the field delimiter; zero means ','.
-	Comma rune
-	// ChunkRows is the number of rows per chunk; zero means DefaultChunkRows.
-	ChunkRows int
-	// Name is used in error messages (usually the file name). Optional.
-	Name string
-	// MaxLineBytes caps the bytes of one record: its line, or its lines when a quoted field
-	// holds newlines (line endings not counted). Zero means DefaultMaxLineBytes. A longer
-	// record is a *ParseError wrapping ErrLineTooLong, met before much more than the cap is
-	// read into memory.
-	MaxLineBytes int
-	// MaxColumns caps the fields of one record, the header included; zero means
-	// DefaultMaxColumns. A wider record is a *ParseError wrapping ErrTooManyColumns.
-	MaxColumns int
-}
-
 // maxPrealloc bounds the values (and labels) a chunk reserves before its rows are read, so a
 // wide header or a large ChunkRows costs memory only as rows arrive.
 const maxPrealloc = 1 << 20
 
-// Chunk is a block of consecutive rows from a CSV stream.
-type Chunk struct {
-	X        *Matrix
-	Labels   []int // nil when no label column was asked for
-	FirstRow int   // 1-based data row number of X's first row
-}
-
 // CSVReader streams a CSV file with a header row in chunks of rows, so memory is bounded by the
-// chunk size rather than the file size.
+// chunk size rather than the file size. It is a Source.
 type CSVReader struct {
 	r        *recordReader
-	opts     CSVOptions
+	opts     Options
 	header   []string
 	features []string
 	labelCol int // index in the record, or -1
 	row      int // data rows read so far
 	done     bool
+	x        Matrix // the chunk, reused
+	labels   []int  // its labels, reused; nil without a label column
 }
 
 // NewCSVReader reads the header from r. It fails if the input is empty, the header has
 // duplicate or empty names, or the label column is missing.
-func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
+func NewCSVReader(r io.Reader, opts Options) (*CSVReader, error) {
 	if opts.ChunkRows <= 0 {
 		opts.ChunkRows = DefaultChunkRows
 	}
@@ -139,18 +114,36 @@ func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
 // Columns returns the names of the feature columns, in order.
 func (c *CSVReader) Columns() []string { return c.features }
 
-// Next returns the next chunk of rows, or io.EOF when no rows remain. The first call returns
-// an error wrapping ErrEmpty if the file has a header but no rows.
-func (c *CSVReader) Next() (*Chunk, error) {
+// Labels returns the labels of the rows of the last chunk, or nil without a label column.
+func (c *CSVReader) Labels() []int { return c.labels }
+
+// Row returns the number of data rows read so far: the last chunk's last row, 1-based.
+func (c *CSVReader) Row() int { return c.row }
+
+// Next returns the next chunk of rows, or io.EOF when no rows remain; the matrix is reused
+// (see Source). The first call returns an error wrapping ErrEmpty if the file has a header
+// but no rows. ctx is checked once a chunk.
+func (c *CSVReader) Next(ctx context.Context) (*Matrix, error) {
 	if c.done {
 		return nil, io.EOF
 	}
-	d := len(c.features)
-	ch := &Chunk{X: &Matrix{Cols: d, Data: make([]float64, 0, min(c.opts.ChunkRows, maxPrealloc/d)*d)}, FirstRow: c.row + 1}
-	if c.labelCol >= 0 {
-		ch.Labels = make([]int, 0, min(c.opts.ChunkRows, maxPrealloc))
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	for ch.X.Rows < c.opts.ChunkRows {
+	d := len(c.features)
+	x := &c.x
+	if x.Data == nil {
+		x.Cols = d
+		x.Data = make([]float64, 0, min(c.opts.ChunkRows, maxPrealloc/d)*d)
+		if c.labelCol >= 0 {
+			c.labels = make([]int, 0, min(c.opts.ChunkRows, maxPrealloc))
+		}
+	}
+	x.Rows, x.Data = 0, x.Data[:0]
+	if c.labels != nil {
+		c.labels = c.labels[:0]
+	}
+	for x.Rows < c.opts.ChunkRows {
 		rec, err := c.r.Read()
 		if err == io.EOF {
 			c.done = true
@@ -172,20 +165,20 @@ func (c *CSVReader) Next() (*Chunk, error) {
 				if v != 0 && v != 1 {
 					return nil, c.errorf(c.row, c.header[j], string(cell), errors.New("label must be 0 or 1"))
 				}
-				ch.Labels = append(ch.Labels, int(v))
+				c.labels = append(c.labels, int(v))
 				continue
 			}
-			ch.X.Data = append(ch.X.Data, v)
+			x.Data = append(x.Data, v)
 		}
-		ch.X.Rows++
+		x.Rows++
 	}
-	if ch.X.Rows == 0 {
+	if x.Rows == 0 {
 		if c.row == 0 {
 			return nil, c.errorf(0, "", "", ErrEmpty)
 		}
 		return nil, io.EOF
 	}
-	return ch, nil
+	return x, nil
 }
 
 func (c *CSVReader) parse(field []byte, j int) (float64, error) {
@@ -282,66 +275,34 @@ type Table struct {
 }
 
 // ReadCSV reads all rows of a CSV stream into memory.
-func ReadCSV(r io.Reader, opts CSVOptions) (*Table, error) {
+func ReadCSV(r io.Reader, opts Options) (*Table, error) {
 	cr, err := NewCSVReader(r, opts)
 	if err != nil {
 		return nil, err
 	}
-	return cr.ReadAll()
+	return ReadAll(context.Background(), cr)
 }
 
-// ReadAll reads the remaining rows into one Table.
-func (c *CSVReader) ReadAll() (*Table, error) {
-	t := &Table{X: &Matrix{Cols: len(c.features)}, Columns: c.features}
-	for {
-		ch, err := c.Next()
-		if err == io.EOF {
-			return t, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		t.X.Data = append(t.X.Data, ch.X.Data...)
-		t.X.Rows += ch.X.Rows
-		if ch.Labels != nil {
-			t.Labels = append(t.Labels, ch.Labels...)
-		}
-	}
-}
-
-// OpenCSV opens a CSV file (gzip-compressed when its name ends in .gz) for streaming.
-// The caller closes the returned closer.
-func OpenCSV(path string, opts CSVOptions) (*CSVReader, io.Closer, error) {
+// OpenCSV opens a CSV file (gzip-compressed when its name ends in .gz or its content starts
+// with gzip's magic bytes) for streaming. The caller closes the returned closer. Open reads
+// Parquet files too.
+func OpenCSV(path string, opts Options) (*CSVReader, io.Closer, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataset: %w", err)
 	}
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("dataset: %s: %w", path, err)
-		}
-		r = gz
-	}
 	if opts.Name == "" {
 		opts.Name = path
 	}
-	cr, err := NewCSVReader(r, opts)
+	s, err := openStream(f, f, strings.HasSuffix(path, ".gz"), opts)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
 	}
-	return cr, f, nil
+	return s.CSVReader, f, nil
 }
 
-// ReadCSVFile reads a whole CSV file (see OpenCSV) into memory.
-func ReadCSVFile(path string, opts CSVOptions) (*Table, error) {
-	cr, closer, err := OpenCSV(path, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
-	return cr.ReadAll()
+// ReadCSVFile reads a whole file into memory. It is ReadFile, which reads Parquet too.
+func ReadCSVFile(path string, opts Options) (*Table, error) {
+	return ReadFile(context.Background(), path, opts)
 }

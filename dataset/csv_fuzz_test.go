@@ -2,11 +2,11 @@ package dataset
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -138,7 +138,8 @@ func FuzzReadCSV(f *testing.F) {
 		}
 		tab := &Table{X: &Matrix{Cols: len(cr.Columns())}, Columns: cr.Columns()}
 		for {
-			ch, err := cr.Next()
+			first := cr.Row() + 1
+			x, err := cr.Next(context.Background())
 			if err == io.EOF {
 				break
 			}
@@ -146,28 +147,27 @@ func FuzzReadCSV(f *testing.F) {
 				checkParseError(t, err)
 				return
 			}
-			if len(ch.X.Data) != ch.X.Rows*ch.X.Cols || ch.X.Cols != len(cr.Columns()) || ch.X.Rows > opts.ChunkRows {
-				t.Fatalf("chunk shape %dx%d with %d values", ch.X.Rows, ch.X.Cols, len(ch.X.Data))
+			if len(x.Data) != x.Rows*x.Cols || x.Cols != len(cr.Columns()) || x.Rows > opts.ChunkRows {
+				t.Fatalf("chunk shape %dx%d with %d values", x.Rows, x.Cols, len(x.Data))
 			}
-			if ch.FirstRow != tab.X.Rows+1 {
-				t.Fatalf("chunk starts at row %d after %d rows", ch.FirstRow, tab.X.Rows)
+			if first != tab.X.Rows+1 || cr.Row() != tab.X.Rows+x.Rows {
+				t.Fatalf("chunk of rows %d-%d after %d rows", first, cr.Row(), tab.X.Rows)
 			}
-			if label != "" && len(ch.Labels) != ch.X.Rows {
-				t.Fatalf("%d labels for %d rows", len(ch.Labels), ch.X.Rows)
+			labels := cr.Labels()
+			if label != "" && len(labels) != x.Rows {
+				t.Fatalf("%d labels for %d rows", len(labels), x.Rows)
 			}
-			for _, v := range ch.X.Data {
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					t.Fatalf("accepted non-finite %v", v)
-				}
+			if err := x.Validate(); err != nil {
+				t.Fatalf("accepted a chunk that is not valid: %v", err)
 			}
-			for _, l := range ch.Labels {
+			for _, l := range labels {
 				if l != 0 && l != 1 {
 					t.Fatalf("accepted label %d", l)
 				}
 			}
-			tab.X.Data = append(tab.X.Data, ch.X.Data...)
-			tab.X.Rows += ch.X.Rows
-			tab.Labels = append(tab.Labels, ch.Labels...)
+			tab.X.Data = append(tab.X.Data, x.Data...)
+			tab.X.Rows += x.Rows
+			tab.Labels = append(tab.Labels, labels...)
 		}
 		if tab.X.Rows == 0 {
 			t.Fatal("no rows and no error")

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math"
@@ -84,17 +85,18 @@ func TestCSVReaderChunks(t *testing.T) {
 	}
 	var sizes []int
 	for {
-		ch, err := cr.Next()
+		first := cr.Row() + 1
+		x, err := cr.Next(context.Background())
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ch.FirstRow != 1+10*len(sizes) {
-			t.Fatalf("chunk %d starts at row %d", len(sizes), ch.FirstRow)
+		if first != 1+10*len(sizes) {
+			t.Fatalf("chunk %d starts at row %d", len(sizes), first)
 		}
-		sizes = append(sizes, ch.X.Rows)
+		sizes = append(sizes, x.Rows)
 	}
 	if len(sizes) != 3 || sizes[0] != 10 || sizes[2] != 5 {
 		t.Fatalf("chunk sizes %v, want [10 10 5]", sizes)

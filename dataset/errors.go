@@ -3,6 +3,7 @@ package dataset
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors that callers can test with errors.Is.
@@ -12,33 +13,47 @@ var (
 	ErrRagged     = errors.New("wrong number of fields")
 	ErrEmpty      = errors.New("no data rows")
 	ErrNoColumn   = errors.New("no such column")
+	ErrShape      = errors.New("matrix dimensions do not match its data")
 )
 
 // ParseError reports bad input at a row (1-based data row, not counting the header) and
-// column (by name when the header gives one).
+// column (by name when the header or schema gives one, else by number).
 type ParseError struct {
-	File   string // may be empty
-	Row    int    // 1-based data row; 0 for the header
-	Column string // column name, or "" when the error is about the whole row
-	Value  string // the offending cell, if any
-	Err    error
+	File     string // may be empty
+	RowGroup int    // 1-based Parquet row group holding Row; 0 otherwise
+	Row      int    // 1-based data row of the whole file; 0 for the header or schema
+	Column   string // column name, or "" when the error is about the whole row
+	Col      int    // 1-based column number, when there is no name (a Matrix); 0 otherwise
+	Value    string // the offending cell, if any
+	Err      error
 }
 
 func (e *ParseError) Error() string {
-	where := "dataset"
+	var b strings.Builder
+	b.WriteString("dataset")
 	if e.File != "" {
-		where += ": " + e.File
+		b.WriteString(": " + e.File)
+	}
+	sep := ": "
+	if e.RowGroup > 0 {
+		fmt.Fprintf(&b, "%srow group %d", sep, e.RowGroup)
+		sep = ", "
+	}
+	if e.Row > 0 {
+		fmt.Fprintf(&b, "%srow %d", sep, e.Row)
+		sep = ", "
 	}
 	switch {
-	case e.Column != "" && e.Value != "":
-		return fmt.Sprintf("%s: row %d, column %q: %q: %v", where, e.Row, e.Column, e.Value, e.Err)
 	case e.Column != "":
-		return fmt.Sprintf("%s: row %d, column %q: %v", where, e.Row, e.Column, e.Err)
-	case e.Row > 0:
-		return fmt.Sprintf("%s: row %d: %v", where, e.Row, e.Err)
-	default:
-		return fmt.Sprintf("%s: %v", where, e.Err)
+		fmt.Fprintf(&b, "%scolumn %q", sep, e.Column)
+	case e.Col > 0:
+		fmt.Fprintf(&b, "%scolumn %d", sep, e.Col)
 	}
+	if e.Value != "" {
+		fmt.Fprintf(&b, ": %q", e.Value)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }

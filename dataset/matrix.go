@@ -1,6 +1,10 @@
 package dataset
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
 
 // Matrix is a dense row-major matrix of float64: element (i, j) is Data[i*Cols+j].
 // The zero value is an empty 0x0 matrix.
@@ -65,4 +69,23 @@ func (m *Matrix) Clone() *Matrix {
 	c := &Matrix{Rows: m.Rows, Cols: m.Cols, Data: make([]float64, len(m.Data))}
 	copy(c.Data, m.Data)
 	return c
+}
+
+// Validate checks that m is well formed and finite: dimensions not negative, Rows*Cols ==
+// len(Data), and no NaN or infinity. A bad value is a *ParseError naming its row and column
+// (1-based) and wrapping ErrNonFinite; a bad shape is an error wrapping ErrShape. It is the
+// one check every path that takes a Matrix from outside runs before using it.
+func (m *Matrix) Validate() error {
+	if m == nil {
+		return fmt.Errorf("dataset: %w: nil matrix", ErrShape)
+	}
+	if m.Rows < 0 || m.Cols < 0 || (m.Cols > 0 && m.Rows > math.MaxInt/m.Cols) || len(m.Data) != m.Rows*m.Cols {
+		return fmt.Errorf("dataset: %w: %d x %d matrix holds %d values", ErrShape, m.Rows, m.Cols, len(m.Data))
+	}
+	for k, v := range m.Data {
+		if v-v != 0 { // NaN or ±Inf
+			return &ParseError{Row: k/m.Cols + 1, Col: k%m.Cols + 1, Value: strconv.FormatFloat(v, 'g', -1, 64), Err: ErrNonFinite}
+		}
+	}
+	return nil
 }

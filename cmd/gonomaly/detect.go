@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
 	"github.com/spf13/cobra"
 
 	"github.com/gonomaly/gonomaly/dataset"
@@ -44,12 +40,15 @@ func newDetectCmd() *cobra.Command {
 	f := &detectFlags{}
 	cmd := &cobra.Command{
 		Use:   "detect (--algorithm NAME | --model FILE) --input FILE [flags]",
-		Short: "Score every row of a CSV file for anomalies",
-		Long: `detect scores every row of a CSV file. With --algorithm it fits that detector on the
+		Short: "Score every row of a CSV or Parquet file for anomalies",
+		Long: `detect scores every row of a CSV file (.csv, .csv.gz, or - for standard input) or a
+Parquet file (.parquet; float and integer columns). With --algorithm it fits that detector on the
 file and scores its rows (for knn and local_outlier_factor each row is left out of its own
 neighbours, as scikit-learn does for training data). With --model it loads a model saved by
 'gonomaly train' and streams the file through it in chunks, so memory stays bounded by the
-chunk size, not the file size.
+chunk size, not the file size; each chunk is scored on all cores while the next is read.
+On a terminal, stderr shows progress: the rows read and scored, their rate and the time
+left, and how long a fit has been running.
 
 A summary goes to stderr; --json prints one JSON object on stdout instead:
   {"algorithm","rows","cols","fit_seconds","score_seconds","anomalies","threshold",
@@ -77,18 +76,19 @@ when the name ends in .parquet).
 }
 
 func runDetect(cmd *cobra.Command, f *detectFlags) error {
-	ctx := cmd.Context()
 	if f.chunk < 1 {
 		return usagef("--chunk-rows %d: must be at least 1", f.chunk)
 	}
-	var out scoreWriter
+	prog := newProgress(cmd.ErrOrStderr(), f.json)
+	defer prog.clear()
+	ctx := detector.WithProgress(cmd.Context(), prog.report)
+	var out *scoreFile
 	if f.output != "" {
-		w, err := createScoreWriter(f.output)
-		if err != nil {
+		var err error
+		if out, err = createScoreFile(f.output); err != nil {
 			return err
 		}
-		out = w
-		defer w.Abort() // leaves an existing file as it was unless Close below committed
+		defer out.abort() // leaves an existing file as it was unless close below committed
 	}
 	res := &detectResult{}
 	var scores []float64 // kept only when labels need them
@@ -100,29 +100,32 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		if m, err = f.newModel(cmd); err != nil {
 			return err
 		}
-		prog := newProgress(cmd.ErrOrStderr(), "", f.json)
-		prog.status("reading %s", f.input)
-		tab, err := readInput(f.input, f.label, 0)
+		tab, err := readTable(ctx, prog, f.input, f.label)
 		if err != nil {
-			prog.done()
 			return err
 		}
-		prog.done() // clears the status line for a warning
+		prog.clear() // for a warning
 		if err := f.checkBudget(cmd.ErrOrStderr(), m, tab.X.Rows, tab.X.Cols); err != nil {
 			return err
 		}
-		prog.status("fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
+		prog.step("fit", "rows", "fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
 		fr, err := m.Fit(ctx, tab.X)
-		prog.done()
+		prog.clear()
 		if err != nil {
 			return err
 		}
 		res.Rows, res.Cols = tab.X.Rows, tab.X.Cols
 		res.FitSeconds, res.ScoreSeconds = fr.FitTime.Seconds(), fr.ScoreTime.Seconds()
 		scores, labels = fr.Scores, tab.Labels
-		res.Anomalies = countAbove(scores, m.Threshold)
+		flags := make([]bool, len(scores))
+		for i, s := range scores {
+			flags[i] = m.IsAnomaly(s)
+			if flags[i] {
+				res.Anomalies++
+			}
+		}
 		if out != nil {
-			if err := out.Write(scores, m.Threshold); err != nil {
+			if err := out.Write(scores, flags); err != nil {
 				return err
 			}
 		}
@@ -139,56 +142,36 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		if m, err = detector.LoadFile(f.model); err != nil {
 			return err
 		}
-		cr, closer, err := openInput(f.input, f.label, f.chunk)
+		src, err := dataset.Open(f.input, dataset.Options{Label: f.label, ChunkRows: f.chunk})
 		if err != nil {
 			return err
 		}
-		defer closer.Close()
-		if n := len(cr.Columns()); n != m.Cols {
+		defer src.Close()
+		if n := len(src.Columns()); n != m.Cols {
 			hint := ""
 			if n == m.Cols+1 && f.label == "" {
 				hint = " (is one of them a label column? name it with --label)"
 			}
 			return fmt.Errorf("%s has %d feature columns, the model was fitted on %d%s: %w", f.input, n, m.Cols, hint, detector.ErrDimension)
 		}
-		prog := newProgress(cmd.ErrOrStderr(), "scoring", f.json)
-		res.Cols = m.Cols
-		var buf []float64
-		for {
-			ch, err := cr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			t0 := time.Now()
-			if len(buf) != ch.X.Rows {
-				buf = make([]float64, ch.X.Rows)
-			}
-			s, err := m.Score(ctx, ch.X, buf)
-			if err != nil {
-				return fmt.Errorf("rows %d-%d: %w", ch.FirstRow, ch.FirstRow+ch.X.Rows-1, err)
-			}
-			res.ScoreSeconds += time.Since(t0).Seconds()
-			res.Rows += ch.X.Rows
-			res.Anomalies += countAbove(s, m.Threshold)
-			if ch.Labels != nil {
-				scores = append(scores, s...)
-				labels = append(labels, ch.Labels...)
-			}
-			if out != nil {
-				if err := out.Write(s, m.Threshold); err != nil {
-					return err
-				}
-			}
-			prog.update(res.Rows)
+		tap := &labelTap{Source: src}
+		sink := &detectSink{out: out, keep: f.label != ""}
+		prog.step("score", "rows", "scoring %s", f.input)
+		t0 := time.Now()
+		n, err := m.ScoreStream(ctx, tap, sink)
+		prog.clear()
+		if err != nil {
+			return err
 		}
-		prog.done()
+		res.Cols, res.Rows, res.ScoreSeconds = m.Cols, n, time.Since(t0).Seconds()
+		res.Anomalies, scores = sink.anomalies, sink.scores
+		if f.label != "" {
+			labels = tap.labels
+		}
 	}
 	res.Algorithm, res.Threshold = m.Algorithm, m.Threshold
 	if out != nil {
-		if err := out.Close(); err != nil {
+		if err := out.close(); err != nil {
 			return err
 		}
 	}
@@ -210,16 +193,6 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	return nil
 }
 
-func countAbove(s []float64, thr float64) int {
-	n := 0
-	for _, v := range s {
-		if v > thr {
-			n++
-		}
-	}
-	return n
-}
-
 func printDetect(w io.Writer, r *detectResult, output string) {
 	fmt.Fprintf(w, "%-18s %s\n", "algorithm", r.Algorithm)
 	fmt.Fprintf(w, "%-18s %d x %d\n", "data", r.Rows, r.Cols)
@@ -239,129 +212,113 @@ func printDetect(w io.Writer, r *detectResult, output string) {
 	}
 }
 
-// openInput opens a CSV file, or standard input for "-", for streaming.
-func openInput(path, label string, chunk int) (*dataset.CSVReader, io.Closer, error) {
-	opts := dataset.CSVOptions{Label: label, ChunkRows: chunk}
-	if path == "-" {
-		opts.Name = "stdin"
-		cr, err := dataset.NewCSVReader(bufio.NewReaderSize(os.Stdin, 1<<16), opts)
-		return cr, io.NopCloser(nil), err
-	}
-	return dataset.OpenCSV(path, opts)
-}
-
-// readInput reads a whole CSV file (or standard input) into memory.
-func readInput(path, label string, chunk int) (*dataset.Table, error) {
-	cr, closer, err := openInput(path, label, chunk)
+// readTable reads a whole table (CSV, gzip CSV, Parquet, or CSV on standard input for "-"),
+// showing the rows read on a terminal.
+func readTable(ctx context.Context, prog *progress, path, label string) (*dataset.Table, error) {
+	src, err := dataset.Open(path, dataset.Options{Label: label})
 	if err != nil {
 		return nil, err
 	}
-	defer closer.Close()
-	return cr.ReadAll()
+	defer src.Close()
+	prog.step("read", "rows", "reading %s", path)
+	return dataset.ReadAll(ctx, &readProgress{Source: src, ctx: ctx})
 }
 
-// scoreWriter writes per-row scores and anomaly flags to a file. The file takes its place
-// only at Close; Abort drops it, leaving any file of that name as it was.
-type scoreWriter interface {
-	Write(scores []float64, threshold float64) error
-	Close() error
-	Abort()
+// readProgress reports the rows a Source has read to the progress hook of ctx.
+type readProgress struct {
+	dataset.Source
+	ctx  context.Context
+	rows int64
 }
 
-func createScoreWriter(path string) (scoreWriter, error) {
+func (r *readProgress) Next(ctx context.Context) (*dataset.Matrix, error) {
+	x, err := r.Source.Next(ctx)
+	if err == nil {
+		r.rows += int64(x.Rows)
+		var total int64
+		if z, ok := r.Source.(dataset.Sized); ok {
+			total = z.TotalRows()
+		}
+		detector.ReportProgress(r.ctx, "read", r.rows, total)
+	}
+	return x, err
+}
+
+// labelTap keeps the labels of the chunks a Source returns, for the metrics.
+type labelTap struct {
+	dataset.Source
+	labels []int
+}
+
+func (l *labelTap) Next(ctx context.Context) (*dataset.Matrix, error) {
+	x, err := l.Source.Next(ctx)
+	if err == nil {
+		l.labels = append(l.labels, l.Source.Labels()...)
+	}
+	return x, err
+}
+
+// TotalRows passes on the source's estimate, for progress.
+func (l *labelTap) TotalRows() int64 {
+	if z, ok := l.Source.(dataset.Sized); ok {
+		return z.TotalRows()
+	}
+	return 0
+}
+
+// detectSink counts the anomalies of a stream of scores, keeps the scores when keep is set
+// (for the metrics) and passes them on to out, if any.
+type detectSink struct {
+	out       *scoreFile
+	keep      bool
+	anomalies int
+	scores    []float64
+}
+
+func (d *detectSink) Write(scores []float64, isAnomaly []bool) error {
+	for _, a := range isAnomaly {
+		if a {
+			d.anomalies++
+		}
+	}
+	if d.keep {
+		d.scores = append(d.scores, scores...)
+	}
+	if d.out != nil {
+		return d.out.Write(scores, isAnomaly)
+	}
+	return nil
+}
+
+func (d *detectSink) Close() error { return nil }
+
+// scoreRow is a row of a Parquet score file.
+type scoreRow = dataset.ScoreRow
+
+// scoreFile is a score file (CSV, or Parquet for a .parquet name) that takes its place only
+// at close; abort drops it, leaving any file of that name as it was.
+type scoreFile struct {
+	dataset.ScoreWriter
+	f *pendingFile
+}
+
+func createScoreFile(path string) (*scoreFile, error) {
 	f, err := createPending(path)
 	if err != nil {
 		return nil, fmt.Errorf("output: %w", err)
 	}
-	if strings.HasSuffix(strings.ToLower(path), ".parquet") {
-		return &parquetScores{f: f, w: parquet.NewGenericWriter[scoreRow](f)}, nil
-	}
-	w := &csvScores{f: f, w: bufio.NewWriterSize(f, 1<<16)}
-	_, err = w.w.WriteString("score,is_anomaly\n")
-	return w, err
+	return &scoreFile{ScoreWriter: dataset.NewScoreWriter(f, path), f: f}, nil
 }
 
-type csvScores struct {
-	f      *pendingFile
-	w      *bufio.Writer
-	b      []byte
-	closed bool
-}
-
-func (c *csvScores) Write(scores []float64, thr float64) error {
-	for _, s := range scores {
-		c.b = strconv.AppendFloat(c.b[:0], s, 'g', -1, 64)
-		if s > thr {
-			c.b = append(c.b, ",1\n"...)
-		} else {
-			c.b = append(c.b, ",0\n"...)
-		}
-		if _, err := c.w.Write(c.b); err != nil {
-			return fmt.Errorf("output: %w", err)
-		}
+func (s *scoreFile) close() error {
+	if err := s.ScoreWriter.Close(); err != nil {
+		s.f.abort()
+		return err
 	}
-	return nil
-}
-
-func (c *csvScores) Close() error {
-	if c.closed {
-		return nil
-	}
-	c.closed = true
-	if err := c.w.Flush(); err != nil {
-		c.f.abort()
-		return fmt.Errorf("output: %w", err)
-	}
-	if err := c.f.commit(); err != nil {
+	if err := s.f.commit(); err != nil {
 		return fmt.Errorf("output: %w", err)
 	}
 	return nil
 }
 
-func (c *csvScores) Abort() {
-	c.closed = true
-	c.f.abort()
-}
-
-type scoreRow struct {
-	Score     float64 `parquet:"score"`
-	IsAnomaly bool    `parquet:"is_anomaly"`
-}
-
-type parquetScores struct {
-	f      *pendingFile
-	w      *parquet.GenericWriter[scoreRow]
-	rows   []scoreRow
-	closed bool
-}
-
-func (p *parquetScores) Write(scores []float64, thr float64) error {
-	p.rows = p.rows[:0]
-	for _, s := range scores {
-		p.rows = append(p.rows, scoreRow{s, s > thr})
-	}
-	if _, err := p.w.Write(p.rows); err != nil {
-		return fmt.Errorf("output: %w", err)
-	}
-	return nil
-}
-
-func (p *parquetScores) Close() error {
-	if p.closed {
-		return nil
-	}
-	p.closed = true
-	if err := p.w.Close(); err != nil {
-		p.f.abort()
-		return fmt.Errorf("output: %w", err)
-	}
-	if err := p.f.commit(); err != nil {
-		return fmt.Errorf("output: %w", err)
-	}
-	return nil
-}
-
-func (p *parquetScores) Abort() {
-	p.closed = true
-	p.f.abort()
-}
+func (s *scoreFile) abort() { s.f.abort() }

@@ -4,51 +4,213 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/gonomaly/gonomaly/bench"
 )
 
-// progress shows a one-line running count on a terminal; it is silent when stderr is not a
-// terminal or when machine-readable output was asked for.
+// progress is the one progress renderer of the CLI: a single line on stderr, redrawn in
+// place, saying what step a long command is on (reading, fitting, scoring, benchmark cells),
+// how far it is (rows or cells done, of how many), how fast and when it should end. It draws
+// only when its writer is a terminal and no machine-readable output was asked for; otherwise
+// every method does nothing. Its methods are safe for concurrent use.
+//
+// Counts come from detector.ProgressFunc (report, given to the detectors through
+// detector.WithProgress) and from bench.Reporter (Report).
 type progress struct {
+	mu    sync.Mutex
 	w     io.Writer
-	what  string
 	on    bool
-	start time.Time
-	last  time.Time
+	now   func() time.Time
+	every time.Duration // least time between two redraws of a count
+	tick  time.Duration // redraw of a step's elapsed time without counts; 0: none
+
+	label       string // the step, e.g. "reading big.csv"
+	phase       string // the phase of detector reports that the label already says
+	unit        string
+	detail      string // after the counts: the benchmark cell running
+	start, last time.Time
+	drawn       bool
+	done, total int64
+	stop        chan struct{} // closed to end the ticker of the step
+	ticker      sync.WaitGroup
 }
 
-func newProgress(w io.Writer, what string, quiet bool) *progress {
-	on := false
-	if f, ok := w.(*os.File); ok && !quiet {
-		on = term.IsTerminal(int(f.Fd()))
+// terminal is implemented by writers that know whether they are a terminal (tests fake one).
+type terminal interface{ IsTerminal() bool }
+
+// isTerminal reports whether w is a terminal: a terminal *os.File, or a writer saying so.
+func isTerminal(w io.Writer) bool {
+	switch t := w.(type) {
+	case terminal:
+		return t.IsTerminal()
+	case *os.File:
+		return term.IsTerminal(int(t.Fd()))
 	}
-	now := time.Now()
-	return &progress{w: w, what: what, on: on, start: now, last: now}
+	return false
 }
 
-func (p *progress) update(rows int) {
-	if !p.on || time.Since(p.last) < 200*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	el := time.Since(p.start).Seconds()
-	fmt.Fprintf(p.w, "\r%s: %d rows, %.0f rows/s, %.1f s ", p.what, rows, float64(rows)/el, el)
+// newProgress returns a renderer on w, drawing only when w is a terminal and quiet is false.
+func newProgress(w io.Writer, quiet bool) *progress {
+	return &progress{w: w, on: !quiet && isTerminal(w), now: time.Now, every: 100 * time.Millisecond, tick: time.Second}
 }
 
-// status replaces the line with a note on the current step (reading, fitting), so a long
-// fit shows what it is doing; like update it prints only on a terminal.
-func (p *progress) status(format string, args ...any) {
+// step starts a step: the line shows label (formatted), then the counts of the detector's
+// reports of phase (in unit) and the time taken; until counts arrive the elapsed time is
+// redrawn every second, so a long fit shows it is alive.
+func (p *progress) step(phase, unit, format string, args ...any) {
 	if !p.on {
 		return
 	}
-	p.last = time.Now()
-	fmt.Fprintf(p.w, "\r\033[K"+format, args...)
+	p.stopTicker()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.label, p.phase, p.unit, p.detail = fmt.Sprintf(format, args...), phase, unit, ""
+	p.start = p.now()
+	p.done, p.total = -1, 0
+	p.draw()
+	if p.tick > 0 {
+		stop := make(chan struct{})
+		p.stop = stop
+		p.ticker.Add(1)
+		go func() {
+			defer p.ticker.Done()
+			t := time.NewTicker(p.tick)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					p.mu.Lock()
+					if p.done < 0 {
+						p.draw()
+					}
+					p.mu.Unlock()
+				}
+			}
+		}()
+	}
 }
 
-func (p *progress) done() {
-	if p.on && !p.last.Equal(p.start) {
-		fmt.Fprint(p.w, "\r\033[K")
+// report is a detector.ProgressFunc: done of total (0: unknown) rows of phase.
+func (p *progress) report(phase string, done, total int64) {
+	if !p.on {
+		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if phase != p.phase && p.phase != "" {
+		p.label, p.phase = p.label+" ("+phase+")", phase
+	}
+	first := p.done < 0
+	p.done, p.total = done, total
+	if first || p.now().Sub(p.last) >= p.every || (total > 0 && done >= total) {
+		p.draw()
+	}
+}
+
+// Report implements bench.Reporter: cells done of all, with the cell running.
+func (p *progress) Report(b bench.Progress) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.start.IsZero() {
+		p.start = p.now().Add(-b.Elapsed)
+	}
+	p.detail = b.Current
+	p.done, p.total = int64(b.Done), int64(b.Total)
+	p.draw()
+}
+
+// draw writes the line: label: done of total unit (pct), rate unit/s, ETA; or label and
+// the elapsed time before any count. It holds p.mu.
+func (p *progress) draw() {
+	now := p.now()
+	p.last, p.drawn = now, true
+	el := now.Sub(p.start)
+	line := "\r\033[K" + p.label
+	if p.done < 0 {
+		fmt.Fprintf(p.w, "%s … %s", line, roundDur(el))
+		return
+	}
+	if p.label != "" {
+		line += ": "
+	}
+	line += group(p.done)
+	if p.total > 0 {
+		line += " of " + group(p.total)
+	}
+	line += " " + p.unit
+	if p.total > 0 {
+		line += fmt.Sprintf(" (%d%%)", min(100, 100*p.done/p.total))
+	}
+	if s := el.Seconds(); s > 0 && p.done > 0 {
+		rate := float64(p.done) / s
+		line += ", " + group(int64(rate+0.5)) + " " + p.unit + "/s"
+		if p.total > p.done {
+			line += ", ETA " + roundDur(time.Duration(float64(p.total-p.done)/rate*float64(time.Second))).String()
+		}
+	}
+	if p.detail != "" {
+		line += "  " + p.detail
+	}
+	fmt.Fprint(p.w, line)
+}
+
+// clear ends the step: the ticker stops and the line is cleared, so what follows (a warning,
+// the summary) starts on a clean line.
+func (p *progress) clear() {
+	if !p.on {
+		return
+	}
+	p.stopTicker()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+	p.label, p.phase, p.detail, p.start = "", "", "", time.Time{}
+}
+
+func (p *progress) stopTicker() {
+	p.mu.Lock()
+	stop := p.stop
+	p.stop = nil
+	p.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		p.ticker.Wait()
+	}
+}
+
+// roundDur rounds d for display: to the second from 10 s, else to the tenth.
+func roundDur(d time.Duration) time.Duration {
+	if d >= 10*time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+// group writes n with thousands separated by commas.
+func group(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	if n < 0 {
+		return s
+	}
+	out := make([]byte, 0, len(s)+len(s)/3)
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
 }

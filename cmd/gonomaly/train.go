@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gonomaly/gonomaly/detector"
 )
 
 type trainFlags struct {
@@ -28,8 +30,8 @@ func newTrainCmd() *cobra.Command {
 	f := &trainFlags{}
 	cmd := &cobra.Command{
 		Use:   "train --algorithm NAME --input FILE --model FILE [flags]",
-		Short: "Fit a detector on a CSV file and save the model",
-		Long: `train fits a detector on every row of a CSV file and saves it, with its parameters and
+		Short: "Fit a detector on a CSV or Parquet file and save the model",
+		Long: `train fits a detector on every row of a CSV or Parquet file and saves it, with its parameters and
 its anomaly threshold (the (1 - contamination) quantile of the training scores), to a model
 file that 'gonomaly detect --model' and the service load.
 
@@ -53,20 +55,20 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
-	prog := newProgress(cmd.ErrOrStderr(), "", f.json)
-	prog.status("reading %s", f.input)
-	tab, err := readInput(f.input, f.label, 0)
+	prog := newProgress(cmd.ErrOrStderr(), f.json)
+	defer prog.clear()
+	ctx := detector.WithProgress(cmd.Context(), prog.report)
+	tab, err := readTable(ctx, prog, f.input, f.label)
 	if err != nil {
-		prog.done()
 		return err
 	}
-	prog.done() // clears the status line for a warning
+	prog.clear() // for a warning
 	if err := f.checkBudget(cmd.ErrOrStderr(), m, tab.X.Rows, tab.X.Cols); err != nil {
 		return err
 	}
-	prog.status("fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
-	fr, err := m.Fit(cmd.Context(), tab.X)
-	prog.done()
+	prog.step("fit", "rows", "fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
+	fr, err := m.Fit(ctx, tab.X)
+	prog.clear()
 	if err != nil {
 		return err
 	}
