@@ -9,13 +9,11 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/gonomaly/gonomaly/store"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/gonomaly/gonomaly/bench"
 	"github.com/gonomaly/gonomaly/detector"
@@ -103,7 +101,7 @@ func (f *perfFlags) merge(cmd *cobra.Command, load func(path string) error, sett
 
 // options are the run options every command shares: cells run in a child process that is
 // this same binary, and progress shows on a terminal.
-func (f *perfFlags) options(bar *progressBar) (bench.Options, error) {
+func (f *perfFlags) options(bar *progress) (bench.Options, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return bench.Options{}, fmt.Errorf("finding this program to run cells in child processes: %w", err)
@@ -244,48 +242,6 @@ func (f *perfFlags) saveRun(ctx context.Context, kind, suiteID string, doc any) 
 		return fmt.Errorf("storing the result: %w", err)
 	}
 	return nil
-}
-
-// progressBar renders bench progress as a one-line bar on a terminal: cells done of all,
-// estimated time left and the current cell. It draws nothing when stderr is not a terminal.
-type progressBar struct {
-	w    io.Writer
-	on   bool
-	unit string
-	last time.Time
-}
-
-func newProgressBar(w io.Writer, unit string) *progressBar {
-	on := false
-	if f, ok := w.(*os.File); ok {
-		on = term.IsTerminal(int(f.Fd()))
-	}
-	return &progressBar{w: w, on: on, unit: unit}
-}
-
-// Report implements bench.Reporter.
-func (b *progressBar) Report(p bench.Progress) {
-	if !b.on {
-		return
-	}
-	const width = 24
-	filled := 0
-	if p.Total > 0 {
-		filled = min(width, width*p.Done/p.Total)
-	}
-	eta := "-"
-	if p.ETA > 0 {
-		eta = p.ETA.Round(time.Second).String()
-	}
-	fmt.Fprintf(b.w, "\r\033[K[%s%s] %d/%d %s  %s elapsed  ETA %s  %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		p.Done, p.Total, b.unit, p.Elapsed.Round(time.Second), eta, p.Current)
-	b.last = time.Now()
-}
-
-func (b *progressBar) done() {
-	if b.on && !b.last.IsZero() {
-		fmt.Fprint(b.w, "\r\033[K")
-	}
 }
 
 // newCellCmd is the hidden command a child process runs to serve one cell. A panic is a

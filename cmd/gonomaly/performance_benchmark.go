@@ -160,13 +160,15 @@ func runBenchmark(cmd *cobra.Command, f *benchmarkFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgressBar(cmd.ErrOrStderr(), "cells")
+	bar := newProgress(cmd.ErrOrStderr(), false)
+	bar.step("", "cells", "benchmark")
+	defer bar.clear()
 	opts, err := f.options(bar)
 	if err != nil {
 		return err
 	}
 	doc, err := bench.RunBenchmark(cmd.Context(), cfg, opts)
-	bar.done()
+	bar.clear()
 	if err != nil {
 		return configErr(err)
 	}

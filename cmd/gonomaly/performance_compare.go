@@ -55,13 +55,15 @@ func runCompare(cmd *cobra.Command, f *compareFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgressBar(cmd.ErrOrStderr(), "algorithms")
+	bar := newProgress(cmd.ErrOrStderr(), false)
+	bar.step("", "algorithms", "compare")
+	defer bar.clear()
 	opts, err := f.options(bar)
 	if err != nil {
 		return err
 	}
 	doc, err := bench.RunCompare(cmd.Context(), cfg, opts)
-	bar.done()
+	bar.clear()
 	if err != nil {
 		return configErr(err)
 	}

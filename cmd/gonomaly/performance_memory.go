@@ -59,13 +59,15 @@ func runMemory(cmd *cobra.Command, f *memoryFlags) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgressBar(cmd.ErrOrStderr(), "steps")
+	bar := newProgress(cmd.ErrOrStderr(), false)
+	bar.step("", "steps", "memory")
+	defer bar.clear()
 	opts, err := f.options(bar)
 	if err != nil {
 		return err
 	}
 	doc, err := bench.RunMemory(cmd.Context(), cfg, opts)
-	bar.done()
+	bar.clear()
 	if err != nil {
 		return configErr(err)
 	}

@@ -69,13 +69,15 @@ func runScalability(cmd *cobra.Command, f *scalabilityFlags) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgressBar(cmd.ErrOrStderr(), "sizes")
+	bar := newProgress(cmd.ErrOrStderr(), false)
+	bar.step("", "sizes", "scalability")
+	defer bar.clear()
 	opts, err := f.options(bar)
 	if err != nil {
 		return err
 	}
 	doc, err := bench.RunScalability(cmd.Context(), cfg, opts)
-	bar.done()
+	bar.clear()
 	if err != nil {
 		return configErr(err)
 	}
