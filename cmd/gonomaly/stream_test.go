@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,8 +14,9 @@ import (
 	"github.com/gonomaly/gonomaly/dataset"
 )
 
-// TestStreamingMemoryBounded scores a file through a saved model and checks that the heap never
-// holds more than a few chunks' worth, however large the file.
+// TestStreamingMemoryBounded scores a file, CSV and then the same rows as Parquet, through a
+// saved model and checks that the heap never holds more than a few chunks' worth, however
+// large the file.
 func TestStreamingMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 25 MB file")
@@ -59,6 +61,27 @@ func TestStreamingMemoryBounded(t *testing.T) {
 	if code, _, stderr := gonomaly(t, "train", "-a", "isolation_forest", "-i", small, "-m", model); code != 0 {
 		t.Fatalf("train: %s", stderr)
 	}
+	pq := filepath.Join(dir, "big.parquet")
+	tab, err := dataset.ReadCSVFile(big, dataset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pb bytes.Buffer
+	if err := dataset.WriteParquet(&pb, tab, "", 100_000); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pq, pb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tab, pb = nil, bytes.Buffer{}
+	for _, in := range []string{big, pq} {
+		heapWhileScoring(t, model, in, rows, cols)
+	}
+}
+
+// heapWhileScoring runs detect --model on in and checks how much the heap grows meanwhile.
+func heapWhileScoring(t *testing.T, model, in string, rows, cols int) {
+	t.Helper()
 
 	runtime.GC()
 	var base runtime.MemStats
@@ -80,7 +103,7 @@ func TestStreamingMemoryBounded(t *testing.T) {
 			}
 		}
 	}()
-	code, _, stderr := gonomaly(t, "detect", "--model", model, "-i", big, "-o", filepath.Join(dir, "s.csv"), "--chunk-rows", "4096")
+	code, _, stderr := gonomaly(t, "detect", "--model", model, "-i", in, "-o", filepath.Join(t.TempDir(), "s.csv"), "--chunk-rows", "4096")
 	close(stop)
 	wg.Wait()
 	if code != 0 {
@@ -88,7 +111,7 @@ func TestStreamingMemoryBounded(t *testing.T) {
 	}
 	grew := int64(peak) - int64(base.HeapAlloc)
 	whole := int64(rows * cols * 8)
-	t.Logf("heap grew by at most %.1f MB while streaming %d rows (the whole matrix would be %.1f MB)", float64(grew)/1e6, rows, float64(whole)/1e6)
+	t.Logf("%s: heap grew by at most %.1f MB while streaming %d rows (the whole matrix would be %.1f MB)", filepath.Base(in), float64(grew)/1e6, rows, float64(whole)/1e6)
 	if grew > 8<<20 {
 		t.Errorf("heap grew by %d bytes streaming a %d-byte matrix: not bounded by the chunk size", grew, whole)
 	}
