@@ -148,3 +148,54 @@ func (c byColumn) less(x, y int32) bool {
 	}
 	return vx < vy
 }
+
+// selectKeyed reorders keys and ids together so that position nth holds the element a sort by
+// (key, id) would put there, smaller ones before it and larger ones after (Hoare quickselect,
+// median of three). It is the one median split of the package: pcOrder's over projections
+// (float32) and buildTree's over a column (float64, the keys gathered first, which keeps the
+// comparisons on contiguous memory).
+func selectKeyed[K float32 | float64](keys []K, ids []int32, nth int) {
+	less := func(a, b int) bool {
+		return keys[a] < keys[b] || (keys[a] == keys[b] && ids[a] < ids[b])
+	}
+	swap := func(a, b int) {
+		keys[a], keys[b] = keys[b], keys[a]
+		ids[a], ids[b] = ids[b], ids[a]
+	}
+	lo, hi := 0, len(keys)-1
+	for hi > lo {
+		mid := lo + (hi-lo)/2
+		if less(mid, lo) {
+			swap(mid, lo)
+		}
+		if less(hi, lo) {
+			swap(hi, lo)
+		}
+		if less(hi, mid) {
+			swap(hi, mid)
+		}
+		pk, pi := keys[mid], ids[mid]
+		i, j := lo, hi
+		for i <= j {
+			for keys[i] < pk || (keys[i] == pk && ids[i] < pi) {
+				i++
+			}
+			for pk < keys[j] || (keys[j] == pk && pi < ids[j]) {
+				j--
+			}
+			if i <= j {
+				swap(i, j)
+				i++
+				j--
+			}
+		}
+		switch {
+		case nth <= j:
+			hi = j
+		case nth >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+}

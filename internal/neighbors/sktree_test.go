@@ -118,3 +118,49 @@ func TestNthMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectKeyedMatchesSort: after selectKeyed, position n holds the (key, id) pair a full sort
+// puts there, with smaller pairs before and larger after, keys and ids still paired; for the
+// float32 projections of pcOrder and the float64 columns of buildTree, with many ties.
+func TestSelectKeyedMatchesSort(t *testing.T) {
+	X := intData(300, 1, 5, 77)
+	check := func(t *testing.T, keyOf func(int32) float64, sel func(ids []int32, n int) func(int) float64) {
+		for _, n := range []int{0, 1, 7, 150, 299} {
+			ids := make([]int32, X.Rows)
+			for i := range ids {
+				ids[i] = int32(len(ids) - 1 - i)
+			}
+			key := sel(ids, n)
+			rank := func(p int) float64 { return key(p)*1e6 + float64(ids[p]) }
+			for p := range ids {
+				if key(p) != keyOf(ids[p]) {
+					t.Fatalf("n=%d: position %d holds key %v with id %d, whose key is %v", n, p, key(p), ids[p], keyOf(ids[p]))
+				}
+				if (p < n && rank(p) > rank(n)) || (p > n && rank(p) < rank(n)) {
+					t.Fatalf("n=%d: position %d out of order", n, p)
+				}
+			}
+		}
+	}
+	keyOf := func(i int32) float64 { return X.Data[i] }
+	t.Run("float32", func(t *testing.T) {
+		check(t, keyOf, func(ids []int32, n int) func(int) float64 {
+			keys := make([]float32, len(ids))
+			for p, i := range ids {
+				keys[p] = float32(X.Data[i])
+			}
+			selectKeyed(keys, ids, n)
+			return func(p int) float64 { return float64(keys[p]) }
+		})
+	})
+	t.Run("float64", func(t *testing.T) {
+		check(t, keyOf, func(ids []int32, n int) func(int) float64 {
+			keys := make([]float64, len(ids))
+			for p, i := range ids {
+				keys[p] = X.Data[i]
+			}
+			selectKeyed(keys, ids, n)
+			return func(p int) float64 { return keys[p] }
+		})
+	})
+}

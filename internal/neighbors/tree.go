@@ -18,7 +18,7 @@ func (ix *Index) buildTree(X *dataset.Matrix, leaf int) {
 		ix.perm[i] = int32(i)
 	}
 	ix.nodes = make([]node, 0, 2*(n/max(leaf/2, 1))+1)
-	ix.split(X, 0, int32(n), leaf)
+	ix.split(X, 0, int32(n), leaf, make([]float64, n))
 	ix.data = make([]float64, n*d)
 	for r, i := range ix.perm {
 		src := X.Row(int(i))
@@ -36,7 +36,8 @@ func (ix *Index) buildTree(X *dataset.Matrix, leaf int) {
 }
 
 // split adds the node for rows [lo, hi) of perm and its subtree; it returns the node number.
-func (ix *Index) split(X *dataset.Matrix, lo, hi int32, leaf int) int32 {
+// keys is scratch space of one value per row.
+func (ix *Index) split(X *dataset.Matrix, lo, hi int32, leaf int, keys []float64) int32 {
 	d := ix.d
 	id := int32(len(ix.nodes))
 	ix.nodes = append(ix.nodes, node{lo: lo, hi: hi, left: -1, right: -1})
@@ -73,9 +74,13 @@ func (ix *Index) split(X *dataset.Matrix, lo, hi int32, leaf int) int32 {
 	}
 	col := ix.cols[dim]
 	mid := lo + (hi-lo)/2
-	selectNth(ix.perm[lo:hi], int(mid-lo), func(i int32) float64 { return X.Data[int(i)*X.Cols+col] })
-	left := ix.split(X, lo, mid, leaf)
-	right := ix.split(X, mid, hi, leaf)
+	node := keys[lo:hi]
+	for t, i := range ix.perm[lo:hi] {
+		node[t] = X.Data[int(i)*X.Cols+col]
+	}
+	selectKeyed(node, ix.perm[lo:hi], int(mid-lo))
+	left := ix.split(X, lo, mid, leaf, keys)
+	right := ix.split(X, mid, hi, leaf, keys)
 	ix.nodes[id].left, ix.nodes[id].right = left, right
 	return id
 }
@@ -85,51 +90,6 @@ func (ix *Index) split(X *dataset.Matrix, lo, hi int32, leaf int) int32 {
 func (ix *Index) makeLeaf(n int32) {
 	nd := ix.nodes[n]
 	slices.Sort(ix.perm[nd.lo:nd.hi])
-}
-
-// selectNth reorders a so that a[nth] is the element that would be there if a were sorted by
-// (key, row number), smaller ones before it and larger ones after (quickselect, median of three).
-func selectNth(a []int32, nth int, key func(int32) float64) {
-	less := func(x, y int32) bool {
-		kx, ky := key(x), key(y)
-		return kx < ky || (kx == ky && x < y)
-	}
-	lo, hi := 0, len(a)-1
-	for hi > lo {
-		mid := lo + (hi-lo)/2
-		if less(a[mid], a[lo]) {
-			a[mid], a[lo] = a[lo], a[mid]
-		}
-		if less(a[hi], a[lo]) {
-			a[hi], a[lo] = a[lo], a[hi]
-		}
-		if less(a[hi], a[mid]) {
-			a[hi], a[mid] = a[mid], a[hi]
-		}
-		pivot := a[mid]
-		i, j := lo, hi
-		for i <= j {
-			for less(a[i], pivot) {
-				i++
-			}
-			for less(pivot, a[j]) {
-				j--
-			}
-			if i <= j {
-				a[i], a[j] = a[j], a[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case nth <= j:
-			hi = j
-		case nth >= i:
-			lo = i
-		default:
-			return
-		}
-	}
 }
 
 func (ix *Index) nodeBox(n int32) (lo, hi []float64) {

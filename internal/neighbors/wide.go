@@ -365,55 +365,6 @@ func pcOrder(proj []float32, m int, perm []int32, keys []float32) {
 	pcOrder(proj, m, perm[mid:], keys)
 }
 
-// selectKeyed reorders keys and ids together so that position nth holds the element a sort by
-// (key, id) would put there, smaller ones before it and larger ones after (quickselect,
-// median of three).
-func selectKeyed(keys []float32, ids []int32, nth int) {
-	less := func(a, b int) bool {
-		return keys[a] < keys[b] || (keys[a] == keys[b] && ids[a] < ids[b])
-	}
-	swap := func(a, b int) {
-		keys[a], keys[b] = keys[b], keys[a]
-		ids[a], ids[b] = ids[b], ids[a]
-	}
-	lo, hi := 0, len(keys)-1
-	for hi > lo {
-		mid := lo + (hi-lo)/2
-		if less(mid, lo) {
-			swap(mid, lo)
-		}
-		if less(hi, lo) {
-			swap(hi, lo)
-		}
-		if less(hi, mid) {
-			swap(hi, mid)
-		}
-		pk, pi := keys[mid], ids[mid]
-		i, j := lo, hi
-		for i <= j {
-			for keys[i] < pk || (keys[i] == pk && ids[i] < pi) {
-				i++
-			}
-			for pk < keys[j] || (keys[j] == pk && pi < ids[j]) {
-				j--
-			}
-			if i <= j {
-				swap(i, j)
-				i++
-				j--
-			}
-		}
-		switch {
-		case nth <= j:
-			hi = j
-		case nth >= i:
-			lo = i
-		default:
-			return
-		}
-	}
-}
-
 // limitP returns the largest projected value Ap a row may have and not be proved farther from
 // the query than its k-th nearest so far, when tq = sqrt(t e1) for the query's threshold t,
 // and the R and Rp of the query and the row add up to rs and rps.
