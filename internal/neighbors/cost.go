@@ -13,9 +13,9 @@ import (
 // which the caller allocates), and the wall time of both in nanoseconds. workers is
 // Options.Workers.
 //
-// Memory is counted from the allocations of sktree.go, wide.go and tree.go. The time is a
-// model calibrated on uniform synthetic data, where a KD-tree prunes least: a query examines
-// about (k + 30) 2^(0.75 d) rows (all of them from about 10 columns on), at 2 ns per value,
+// Memory is counted from the allocations of sktree.go, widebuild.go, widesearch.go and
+// tree.go. The time is a model calibrated on uniform synthetic data, where a KD-tree prunes
+// least: a query examines about (k + 30) 2^(0.75 d) rows (all of them from about 10 columns on), at 2 ns per value,
 // plus 40 ns k log k for its heap and sort and a walk of 0.2 us log n; the wide search costs 3 ns per training
 // row and 25 ns per neighbour and column. Real data, with structure, is usually faster.
 func Estimate(n, d, k, workers int) (indexBytes, scratchBytes, ns float64) {
