@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -315,8 +317,74 @@ func (p *ParquetReader) nextGroup() error {
 		}
 	}
 	chunks := p.groups[p.group].ColumnChunks()
+	meta := p.f.Metadata().RowGroups
 	for _, c := range p.all() {
+		if p.group >= len(meta) || c.index >= len(meta[p.group].Columns) {
+			return p.errorf(p.row+1, c.name, fmt.Errorf("%w: no metadata for the column chunk", errCorrupt))
+		}
+		if err := checkPages(p.f, p.f.Size(), &meta[p.group].Columns[c.index].MetaData); err != nil {
+			return p.errorf(p.row+1, c.name, err)
+		}
 		c.pages = chunks[c.index].Pages()
+	}
+	return nil
+}
+
+// maxPageBytes bounds a page, compressed or not: the Parquet library allocates what a page's
+// header says before reading it, so a corrupt header of a few bytes could claim gigabytes.
+// Writers make pages of kilobytes to a few megabytes.
+const maxPageBytes = 64 << 20
+
+// countingByteReader counts the bytes the thrift decoder takes from a bufio.Reader.
+type countingByteReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (c *countingByteReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingByteReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
+}
+
+// checkPages walks the page headers of a column chunk, checking that the chunk lies in the
+// file and that every page fits in the chunk and under maxPageBytes, before the Parquet
+// library allocates buffers of the sizes they claim.
+func checkPages(r io.ReaderAt, size int64, md *format.ColumnMetaData) error {
+	start := md.DataPageOffset
+	if md.DictionaryPageOffset > 0 {
+		start = md.DictionaryPageOffset
+	}
+	n := md.TotalCompressedSize
+	if start < 4 || n < 0 || start > size || n > size-start {
+		return fmt.Errorf("%w: column chunk of %d bytes at offset %d in a file of %d", errCorrupt, n, start, size)
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(r, start, n), 4096)
+	cr := &countingByteReader{r: br}
+	dec := thrift.NewDecoder((&thrift.CompactProtocol{}).NewReader(cr))
+	for cr.n < n {
+		var h format.PageHeader
+		if err := dec.Decode(&h); err != nil {
+			return fmt.Errorf("%w: page header at offset %d: %w", errCorrupt, start+cr.n, err)
+		}
+		if h.CompressedPageSize < 0 || h.UncompressedPageSize < 0 || int64(h.CompressedPageSize) > n-cr.n ||
+			h.CompressedPageSize > maxPageBytes || h.UncompressedPageSize > maxPageBytes {
+			return fmt.Errorf("%w: page of %d bytes (%d uncompressed) in a column chunk of %d (at most %s a page)",
+				errCorrupt, h.CompressedPageSize, h.UncompressedPageSize, n, byteSize(maxPageBytes))
+		}
+		k, err := br.Discard(int(h.CompressedPageSize))
+		cr.n += int64(k)
+		if err != nil {
+			return fmt.Errorf("%w: page at offset %d: %w", errCorrupt, start+cr.n, err)
+		}
 	}
 	return nil
 }
