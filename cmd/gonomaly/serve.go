@@ -80,18 +80,18 @@ is stored.`,
 	fl.DurationVar(&f.pool.ConnMaxLifetime, "db-recycle", store.DefaultConnMaxLifetime, "recycle database connections this old (> 0)")
 	fl.DurationVar(&f.pool.PrePingAfter, "db-pre-ping", store.DefaultPrePingAfter, "ping a connection idle this long before use (0: always; negative: never)")
 	fl.IntVar(&f.cacheMB, "cache-mb", 256, "in-process cache size in MiB (at least 1)")
-	f.maxBody = 32 << 20
+	f.maxBody = server.DefaultMaxBodyBytes
 	fl.Var(&f.maxBody, "max-body-bytes", "largest request body accepted (a size, at least 1 byte)")
-	fl.DurationVar(&f.requestTimeout, "request-timeout", time.Minute, "longest time a request may take (> 0)")
-	fl.DurationVar(&f.trainWait, "train-wait", 10*time.Second, "a train request waits this long, then answers 202 with a job to poll (> 0)")
+	fl.DurationVar(&f.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "longest time a request may take (> 0)")
+	fl.DurationVar(&f.trainWait, "train-wait", server.DefaultTrainWait, "a train request waits this long, then answers 202 with a job to poll (> 0)")
 	fl.IntVar(&f.batchMax, "batch-max", 256, fmt.Sprintf("most single-row predictions scored in one micro-batch (1 to %d)", maxBatchMax))
 	fl.DurationVar(&f.batchWait, "batch-wait", 0, "how long a micro-batch waits for more rows (0: take what is queued, no added latency; less than --request-timeout)")
-	fl.DurationVar(&f.bodyTimeout, "body-timeout", 0, "longest time reading one request body may take, whatever --request-timeout (0: the default, 30s)")
-	fl.IntVar(&f.maxInFlight, "max-in-flight", 0, fmt.Sprintf("most API requests served at once; past it 503 with Retry-After (0: the default, 256; at most %d)", maxInFlightMax))
+	fl.DurationVar(&f.bodyTimeout, "body-timeout", 0, fmt.Sprintf("longest time reading one request body may take, whatever --request-timeout (0: the default, %v)", server.DefaultBodyReadTimeout))
+	fl.IntVar(&f.maxInFlight, "max-in-flight", 0, fmt.Sprintf("most API requests served at once; past it 503 with Retry-After (0: the default, %d; at most %d)", server.DefaultMaxInFlight, maxInFlightMax))
 	fl.Var(&f.maxInFlightBytes, "max-in-flight-bytes", "most request body bytes held at once, by declared length; past it 503 (a size, at least --max-body-bytes; 0: the default, 1/16 of the memory this process may use)")
-	fl.IntVar(&f.maxJobs, "max-jobs", 0, fmt.Sprintf("most training jobs waiting or running; past it 429 with Retry-After (0: the default, 16; at most %d)", maxJobsMax))
-	fl.Var(&f.trainMemory, "train-memory-budget", "most memory one training may need by its detector's estimate, else 400 (a size; 0: the default, half of the memory this process may use shared by the 2 trainings that may run at once)")
-	fl.DurationVar(&f.trainTime, "train-time-budget", 0, "longest one training may take by its detector's estimate, else 400 (0: the default, 1h)")
+	fl.IntVar(&f.maxJobs, "max-jobs", 0, fmt.Sprintf("most training jobs waiting or running; past it 429 with Retry-After (0: the default, %d; at most %d)", server.DefaultMaxQueuedJobs, maxJobsMax))
+	fl.Var(&f.trainMemory, "train-memory-budget", fmt.Sprintf("most memory one training may need by its detector's estimate, else 400 (a size; 0: the default, half of the memory this process may use shared by the %d trainings that may run at once)", server.DefaultTrainConcurrency))
+	fl.DurationVar(&f.trainTime, "train-time-budget", 0, fmt.Sprintf("longest one training may take by its detector's estimate, else 400 (0: the default, %v)", server.DefaultTrainTimeBudget))
 	return cmd
 }
 
