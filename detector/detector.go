@@ -244,15 +244,16 @@ func checkInput(X *dataset.Matrix) error {
 	if X.Cols == 0 {
 		return fmt.Errorf("detector: %w: the data has no columns", ErrDimension)
 	}
-	if X.Rows < 0 || X.Cols < 0 || len(X.Data) != X.Rows*X.Cols {
-		return fmt.Errorf("detector: %w: malformed %dx%d matrix with %d values", ErrDimension, X.Rows, X.Cols, len(X.Data))
+	// The one check of a matrix's shape and values (dataset.Matrix.Validate), in the
+	// detector's terms.
+	switch err := X.Validate(); {
+	case err == nil:
+		return nil
+	case errors.Is(err, dataset.ErrShape):
+		return fmt.Errorf("detector: %w: %w", ErrDimension, err)
+	default:
+		return fmt.Errorf("detector: %w: %w", ErrNonFiniteInput, err)
 	}
-	for k, v := range X.Data {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("detector: row %d, column %d: %w", k/X.Cols+1, k%X.Cols+1, ErrNonFiniteInput)
-		}
-	}
-	return nil
 }
 
 // Quantile returns the q-quantile of xs with linear interpolation between order statistics

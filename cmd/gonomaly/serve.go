@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/cache"
+	"github.com/gonomaly/gonomaly/detector"
 	"github.com/gonomaly/gonomaly/internal/sysstat"
 	"github.com/gonomaly/gonomaly/optimize"
 	"github.com/gonomaly/gonomaly/server"
@@ -86,12 +87,12 @@ is stored.`,
 	fl.DurationVar(&f.trainWait, "train-wait", server.DefaultTrainWait, "a train request waits this long, then answers 202 with a job to poll (> 0)")
 	fl.IntVar(&f.batchMax, "batch-max", 256, fmt.Sprintf("most single-row predictions scored in one micro-batch (1 to %d)", maxBatchMax))
 	fl.DurationVar(&f.batchWait, "batch-wait", 0, "how long a micro-batch waits for more rows (0: take what is queued, no added latency; less than --request-timeout)")
-	fl.DurationVar(&f.bodyTimeout, "body-timeout", 0, fmt.Sprintf("longest time reading one request body may take, whatever --request-timeout (0: the default, %v)", server.DefaultBodyReadTimeout))
+	fl.DurationVar(&f.bodyTimeout, "body-timeout", 0, fmt.Sprintf("longest time reading one request body may take, whatever --request-timeout (0: the default, %s)", detector.HumanDuration(server.DefaultBodyReadTimeout)))
 	fl.IntVar(&f.maxInFlight, "max-in-flight", 0, fmt.Sprintf("most API requests served at once; past it 503 with Retry-After (0: the default, %d; at most %d)", server.DefaultMaxInFlight, maxInFlightMax))
 	fl.Var(&f.maxInFlightBytes, "max-in-flight-bytes", "most request body bytes held at once, by declared length; past it 503 (a size, at least --max-body-bytes; 0: the default, 1/16 of the memory this process may use)")
 	fl.IntVar(&f.maxJobs, "max-jobs", 0, fmt.Sprintf("most training jobs waiting or running; past it 429 with Retry-After (0: the default, %d; at most %d)", server.DefaultMaxQueuedJobs, maxJobsMax))
 	fl.Var(&f.trainMemory, "train-memory-budget", fmt.Sprintf("most memory one training may need by its detector's estimate, else 400 (a size; 0: the default, half of the memory this process may use shared by the %d trainings that may run at once)", server.DefaultTrainConcurrency))
-	fl.DurationVar(&f.trainTime, "train-time-budget", 0, fmt.Sprintf("longest one training may take by its detector's estimate, else 400 (0: the default, %v)", server.DefaultTrainTimeBudget))
+	fl.DurationVar(&f.trainTime, "train-time-budget", 0, fmt.Sprintf("longest one training may take by its detector's estimate, else 400 (0: the default, %s)", detector.HumanDuration(server.DefaultTrainTimeBudget)))
 	return cmd
 }
 
