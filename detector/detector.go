@@ -11,6 +11,7 @@ import (
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector/internal/fit"
 	"github.com/gonomaly/gonomaly/internal/parallel"
+	"github.com/gonomaly/gonomaly/internal/progress"
 	"github.com/gonomaly/gonomaly/stat"
 )
 
@@ -130,20 +131,25 @@ func (m *Model) Fit(ctx context.Context, X *dataset.Matrix) (res *FitResult, err
 		return nil, fmt.Errorf("detector: %s: %w: %d rows, need at least %d", m.Algorithm, ErrTooFewRows, X.Rows, mr.MinRows())
 	}
 	res = &FitResult{}
+	rows := int64(X.Rows)
+	progress.Report(ctx, "fit", 0, rows)
 	t0 := time.Now()
 	if err := m.Detector.Fit(ctx, X); err != nil {
 		return nil, m.wrap("fit", err)
 	}
 	res.FitTime = time.Since(t0)
+	progress.Report(ctx, "fit", rows, rows)
 	if ts, ok := m.Detector.(TrainScorer); ok {
 		res.Scores = slices.Clone(ts.TrainScores())
 	} else {
+		progress.Report(ctx, "score", 0, rows)
 		t1 := time.Now()
 		var err error
 		if res.Scores, err = m.Detector.Score(ctx, X, nil); err != nil {
 			return nil, m.wrap("score", err)
 		}
 		res.ScoreTime = time.Since(t1)
+		progress.Report(ctx, "score", rows, rows)
 	}
 	if len(res.Scores) != X.Rows {
 		return nil, m.internal("fit", fmt.Errorf("%d training scores for %d rows", len(res.Scores), X.Rows))

@@ -7,27 +7,25 @@ import (
 	"io"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/internal/progress"
 )
 
-// ProgressFunc receives the progress of a long step: phase names it ("score", "fit", ...),
-// done and total count rows (total is 0 when not known, and may be an estimate that changes).
-// It is called from one goroutine at a time per operation, often, so it must return quickly.
-type ProgressFunc func(phase string, done, total int64)
+// ProgressFunc receives the progress of a long step: phase names it ("fit", "score",
+// "neighbours", ...), done and total count rows (total is 0 when not known, and may be an
+// estimate that changes). It is called from one goroutine at a time per operation, often, so
+// it must return quickly.
+type ProgressFunc = progress.Func
 
-type progressKey struct{}
-
-// WithProgress returns a context that carries fn: long operations given it (ScoreStream,
-// and any detector step that calls ReportProgress) report their progress to fn.
+// WithProgress returns a context that carries fn: long operations given it (Model.Fit and
+// Score, ScoreStream, and the detectors' own long loops) report their progress to fn.
 func WithProgress(ctx context.Context, fn ProgressFunc) context.Context {
-	return context.WithValue(ctx, progressKey{}, fn)
+	return progress.With(ctx, fn)
 }
 
 // ReportProgress passes progress to the ProgressFunc of ctx, if any. Without one it costs a
 // context lookup and nothing else; a loop reports once per chunk of work, not per row.
 func ReportProgress(ctx context.Context, phase string, done, total int64) {
-	if fn, _ := ctx.Value(progressKey{}).(ProgressFunc); fn != nil {
-		fn(phase, done, total)
-	}
+	progress.Report(ctx, phase, done, total)
 }
 
 // streamBuffers is the number of chunks ScoreStream holds besides the source's own: one being
