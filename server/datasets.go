@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -32,7 +33,11 @@ func viewDataset(d *store.Dataset) datasetView {
 // multipart form. ?label=COL names a label column that is left out of the stored features;
 // ?name= names the dataset.
 func (s *Server) createDataset(w http.ResponseWriter, r *http.Request) *apiError {
-	name, label := r.URL.Query().Get("name"), r.URL.Query().Get("label")
+	q, e := query(r)
+	if e != nil {
+		return e
+	}
+	name, label := q.Get("name"), q.Get("label")
 	var body io.Reader = r.Body
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
@@ -85,7 +90,10 @@ func jsonOrForm(err error) *apiError {
 	if e := bodyError(err); e != nil {
 		return e
 	}
-	return errorf(http.StatusBadRequest, CodeBadRequest, "reading the upload: %s", plain(err))
+	if errors.Is(err, http.ErrMissingFile) {
+		return errorf(http.StatusBadRequest, CodeBadRequest, "the multipart form has no \"file\" part: send the CSV as the part named file")
+	}
+	return errorf(http.StatusBadRequest, CodeBadRequest, "the upload is not a well-formed multipart form: %s", plain(err))
 }
 
 // encodeCSV writes t's features as CSV, each value in the shortest form that reads back
@@ -117,9 +125,11 @@ func (s *Server) getDataset(w http.ResponseWriter, r *http.Request) *apiError {
 }
 
 func (s *Server) listDatasets(w http.ResponseWriter, r *http.Request) *apiError {
-	q := r.URL.Query()
+	q, e := query(r)
+	if e != nil {
+		return e
+	}
 	f := store.DatasetFilter{FileFormat: q.Get("file_format")}
-	var e *apiError
 	if f.Limit, f.Offset, e = paging(q.Get("limit"), q.Get("offset")); e != nil {
 		return e
 	}

@@ -197,9 +197,11 @@ type resultView struct {
 }
 
 func (s *Server) listResults(w http.ResponseWriter, r *http.Request) *apiError {
-	q := r.URL.Query()
+	q, e := query(r)
+	if e != nil {
+		return e
+	}
 	f := store.ResultFilter{DetectorID: q.Get("detector_id")}
-	var e *apiError
 	if f.Limit, f.Offset, e = paging(q.Get("limit"), q.Get("offset")); e != nil {
 		return e
 	}

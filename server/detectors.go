@@ -116,9 +116,11 @@ func (s *Server) getDetector(w http.ResponseWriter, r *http.Request) *apiError {
 }
 
 func (s *Server) listDetectors(w http.ResponseWriter, r *http.Request) *apiError {
-	q := r.URL.Query()
+	q, e := query(r)
+	if e != nil {
+		return e
+	}
 	f := store.DetectorFilter{Algorithm: q.Get("algorithm")}
-	var e *apiError
 	if f.Limit, f.Offset, e = paging(q.Get("limit"), q.Get("offset")); e != nil {
 		return e
 	}

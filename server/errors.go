@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -82,17 +85,39 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
+	// The mark, " (N more bytes)" after an ellipsis, counts in the n bytes.
+	mark := func(cut int) string { return "… (" + strconv.Itoa(len(s)-cut) + " more bytes)" }
+	cut := max(n-len(mark(n)), 0)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "… (" + strconv.Itoa(len(s)-cut) + " more bytes)"
+	return s[:cut] + mark(cut)
+}
+
+// jsonKind names a Go type as the JSON value it decodes from, for a client's error message.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
 }
 
 // layerPrefixes are the package names our errors start with ("detector: ..."): useful in a
 // log, noise to a client, who should read the message in its own terms.
 var layerPrefixes = strings.NewReplacer(
 	": detector: ", ": ", ": dataset: ", ": ", ": store: ", ": ", ": server: ", ": ", ": cache: ", ": ",
+	// The standard library's package names, and the store's sentinel at the end of a message
+	// that already says what is wrong.
+	"json: ", "", "http: ", "", "multipart: ", "", "mime: ", "", ": invalid record", "",
 )
 
 // plain is err's message for a client: without our package prefixes.
@@ -119,6 +144,9 @@ func decodeJSON(r *http.Request, v any) *apiError {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "request body: more than one JSON value")
 	}
 	if _, err := dec.Token(); err != io.EOF {
+		if e := bodyError(err); e != nil {
+			return e // the body failed after the value: a bad gzip trailer, the time or size limit
+		}
 		return errorf(http.StatusBadRequest, CodeBadRequest, "request body: data after the JSON value")
 	}
 	return nil
@@ -137,11 +165,10 @@ func jsonError(err error) *apiError {
 	case errors.As(err, &syn):
 		return errorf(http.StatusBadRequest, CodeBadRequest, "malformed JSON at byte %d: %v (JSON has no NaN or Infinity)", syn.Offset, syn)
 	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "body"
+		if typ.Field == "" {
+			return errorf(http.StatusBadRequest, CodeBadRequest, "request body: got JSON %s, want a JSON object", typ.Value)
 		}
-		return errorf(http.StatusBadRequest, CodeBadRequest, "field %q: got JSON %s, want %s", field, typ.Value, typ.Type)
+		return errorf(http.StatusBadRequest, CodeBadRequest, "field %q: got JSON %s, want %s", typ.Field, typ.Value, jsonKind(typ.Type))
 	case errors.As(err, &rows):
 		return errorf(http.StatusBadRequest, rows.code, "%s", rows.msg)
 	case errors.Is(err, io.EOF):
@@ -164,6 +191,10 @@ func bodyError(err error) *apiError {
 		return errorf(http.StatusRequestTimeout, CodeTimeout, "the request body was not received in time")
 	case errors.Is(err, errBadEncoding):
 		return errorf(http.StatusBadRequest, CodeBadRequest, "%s", plain(err))
+	case errors.Is(err, multipart.ErrMessageTooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "the multipart form is over the limit")
+	case strings.Contains(err.Error(), "chunk"):
+		return errorf(http.StatusBadRequest, CodeBadRequest, "request body: malformed chunked transfer encoding")
 	}
 	return nil
 }
@@ -213,4 +244,21 @@ func toAPI(err error) *apiError {
 	default:
 		return &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Msg: "internal error", Cause: err}
 	}
+}
+
+// query parses r's query string, refusing what r.URL.Query would quietly drop (a malformed
+// escape such as %zz) and values no name or id can hold (a NUL byte, invalid UTF-8).
+func query(r *http.Request) (url.Values, *apiError) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "query string: %s", plain(err))
+	}
+	for k, vs := range q {
+		for _, v := range vs {
+			if !utf8.ValidString(k) || !utf8.ValidString(v) || strings.ContainsRune(k+v, 0) {
+				return nil, errorf(http.StatusBadRequest, CodeBadRequest, "query parameter %s: a NUL byte or invalid UTF-8", strconv.Quote(truncate(k, 64)))
+			}
+		}
+	}
+	return q, nil
 }

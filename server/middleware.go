@@ -174,6 +174,12 @@ func closeAfter(w http.ResponseWriter, r *http.Request) {
 // requests would only hold more memory and connections.
 func (s *Server) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			// Refused on its declared length, before any of it is read or waited for.
+			closeAfter(w, r)
+			writeError(w, errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body of %d bytes over the limit of %d bytes", r.ContentLength, s.cfg.MaxBodyBytes))
+			return
+		}
 		n := r.ContentLength
 		if n < 0 || (n > 0 && r.Header.Get("Content-Encoding") != "") {
 			n = s.cfg.MaxBodyBytes

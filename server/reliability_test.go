@@ -252,6 +252,16 @@ func TestUnauthenticatedIsRefusedBeforeTheBody(t *testing.T) {
 	}
 }
 
+// A body declared larger than the limit is refused at once, before any of it is sent (it
+// used to wait for the body read time and answer 408).
+func TestOversizedDeclaredBodyIsRefusedAtOnce(t *testing.T) {
+	e := newEnv(t, envOpts{key: "k"})
+	status, closed, took := raw(t, addr(e), "POST /api/v1/detection/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nContent-Length: 1073741824\r\n\r\n")
+	if !strings.HasPrefix(status, "413") || !closed || took > time.Second {
+		t.Fatalf("%s, closed %v, after %v; want 413 at once, connection closed", status, closed, took)
+	}
+}
+
 // Defect class 3: past MaxInFlight requests (or MaxInFlightBytes of bodies), the service
 // answers 503 with Retry-After at once instead of holding more; health and metrics still
 // answer; when the load goes, requests are served again.
@@ -486,6 +496,11 @@ func TestCompressedBodies(t *testing.T) {
 	if st, eb, _ := post("/api/v1/datasets", "text/csv", "gzip", csv); st != 400 || !strings.Contains(eb.Error, "gzip") {
 		t.Errorf("not gzip: %d %+v", st, eb)
 	}
+	bad := gz([]byte(`{"algorithm":"hbos"}`))
+	bad[len(bad)-8] ^= 0xff // the CRC of the trailer
+	if st, eb, _ := post("/api/v1/detectors", "application/json", "gzip", bad); st != 400 || !strings.Contains(eb.Error, "gzip") {
+		t.Errorf("gzip with a bad CRC: %d %+v", st, eb)
+	}
 	if st, eb, _ := post("/api/v1/datasets", "text/csv", "br", csv); st != 415 || eb.Code != CodeUnsupported {
 		t.Errorf("brotli: %d %+v", st, eb)
 	}
@@ -532,7 +547,7 @@ func TestErrorsAreShortAndPlain(t *testing.T) {
 	} {
 		var eb errorBody
 		st := e.do("POST", "/api/v1/detectors", body, &eb)
-		if st != 400 || len(eb.Error) > 2048 || eb.Error == "" {
+		if st != 400 || len(eb.Error) > maxErrorText || eb.Error == "" {
 			t.Errorf("status %d, message of %d bytes", st, len(eb.Error))
 		}
 		for _, layer := range []string{"detector:", "store:", "dataset:", "server:"} {
@@ -543,8 +558,36 @@ func TestErrorsAreShortAndPlain(t *testing.T) {
 	}
 	var eb errorBody
 	code, _ := e.send("POST", "/api/v1/datasets", "text/csv", "", []byte("a,b\n1,"+huge+"\n"), &eb)
-	if code != 400 || eb.Code != CodeInvalidData || !strings.Contains(eb.Error, "row 1") || len(eb.Error) > 2048 {
+	if code != 400 || eb.Code != CodeInvalidData || !strings.Contains(eb.Error, "row 1") || len(eb.Error) > maxErrorText {
 		t.Errorf("huge CSV cell: %d %s, message of %d bytes: %.300s", code, eb.Code, len(eb.Error), eb.Error)
+	}
+}
+
+// Messages name what is wrong in the client's terms: no Go type names, no package prefixes
+// of the standard library, no cache keys; a malformed query string is 400, not ignored.
+func TestMessagesSpeakTheClientsTerms(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		code, want         string
+	}{
+		{"POST", "/api/v1/detection/predict", `[]`, 400, CodeBadRequest, "want a JSON object"},
+		{"POST", "/api/v1/detection/predict", `{"zz":1}`, 400, CodeBadRequest, `unknown field "zz"`},
+		{"POST", "/api/v1/detection/predict", `{"detector_id":5}`, 400, CodeBadRequest, "want a string"},
+		{"POST", "/api/v1/detection/predict", `{"detector_id":"nope","data":[[1]]}`, 404, CodeNotFound, `detector "nope": not found`},
+		{"POST", "/api/v1/detectors", `{"algorithm":"hbos","parameters":{"n_bins":null}}`, 400, CodeInvalidParam, "n_bins=null"},
+		{"POST", "/api/v1/detectors", `{"algorithm":"isolation_forest","parameters":{"max_samples":1e15}}`, 400, CodeInvalidParam, "max_samples"},
+		{"GET", "/api/v1/detectors?limit=%zz", "", 400, CodeBadRequest, "query string"},
+		{"GET", "/api/v1/detectors?algorithm=%00", "", 400, CodeBadRequest, "query parameter"},
+		{"GET", "/api/v1/detection/results?detector_id=%ff", "", 400, CodeBadRequest, "query parameter"},
+	} {
+		eb := e.wantError(tc.method, tc.path, tc.body, tc.status, tc.code, tc.want)
+		for _, leak := range []string{"server.", "json:", "http:", "detector-meta", "model:", "<nil>", "iforest:", "MaxSamples"} {
+			if strings.Contains(eb.Error, leak) {
+				t.Errorf("%s %s: message shows %q: %s", tc.method, tc.path, leak, eb.Error)
+			}
+		}
 	}
 }
 

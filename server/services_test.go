@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +157,31 @@ func TestRetrainAndDeleteLeaveNoStaleModelsInRedis(t *testing.T) {
 		if len(meta) != 0 {
 			t.Fatalf("%s after delete: metadata left in Redis: %v", alg, meta)
 		}
+	}
+}
+
+// Ids that name no detector never reach Redis: a predict for a made-up id (megabytes long, or
+// with a NUL) leaves no key behind (each used to leave a tag key as long as the id, forever).
+func TestUnknownIDsLeaveNothingInRedis(t *testing.T) {
+	rs := testsvc.StartRedis(t)
+	e, _ := instance(t, testsvc.PostgresSchema(t, "unknownids"), rs.URL())
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(rs.Port())})
+	defer rdb.Close()
+	ctx := context.Background()
+	before, err := rdb.DBSize(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"nope", strings.Repeat("q", 1<<20), "a\x00b", "01a23b87-5fab-7bc0-bdd1-62489761fcd4x"} {
+		js, _ := json.Marshal(id)
+		var eb errorBody
+		if st := e.do("POST", "/api/v1/detection/predict", `{"detector_id":`+string(js)+`,"data":[[1,2,3]]}`, &eb); st != 404 {
+			t.Fatalf("predict for %.20q: %d %+v", id, st, eb)
+		}
+	}
+	after, _ := rdb.DBSize(ctx).Result()
+	if after != before {
+		keys, _ := rdb.Keys(ctx, "*").Result()
+		t.Fatalf("Redis went from %d to %d keys: %.300v", before, after, keys)
 	}
 }

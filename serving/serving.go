@@ -71,6 +71,10 @@ var (
 // calls for a version not yet in memory decode it once. An unknown detector is an error
 // wrapping store.ErrNotFound; one never trained ErrNotFitted.
 func (s *Service) Live(ctx context.Context, id string) (*Live, error) {
+	if !store.ValidID(id) {
+		// Names no detector: kept away from the cache, whose keys and tags it would become.
+		return nil, fmt.Errorf("detector %s: %w", showID(id), store.ErrNotFound)
+	}
 	for attempt := 0; ; attempt++ {
 		meta, err := s.cache.GetOrLoad(ctx, metaKey(id), s.ttl, func(ctx context.Context) ([]byte, error) {
 			ds, err := s.store.GetDetectors(ctx, []string{id})
@@ -82,6 +86,9 @@ func (s *Service) Live(ctx context.Context, id string) (*Live, error) {
 			}
 			return encodeMeta(ds[0].Version, ds[0].IsFitted), nil
 		}, tag(id))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("detector %s: %w", id, store.ErrNotFound) // without the cache's words
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -184,6 +191,15 @@ func (s *Service) Decoded() int64 { return s.decoded.Load() }
 
 // Close stops every batcher, after they finish what they hold.
 func (s *Service) Close() { s.models.close() }
+
+// showID is id as a message shows it: quoted and cut to 40 bytes when it is not well-formed
+// (a hostile id of megabytes or control bytes).
+func showID(id string) string {
+	if len(id) > 40 {
+		id = id[:40] + "..."
+	}
+	return strconv.Quote(id)
+}
 
 // tag is the cache tag of every entry of one detector.
 func tag(id string) string { return "detector:" + id }

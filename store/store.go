@@ -372,3 +372,27 @@ type AlertFilter struct {
 
 // DefaultLimit is how many records a listing returns when its filter gives no Limit.
 const DefaultLimit = 1000
+
+// ValidID reports whether id is a well-formed record id: a UUID in the lowercase
+// 8-4-4-4-12 form the store issues. Any other id names no record (the store answers
+// ErrNotFound without asking the database), so a caller may check it first to keep a hostile
+// id away from caches and logs.
+func ValidID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := range len(id) {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}

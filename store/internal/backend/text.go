@@ -8,29 +8,8 @@ import (
 	"github.com/gonomaly/gonomaly/store"
 )
 
-// ValidID reports whether id is a record id in the form NewID issues: a UUID of 36
-// characters, lower-case hex digits grouped 8-4-4-4-12 by hyphens (any version). An id of
-// another form cannot name a record, so a look-up by it finds nothing without asking the
-// database, and a create with it is store.ErrInvalid.
-func ValidID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i := range len(id) {
-		c := id[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// ValidID is store.ValidID.
+func ValidID(id string) bool { return store.ValidID(id) }
 
 // ShowID is id as an error message shows it: as it is when well-formed, else quoted and cut
 // to 40 characters, so that a hostile id (10 KB, control bytes) does not fill or garble the
