@@ -198,10 +198,25 @@ func LoadConfig(path, suite string) (Config, error) {
 // the JSON). An unknown field is an error wrapping ErrConfig.
 func DecodeFile(path string, dst any) error { return decodeFile(path, dst, true) }
 
+// MaxConfigBytes bounds a configuration file: a suite's settings take a few KiB, and a file
+// such as /dev/zero must fail rather than be read into memory.
+const MaxConfigBytes = 1 << 20
+
+// MaxDims bounds a benchmark's feature dimension, as the CSV reader bounds a file's columns.
+const MaxDims = 100_000
+
 func decodeFile(path string, dst any, strict bool) error {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("bench: config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return fmt.Errorf("bench: config: %w", err)
+	}
+	if len(b) > MaxConfigBytes {
+		return fmt.Errorf("bench: config %s: %w: over %d KiB; is this a configuration file?", path, ErrConfig, MaxConfigBytes>>10)
 	}
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		d := json.NewDecoder(bytes.NewReader(b))
@@ -261,6 +276,9 @@ func checkData(field string, rows, dims int) error {
 	if total := sysstat.MemoryLimit(); need > float64(total) {
 		return fieldErr(field, "%d rows x %d columns: the data alone needs %s, more than the %s this process may use",
 			rows, dims, sizeString(need), sizeString(float64(total)))
+	}
+	if dims > MaxDims {
+		return fieldErr(field, "%d columns: at most %d", dims, MaxDims)
 	}
 	return nil
 }

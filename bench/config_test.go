@@ -262,3 +262,16 @@ func TestValidateChecksMachineBounds(t *testing.T) {
 		t.Errorf("memory test with a 1 EiB budget: %v", err)
 	}
 }
+
+// A configuration file is read up to MaxConfigBytes: /dev/zero is an error, not all of the
+// machine's memory; and a feature dimension past MaxDims is refused whatever the rows.
+func TestConfigFileAndDimsAreBounded(t *testing.T) {
+	if _, err := bench.LoadConfig("/dev/zero", ""); !errors.Is(err, bench.ErrConfig) || !strings.Contains(err.Error(), "KiB") {
+		t.Errorf("config /dev/zero: %v", err)
+	}
+	c, _ := bench.Suite("quick")
+	c.Sizes, c.Dims = []int{10}, []int{10_000_000}
+	if err := c.Validate(); !errors.Is(err, bench.ErrConfig) || !strings.Contains(err.Error(), "columns") {
+		t.Errorf("10 rows x 1e7 columns: %v", err)
+	}
+}

@@ -83,7 +83,11 @@ func (p Params) String(name string) string { v, _ := p[name].(string); return v 
 // and checks its range.
 func (s ParamSpec) parse(raw any) (any, error) {
 	bad := func(why string) error {
-		return fmt.Errorf("detector: parameter %s=%v: %w: %s (valid: %s)", s.Name, raw, ErrBadParameter, why, s.Range())
+		shown := any(raw)
+		if raw == nil {
+			shown = "null"
+		}
+		return fmt.Errorf("detector: parameter %s=%v: %w: %s (valid: %s)", s.Name, shown, ErrBadParameter, why, s.Range())
 	}
 	str, isStr := raw.(string)
 	if isStr {

@@ -80,11 +80,14 @@ func init() {
 		},
 		CostParams: []string{"n_estimators", "max_samples"},
 		CostAdvice: "lower n_estimators or max_samples",
+		Overflow:   "its trees split in float32, whose range ends at ±3.4e38",
 		New: func(p Params) (Detector, error) {
 			ms := p.Float("max_samples") // 0 when "auto"
 			for _, name := range []string{"max_samples", "max_features"} {
 				if v := p.Float(name); v > 1 && v != math.Trunc(v) {
 					return nil, fmt.Errorf("%s=%v: %w: above 1 it is a count and must be a whole number (or a share in (0, 1])", name, v, ErrBadParameter)
+				} else if v > 1<<40 {
+					return nil, fmt.Errorf("%s=%v: %w: too large (a count of at most 2^40)", name, v, ErrBadParameter)
 				}
 			}
 			return iforest.New(iforest.Config{

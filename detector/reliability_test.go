@@ -189,3 +189,35 @@ func TestDataDependentParameters(t *testing.T) {
 		}
 	}
 }
+
+// isolation_forest splits in float32, as scikit-learn does: finite data beyond float32's range
+// would be infinite there and every row would score the same, reported as success. Fit and
+// Score refuse it with ErrOverflow instead (scikit-learn refuses it too).
+func TestIsolationForestRefusesValuesBeyondFloat32(t *testing.T) {
+	ctx := context.Background()
+	X := dataset.NewMatrix(300, 2)
+	for i := range X.Data {
+		X.Data[i] = float64(i%17-8) * 1e38 // up to 8e38, beyond float32's 3.4e38
+	}
+	m, err := NewModel("isolation_forest", nil, DefaultContamination)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Fit(ctx, X); !errors.Is(err, ErrOverflow) || !strings.Contains(err.Error(), "float32") {
+		t.Fatalf("Fit on values up to 8e38: %v, want ErrOverflow naming float32", err)
+	}
+	small := dataset.NewMatrix(300, 2)
+	for i := range small.Data {
+		small.Data[i] = float64(i%17 - 8)
+	}
+	if _, err := m.Fit(ctx, small); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Score(ctx, X, nil); !errors.Is(err, ErrOverflow) {
+		t.Fatalf("Score of values up to 8e38: %v, want ErrOverflow", err)
+	}
+	X.Data[0], X.Data[1] = 3e38, 0 // within float32's range: scored
+	if _, err := m.Score(ctx, X.Slice(0, 1), nil); err != nil {
+		t.Fatalf("Score of 3e38: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -82,6 +83,9 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	prog := newProgress(cmd.ErrOrStderr(), f.json)
 	defer prog.clear()
 	ctx := detector.WithProgress(cmd.Context(), prog.report)
+	if f.output != "" && sameFile(f.input, f.output) {
+		return usagef("--output %s is the --input file: the scores would replace the data", f.output)
+	}
 	var out *scoreFile
 	if f.output != "" {
 		var err error
@@ -322,3 +326,16 @@ func (s *scoreFile) close() error {
 }
 
 func (s *scoreFile) abort() { s.f.abort() }
+
+// sameFile reports whether paths a and b name one existing file (through links too).
+func sameFile(a, b string) bool {
+	if a == "-" || b == "-" {
+		return false
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}

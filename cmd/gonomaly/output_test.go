@@ -98,3 +98,14 @@ func TestOutputNotWritable(t *testing.T) {
 		t.Errorf("a directory as output: exit %d: %s", code, stderr)
 	}
 }
+
+// detect refuses to write its scores over its own input (they used to replace the data).
+func TestDetectRefusesOutputOverInput(t *testing.T) {
+	in := writeFile(t, "data.csv", "a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n")
+	before, _ := os.ReadFile(in)
+	code, _, stderr := gonomaly(t, "detect", "-a", "hbos", "-i", in, "-o", in)
+	after, _ := os.ReadFile(in)
+	if code != 2 || !strings.Contains(stderr, "--input") || string(after) != string(before) {
+		t.Fatalf("exit %d, stderr %q; the input changed: %v", code, stderr, string(after) != string(before))
+	}
+}

@@ -193,8 +193,8 @@ func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
 	if X.Rows > math.MaxInt32 {
 		return fmt.Errorf("iforest: fit: %d rows is more than this implementation handles (%d): %w", X.Rows, math.MaxInt32, fit.ErrDimension)
 	}
-	if i, j, ok := firstNonFinite(X.Data, X.Cols); !ok {
-		return fmt.Errorf("iforest: fit: row %d, column %d: value %v: %w", i, j, X.At(i, j), fit.ErrNonFiniteInput)
+	if err := checkValues(X); err != nil {
+		return fmt.Errorf("iforest: fit: %w", err)
 	}
 	psi, k, err := d.cfg.resolve(X.Rows, X.Cols)
 	if err != nil {
@@ -246,9 +246,25 @@ func checkMatrix(X *dataset.Matrix, cols int) error {
 }
 
 // firstNonFinite returns the position of the first NaN or infinite value, or ok.
+// checkValues refuses a NaN or infinite value (fit.ErrNonFiniteInput) and a finite one beyond
+// float32's range (fit.ErrOverflow): the trees compare in float32, as scikit-learn's do, where
+// such a value is infinite and every row would land in the same leaves.
+func checkValues(X *dataset.Matrix) error {
+	i, j, ok := firstNonFinite(X.Data, X.Cols)
+	if ok {
+		return nil
+	}
+	v := X.At(i, j)
+	if v-v != 0 {
+		return fmt.Errorf("row %d, column %d: value %v: %w", i, j, v, fit.ErrNonFiniteInput)
+	}
+	return fmt.Errorf("row %d, column %d: %v is beyond float32's range (±3.4e38): %w", i, j, v, fit.ErrOverflow)
+}
+
+// firstNonFinite finds the first value that is NaN, infinite, or beyond float32's range.
 func firstNonFinite(data []float64, cols int) (row, col int, ok bool) {
 	for i, v := range data {
-		if v-v != 0 { // NaN and ±Inf
+		if !(math.Abs(v) <= math.MaxFloat32) { // NaN, ±Inf, and what float32 cannot hold
 			return i / cols, i % cols, false
 		}
 	}
