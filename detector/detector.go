@@ -16,8 +16,9 @@ import (
 )
 
 // Detector is an unsupervised anomaly detector. Fit learns from the rows of X; Score writes one
-// score per row of X into dst (allocated when nil or short) and returns it. Higher scores mean
-// more anomalous. Scoring new rows never depends on the batch they arrive in.
+// score per row of X into dst when len(dst) == X.Rows, and otherwise into a new slice,
+// leaving dst untouched; it returns the slice written. Higher scores mean more anomalous.
+// Scoring new rows never depends on the batch they arrive in.
 //
 // Implementations are safe for concurrent Score calls once Fit has returned.
 type Detector interface {

@@ -31,7 +31,7 @@ type modelFlags struct {
 
 func (f *modelFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.algorithm, "algorithm", "a", "", "detector to fit: "+strings.Join(detector.Names(), ", "))
-	fs.StringVarP(&f.input, "input", "i", "", "CSV file with a header row (.csv or .csv.gz); - for standard input")
+	fs.StringVarP(&f.input, "input", "i", "", "data file: CSV with a header row (.csv, .csv.gz) or Parquet (.parquet); - for CSV on standard input")
 	fs.StringVar(&f.label, "label", "", "name of a 0/1 label column (1 = anomaly): kept out of the features, used to evaluate")
 	fs.StringArrayVarP(&f.params, "param", "p", nil, "algorithm parameter as name=value (repeatable); see --help for each algorithm's")
 	fs.Float64Var(&f.contamination, "contamination", detector.DefaultContamination, "share of training rows flagged as anomalies, in (0, 0.5]")

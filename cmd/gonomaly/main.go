@@ -34,7 +34,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 local_outlier_factor, one_class_svm, knn, hbos, ecod) whose scores agree with
 scikit-learn / PyOD, using every core.
 
-Data is CSV with a header row; every feature column numeric. Scores: higher = more anomalous.
+Data is CSV with a header row (plain or gzip) or Parquet; every feature column numeric. Scores: higher = more anomalous.
 Exit codes: 0 success, 1 runtime or data error, 2 usage error.`,
 		Version:       version,
 		SilenceUsage:  true,
