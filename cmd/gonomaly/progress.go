@@ -29,8 +29,9 @@ type progress struct {
 	every time.Duration // least time between two redraws of a count
 	tick  time.Duration // redraw of a step's elapsed time without counts; 0: none
 
-	label       string // the step, e.g. "reading big.csv"
-	phase       string // the phase of detector reports that the label already says
+	label       string // what is drawn: the step, and the phase when it is not the step's own
+	base        string // the step, e.g. "reading big.csv"
+	phase       string // the phase of detector reports that the step already says
 	unit        string
 	detail      string // after the counts: the benchmark cell running
 	start, last time.Time
@@ -70,6 +71,7 @@ func (p *progress) step(phase, unit, format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.label, p.phase, p.unit, p.detail = fmt.Sprintf(format, args...), phase, unit, ""
+	p.base = p.label
 	p.start = p.now()
 	p.done, p.total = -1, 0
 	p.draw()
@@ -104,8 +106,11 @@ func (p *progress) report(phase string, done, total int64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if phase != p.phase && p.phase != "" {
-		p.label, p.phase = p.label+" ("+phase+")", phase
+	switch {
+	case p.phase == "" || phase == p.phase:
+		p.label = p.base
+	default:
+		p.label = p.base + " (" + phase + ")"
 	}
 	first := p.done < 0
 	p.done, p.total = done, total
@@ -177,7 +182,7 @@ func (p *progress) clear() {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.drawn = false
 	}
-	p.label, p.phase, p.detail, p.start = "", "", "", time.Time{}
+	p.label, p.base, p.phase, p.detail, p.start = "", "", "", "", time.Time{}
 }
 
 func (p *progress) stopTicker() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/parallel"
+	"github.com/gonomaly/gonomaly/internal/progress"
 )
 
 // Search algorithms accepted by Options.Algorithm.
@@ -313,8 +314,11 @@ func (ix *Index) run(ctx context.Context, Q *dataset.Matrix, k int, dist []float
 			return fmt.Errorf("neighbors: query: %w", err)
 		}
 	}
+	pc := progress.Start(ctx, "neighbours", int64(nq))
+	defer pc.Stop()
 	err := parallel.For(ctx, nq, block, workers, func(w, lo, hi int) {
 		s := &scratch[w]
+		defer pc.Add(int64(hi - lo))
 		switch {
 		case order != nil:
 			s.loadQueryRows(Q, order[lo:hi])

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/parallel"
+	"github.com/gonomaly/gonomaly/internal/progress"
 )
 
 // skTree is scikit-learn 1.2's KDTree, reproduced step for step so that when several rows tie
@@ -325,8 +326,11 @@ func (t *skTree) kneighbors(ctx context.Context, Q *dataset.Matrix, k, workers i
 	for i := range heaps {
 		heaps[i] = skHeap{dist: make([]float64, kk), idx: make([]int32, kk), part: make([]float64, t.maxLeaf), live: make([]int32, t.maxLeaf)}
 	}
+	pc := progress.Start(ctx, "neighbours", int64(nq))
+	defer pc.Stop()
 	return parallel.For(ctx, nq, 64, w, func(wk, lo, hi int) {
 		h := &heaps[wk]
+		defer pc.Add(int64(hi - lo))
 		for p := lo; p < hi; p++ {
 			// Training rows are answered in tree order: consecutive queries then walk the
 			// same paths and meet the same leaves, which stay in cache.

@@ -4,7 +4,11 @@
 // detector.WithProgress and detector.ReportProgress are its public face.
 package progress
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
 
 // Func receives the progress of a long step: phase names it ("fit", "score", "neighbours",
 // ...), done and total count units of work, usually rows (total is 0 when not known, and may
@@ -32,4 +36,58 @@ func Report(ctx context.Context, phase string, done, total int64) {
 func Enabled(ctx context.Context) bool {
 	fn, _ := ctx.Value(key{}).(Func)
 	return fn != nil
+}
+
+// Counter counts the work of a step done on many goroutines and reports it to ctx's Func
+// from one goroutine of its own, every interval, while the step runs. Start returns nil when
+// ctx carries no Func, and a nil Counter's methods do nothing: an unwatched step pays a nil
+// check per Add.
+type Counter struct {
+	done  atomic.Int64
+	stop  chan struct{}
+	ended chan struct{}
+}
+
+// Interval is how often a Counter reports.
+const Interval = 200 * time.Millisecond
+
+// Start begins counting a step of total units (0 if not known) named phase.
+func Start(ctx context.Context, phase string, total int64) *Counter {
+	fn, _ := ctx.Value(key{}).(Func)
+	if fn == nil {
+		return nil
+	}
+	c := &Counter{stop: make(chan struct{}), ended: make(chan struct{})}
+	fn(phase, 0, total)
+	go func() {
+		defer close(c.ended)
+		t := time.NewTicker(Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				fn(phase, c.done.Load(), total)
+			case <-c.stop:
+				fn(phase, c.done.Load(), total)
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// Add counts n more units done; safe from any goroutine.
+func (c *Counter) Add(n int64) {
+	if c != nil {
+		c.done.Add(n)
+	}
+}
+
+// Stop makes the last report and ends the Counter's goroutine; call it once, when the step
+// ends (also on error).
+func (c *Counter) Stop() {
+	if c != nil {
+		close(c.stop)
+		<-c.ended
+	}
 }

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"context"
+	"sync"
 	"testing"
 )
 
@@ -32,4 +33,40 @@ func BenchmarkReportUnused(b *testing.B) {
 	for i := range b.N {
 		Report(ctx, "fit", int64(i), 100)
 	}
+}
+
+// A Counter fed from many goroutines reports from one, ends with the full count, and leaves
+// no goroutine behind; without a Func it is nil and costs nothing.
+func TestCounter(t *testing.T) {
+	var mu sync.Mutex
+	var last int64
+	calls := 0
+	ctx := With(context.Background(), func(phase string, done, total int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		last = done
+	})
+	c := Start(ctx, "neighbours", 4000)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 1000 {
+				c.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	c.Stop()
+	if last != 4000 || calls < 2 {
+		t.Fatalf("last report %d after %d calls, want 4000 after at least 2", last, calls)
+	}
+	if c := Start(context.Background(), "x", 1); c != nil {
+		t.Fatal("a Counter without a Func")
+	}
+	var none *Counter
+	none.Add(1)
+	none.Stop()
 }
