@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector/internal/fit"
 	"github.com/gonomaly/gonomaly/internal/parallel"
 )
 
@@ -41,9 +42,6 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if err := checkMatrix(X, m.cols); err != nil {
 		return nil, fmt.Errorf("iforest: score: %w", err)
 	}
-	if err := checkValues(X); err != nil {
-		return nil, fmt.Errorf("iforest: score: %w", err)
-	}
 	if len(dst) != X.Rows {
 		dst = make([]float64, X.Rows)
 	}
@@ -70,10 +68,11 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 		for r := range n {
 			row := X.Data[(lo+r)*cols : (lo+r+1)*cols]
 			for f, v := range row {
-				if v-v != 0 && bad < 0 { // NaN or ±Inf
+				f32 := float32(v)
+				if f32-f32 != 0 && bad < 0 { // NaN, ±Inf, or beyond float32's range
 					bad = r*cols + f
 				}
-				s.x[f*B+r] = key32(float32(v))
+				s.x[f*B+r] = key32(f32)
 			}
 		}
 		if bad >= 0 {
@@ -98,7 +97,10 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 		return nil, fmt.Errorf("iforest: score: %w", err)
 	}
 	if badRow >= 0 {
-		return nil, fmt.Errorf("iforest: score: row %d, column %d: value %v is not finite", badRow, badCol, X.At(badRow, badCol))
+		if v := X.At(badRow, badCol); v-v == 0 {
+			return nil, fmt.Errorf("iforest: score: row %d, column %d: %v is beyond float32's range (±3.4e38): %w", badRow, badCol, v, fit.ErrOverflow)
+		}
+		return nil, fmt.Errorf("iforest: score: row %d, column %d: value %v is not finite: %w", badRow, badCol, X.At(badRow, badCol), fit.ErrNonFiniteInput)
 	}
 	return dst, nil
 }
