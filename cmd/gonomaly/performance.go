@@ -113,6 +113,51 @@ func (f *perfFlags) options(bar *progress) (bench.Options, error) {
 	return o, nil
 }
 
+// runPerf runs a performance command's measurement, run(ctx, cfg, options), with the options
+// every command shares while a progress line on stderr counts its unit of work; a
+// configuration error the run finds is a usage error.
+func runPerf[C, D any](cmd *cobra.Command, f *perfFlags, unit, name string, run func(context.Context, C, bench.Options) (D, error), cfg C) (D, error) {
+	bar := newProgress(cmd.ErrOrStderr(), false)
+	bar.step("", unit, "%s", name)
+	defer bar.clear()
+	opts, err := f.options(bar)
+	if err != nil {
+		var zero D
+		return zero, err
+	}
+	doc, err := run(cmd.Context(), cfg, opts)
+	bar.clear()
+	if err != nil {
+		return doc, configErr(err)
+	}
+	return doc, nil
+}
+
+// checkedConfig is the configuration of a one-algorithm command (memory, scalability).
+type checkedConfig interface {
+	CheckBounds() error
+	Validate() error
+}
+
+// checkSingle finishes a one-algorithm command's configuration after merge: the algorithm a
+// must be named, --param sets its parameters, then cfg (which holds a) is checked, its bounds
+// first, a bound broken by a flag named by that flag (flags as settingErr takes them).
+func (f *perfFlags) checkSingle(cmd *cobra.Command, a *bench.Algorithm, cfg checkedConfig, flags map[string]string) error {
+	if a.Name == "" {
+		return usagef("name the algorithm with --algorithm (or in --config)")
+	}
+	if err := singleParams(a, f.params); err != nil {
+		return err
+	}
+	if err := cfg.CheckBounds(); err != nil {
+		return settingErr(cmd, err, flags)
+	}
+	if err := cfg.Validate(); err != nil {
+		return configErr(err)
+	}
+	return nil
+}
+
 // settingErr is configErr for the validation of settings the flags may have set: a
 // bench.FieldError about settings given by flags names those flags (flags maps a setting's
 // name in a configuration file to its flag).
@@ -151,6 +196,15 @@ func algorithmList(cmd *cobra.Command, flag []string, args []string) ([]string, 
 		names = append(names, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })...)
 	}
 	return names, nil
+}
+
+// algorithmsNamed is the algorithms of these names, with no parameters (nil for none).
+func algorithmsNamed(names []string) []bench.Algorithm {
+	var as []bench.Algorithm
+	for _, n := range names {
+		as = append(as, bench.Algorithm{Name: n})
+	}
+	return as
 }
 
 // applyParams sets --param algorithm.name=value on the named algorithms of as.

@@ -107,12 +107,7 @@ func (f *benchmarkFlags) build(cmd *cobra.Command, args []string) (bench.Config,
 		return cfg, err
 	}
 	settings := []setting{
-		{"algorithms", func() {
-			cfg.Algorithms = nil
-			for _, n := range names {
-				cfg.Algorithms = append(cfg.Algorithms, bench.Algorithm{Name: n})
-			}
-		}},
+		{"algorithms", func() { cfg.Algorithms = algorithmsNamed(names) }},
 		{"name", func() { cfg.Name = f.name }},
 		{"description", func() { cfg.Description = f.description }},
 		{"sizes", func() { cfg.Sizes = f.sizes }},
@@ -160,17 +155,9 @@ func runBenchmark(cmd *cobra.Command, f *benchmarkFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgress(cmd.ErrOrStderr(), false)
-	bar.step("", "cells", "benchmark")
-	defer bar.clear()
-	opts, err := f.options(bar)
+	doc, err := runPerf(cmd, &f.perfFlags, "cells", "benchmark", bench.RunBenchmark, cfg)
 	if err != nil {
 		return err
-	}
-	doc, err := bench.RunBenchmark(cmd.Context(), cfg, opts)
-	bar.clear()
-	if err != nil {
-		return configErr(err)
 	}
 	if err := f.emit(cmd, bench.KindBenchmark, doc.SuiteID, doc, doc.WriteTable); err != nil {
 		return err

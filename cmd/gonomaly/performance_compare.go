@@ -55,17 +55,9 @@ func runCompare(cmd *cobra.Command, f *compareFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgress(cmd.ErrOrStderr(), false)
-	bar.step("", "algorithms", "compare")
-	defer bar.clear()
-	opts, err := f.options(bar)
+	doc, err := runPerf(cmd, &f.perfFlags, "algorithms", "compare", bench.RunCompare, cfg)
 	if err != nil {
 		return err
-	}
-	doc, err := bench.RunCompare(cmd.Context(), cfg, opts)
-	bar.clear()
-	if err != nil {
-		return configErr(err)
 	}
 	return f.emit(cmd, bench.KindCompare, doc.SuiteID, doc, doc.WriteTable)
 }
@@ -80,12 +72,7 @@ func (f *compareFlags) build(cmd *cobra.Command, args []string) (bench.CompareCo
 		return cfg, err
 	}
 	err = f.merge(cmd, func(path string) error { return bench.DecodeFile(path, &cfg) }, []setting{
-		{"algorithms", func() {
-			cfg.Algorithms = nil
-			for _, n := range names {
-				cfg.Algorithms = append(cfg.Algorithms, bench.Algorithm{Name: n})
-			}
-		}},
+		{"algorithms", func() { cfg.Algorithms = algorithmsNamed(names) }},
 		{"dataset", func() { cfg.Dataset = f.dataset }},
 		{"label", func() { cfg.Label = f.label }},
 		{"contamination", func() { cfg.Contamination = f.contamination }},

@@ -59,17 +59,9 @@ func runMemory(cmd *cobra.Command, f *memoryFlags) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgress(cmd.ErrOrStderr(), false)
-	bar.step("", "steps", "memory")
-	defer bar.clear()
-	opts, err := f.options(bar)
+	doc, err := runPerf(cmd, &f.perfFlags, "steps", "memory", bench.RunMemory, cfg)
 	if err != nil {
 		return err
-	}
-	doc, err := bench.RunMemory(cmd.Context(), cfg, opts)
-	bar.clear()
-	if err != nil {
-		return configErr(err)
 	}
 	return f.emit(cmd, bench.KindMemory, doc.SuiteID, doc, doc.WriteTable)
 }
@@ -92,17 +84,9 @@ func (f *memoryFlags) build(cmd *cobra.Command) (bench.MemoryConfig, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.Algorithm.Name == "" {
-		return cfg, usagef("name the algorithm with --algorithm (or in --config)")
-	}
-	if err := singleParams(&cfg.Algorithm, f.params); err != nil {
+	// checkSingle sets the parameters in cfg: call it before cfg is read for the return.
+	if err := f.checkSingle(cmd, &cfg.Algorithm, &cfg, memorySettings); err != nil {
 		return cfg, err
-	}
-	if err := cfg.CheckBounds(); err != nil {
-		return cfg, settingErr(cmd, err, memorySettings)
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, configErr(err)
 	}
 	return cfg, nil
 }

@@ -69,17 +69,9 @@ func runScalability(cmd *cobra.Command, f *scalabilityFlags) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgress(cmd.ErrOrStderr(), false)
-	bar.step("", "sizes", "scalability")
-	defer bar.clear()
-	opts, err := f.options(bar)
+	doc, err := runPerf(cmd, &f.perfFlags, "sizes", "scalability", bench.RunScalability, cfg)
 	if err != nil {
 		return err
-	}
-	doc, err := bench.RunScalability(cmd.Context(), cfg, opts)
-	bar.clear()
-	if err != nil {
-		return configErr(err)
 	}
 	return f.emit(cmd, bench.KindScalability, doc.SuiteID, doc, doc.WriteTable)
 }
@@ -106,17 +98,9 @@ func (f *scalabilityFlags) build(cmd *cobra.Command) (bench.ScalabilityConfig, e
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.Algorithm.Name == "" {
-		return cfg, usagef("name the algorithm with --algorithm (or in --config)")
-	}
-	if err := singleParams(&cfg.Algorithm, f.params); err != nil {
+	// checkSingle sets the parameters in cfg: call it before cfg is read for the return.
+	if err := f.checkSingle(cmd, &cfg.Algorithm, &cfg, scalabilitySettings); err != nil {
 		return cfg, err
-	}
-	if err := cfg.CheckBounds(); err != nil {
-		return cfg, settingErr(cmd, err, scalabilitySettings)
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, configErr(err)
 	}
 	return cfg, nil
 }
