@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector/internal/fit"
@@ -79,14 +78,8 @@ func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
 	if X.Rows <= d.k {
 		return fmt.Errorf("knn: fit: %d rows, need more than n_neighbors = %d: %w", X.Rows, d.k, fit.ErrTooFewRows)
 	}
-	ix, err := neighbors.Build(X, neighbors.Options{Workers: d.workers})
+	ix, dist, _, err := neighbors.BuildTrain(ctx, X, d.k, neighbors.Options{Workers: d.workers})
 	if err != nil {
-		return fmt.Errorf("knn: fit: %w", err)
-	}
-	k := d.k
-	dist := make([]float64, X.Rows*k)
-	idx := make([]int32, X.Rows*k)
-	if err := ix.QueryTrain(ctx, k, dist, idx); err != nil {
 		return fmt.Errorf("knn: fit: %w", err)
 	}
 	train := make([]float64, X.Rows)
@@ -109,12 +102,8 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if d.ix == nil {
 		return nil, fmt.Errorf("knn: score: %w", ErrNotFitted)
 	}
-	if X == nil || X.Cols != d.ix.Cols() {
-		cols := 0
-		if X != nil {
-			cols = X.Cols
-		}
-		return nil, fmt.Errorf("knn: score: the model was fitted on %d columns, the data has %d", d.ix.Cols(), cols)
+	if err := fit.Columns(X, d.ix.Cols()); err != nil {
+		return nil, fmt.Errorf("knn: score: %w", err)
 	}
 	if len(dst) != X.Rows {
 		dst = make([]float64, X.Rows)
@@ -171,11 +160,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	}
 	w.Int(code)
 	w.Int(c)
-	data := make([]float64, n*c)
-	for i := 0; i < n; i++ {
-		d.ix.Row(i, data[i*c:(i+1)*c])
-	}
-	w.Float64s(data)
+	w.Float64s(d.ix.Data())
 	w.Float64s(d.train)
 	return w.Buf, nil
 }
@@ -199,12 +184,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	case len(data)%c != 0 || len(data)/c != len(train) || len(train) <= k:
 		return fmt.Errorf("knn: decode: %d values and %d scores do not fit %d columns and k = %d", len(data), len(train), c, k)
 	}
-	for _, v := range data {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return errors.New("knn: decode: non-finite training value")
-		}
-	}
-	ix, err := neighbors.Build(&dataset.Matrix{Rows: len(train), Cols: c, Data: data}, neighbors.Options{Workers: d.workers})
+	ix, err := neighbors.BuildRows(data, len(train), c, neighbors.Options{Workers: d.workers})
 	if err != nil {
 		return fmt.Errorf("knn: decode: %w", err)
 	}

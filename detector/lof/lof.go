@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector/internal/fit"
@@ -71,13 +70,8 @@ func (d *Detector) Fit(ctx context.Context, X *dataset.Matrix) error {
 	}
 	n := X.Rows
 	k := min(d.k, n-1)
-	ix, err := neighbors.Build(X, neighbors.Options{Workers: d.workers})
+	ix, dist, idx, err := neighbors.BuildTrain(ctx, X, k, neighbors.Options{Workers: d.workers})
 	if err != nil {
-		return fmt.Errorf("lof: fit: %w", err)
-	}
-	dist := make([]float64, n*k)
-	idx := make([]int32, n*k)
-	if err := ix.QueryTrain(ctx, k, dist, idx); err != nil {
 		return fmt.Errorf("lof: fit: %w", err)
 	}
 	kdist := make([]float64, n)
@@ -140,12 +134,8 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if d.ix == nil {
 		return nil, fmt.Errorf("lof: score: %w", ErrNotFitted)
 	}
-	if X == nil || X.Cols != d.ix.Cols() {
-		cols := 0
-		if X != nil {
-			cols = X.Cols
-		}
-		return nil, fmt.Errorf("lof: score: the model was fitted on %d columns, the data has %d", d.ix.Cols(), cols)
+	if err := fit.Columns(X, d.ix.Cols()); err != nil {
+		return nil, fmt.Errorf("lof: score: %w", err)
 	}
 	if len(dst) != X.Rows {
 		dst = make([]float64, X.Rows)
@@ -181,11 +171,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	w.Int(d.k)
 	w.Int(d.kEff)
 	w.Int(c)
-	data := make([]float64, n*c)
-	for i := 0; i < n; i++ {
-		d.ix.Row(i, data[i*c:(i+1)*c])
-	}
-	w.Float64s(data)
+	w.Float64s(d.ix.Data())
 	w.Float64s(d.kdist)
 	w.Float64s(d.lrd)
 	w.Float64s(d.train)
@@ -213,12 +199,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("lof: decode: %d values, %d k-distances and %d densities do not fit %d rows of %d columns",
 			len(data), len(kdist), len(lrd), n, c)
 	}
-	for _, v := range data {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return errors.New("lof: decode: non-finite training value")
-		}
-	}
-	ix, err := neighbors.Build(&dataset.Matrix{Rows: n, Cols: c, Data: data}, neighbors.Options{Workers: d.workers})
+	ix, err := neighbors.BuildRows(data, n, c, neighbors.Options{Workers: d.workers})
 	if err != nil {
 		return fmt.Errorf("lof: decode: %w", err)
 	}

@@ -6,8 +6,11 @@ package fit
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"time"
+
+	"github.com/gonomaly/gonomaly/dataset"
 )
 
 // Cost is what fitting a detector on data of a given shape needs, estimated before fitting.
@@ -45,4 +48,17 @@ func saturate(v float64) int64 {
 		return math.MaxInt64
 	}
 	return int64(v)
+}
+
+// Columns returns an error saying so unless X (which may be nil) has cols columns, the width
+// of the data the model was fitted on.
+func Columns(X *dataset.Matrix, cols int) error {
+	if X != nil && X.Cols == cols {
+		return nil
+	}
+	got := 0
+	if X != nil {
+		got = X.Cols
+	}
+	return fmt.Errorf("the model was fitted on %d columns, the data has %d", cols, got)
 }
