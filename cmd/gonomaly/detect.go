@@ -104,17 +104,7 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		if m, err = f.newModel(cmd); err != nil {
 			return err
 		}
-		tab, err := readTable(ctx, prog, f.input, f.label)
-		if err != nil {
-			return err
-		}
-		prog.clear() // for a warning
-		if err := f.checkBudget(cmd.ErrOrStderr(), m, tab.X.Rows, tab.X.Cols); err != nil {
-			return err
-		}
-		prog.step("fit", "rows", "fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
-		fr, err := m.Fit(ctx, tab.X)
-		prog.clear()
+		tab, fr, err := f.fitInput(ctx, cmd.ErrOrStderr(), prog, m)
 		if err != nil {
 			return err
 		}

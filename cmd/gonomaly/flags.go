@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector"
 	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
@@ -43,6 +45,26 @@ func (f *modelFlags) register(fs *pflag.FlagSet) {
 
 // budgetFlags are the flags that bound a fit; they do not apply to a saved model.
 var budgetFlags = []string{"max-memory", "max-fit-time", "force"}
+
+// fitInput reads --input (less its --label column) and fits m on it, reporting on prog,
+// after checkBudget has allowed the fit (its warning goes to w).
+func (f *modelFlags) fitInput(ctx context.Context, w io.Writer, prog *progress, m *detector.Model) (*dataset.Table, *detector.FitResult, error) {
+	tab, err := readTable(ctx, prog, f.input, f.label)
+	if err != nil {
+		return nil, nil, err
+	}
+	prog.clear() // for a warning
+	if err := f.checkBudget(w, m, tab.X.Rows, tab.X.Cols); err != nil {
+		return nil, nil, err
+	}
+	prog.step("fit", "rows", "fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
+	fr, err := m.Fit(ctx, tab.X)
+	prog.clear()
+	if err != nil {
+		return nil, nil, err
+	}
+	return tab, fr, nil
+}
 
 // checkBudget compares the detector's estimate of a fit on rows x cols with the budget of
 // --max-memory (default half of sysstat.MemoryLimit) and --max-fit-time (default none). Over

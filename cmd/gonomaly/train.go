@@ -58,17 +58,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	prog := newProgress(cmd.ErrOrStderr(), f.json)
 	defer prog.clear()
 	ctx := detector.WithProgress(cmd.Context(), prog.report)
-	tab, err := readTable(ctx, prog, f.input, f.label)
-	if err != nil {
-		return err
-	}
-	prog.clear() // for a warning
-	if err := f.checkBudget(cmd.ErrOrStderr(), m, tab.X.Rows, tab.X.Cols); err != nil {
-		return err
-	}
-	prog.step("fit", "rows", "fitting %s on %d x %d", m.Algorithm, tab.X.Rows, tab.X.Cols)
-	fr, err := m.Fit(ctx, tab.X)
-	prog.clear()
+	tab, fr, err := f.fitInput(ctx, cmd.ErrOrStderr(), prog, m)
 	if err != nil {
 		return err
 	}
