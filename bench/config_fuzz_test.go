@@ -86,17 +86,7 @@ type configSeed struct {
 // hostile files: wrong types, huge numbers, alias bombs, deep nesting.
 func configSeeds(t testing.TB) []configSeed {
 	seeds := []configSeed{
-		{"example-yaml", `
-suite: standard
-name: nightly
-dataset_sizes: [1000, 2000]
-algorithms:
-  - isolation_forest
-  - name: knn
-    parameters: {n_neighbors: 7}
-iterations: 4
-timeout_seconds: 30
-`, false, 0},
+		{"example-yaml", exampleYAML, false, 0},
 		{"example-json", `{"name": "nightly", "dataset_sizes": [1000, 2000],
  "algorithms": ["isolation_forest", {"name": "knn", "parameters": {"n_neighbors": 7}}],
  "iterations": 4, "timeout_seconds": 30}`, true, 0},

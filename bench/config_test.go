@@ -42,17 +42,7 @@ func TestSuitesValidate(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	yamlFile := writeTemp(t, "suite.yaml", `
-suite: standard
-name: nightly
-dataset_sizes: [1000, 2000]
-algorithms:
-  - isolation_forest
-  - name: knn
-    parameters: {n_neighbors: 7}
-iterations: 4
-timeout_seconds: 30
-`)
+	yamlFile := writeTemp(t, "suite.yaml", exampleYAML)
 	jsonFile := writeTemp(t, "suite.json", `{"name": "nightly", "dataset_sizes": [1000, 2000],
  "algorithms": ["isolation_forest", {"name": "knn", "parameters": {"n_neighbors": 7}}],
  "iterations": 4, "timeout_seconds": 30}`)
@@ -199,6 +189,29 @@ func TestValidateBounds(t *testing.T) {
 	}
 }
 
+// exampleYAML is the configuration file of the documentation's example.
+const exampleYAML = `
+suite: standard
+name: nightly
+dataset_sizes: [1000, 2000]
+algorithms:
+  - isolation_forest
+  - name: knn
+    parameters: {n_neighbors: 7}
+iterations: 4
+timeout_seconds: 30
+`
+
+// checkFieldError fails the test unless err is a configuration error (bench.ErrConfig) of
+// the field named; what says which check gave err.
+func checkFieldError(t *testing.T, what string, err error, field string) {
+	t.Helper()
+	var fe *bench.FieldError
+	if !errors.As(err, &fe) || fe.Field != field || !errors.Is(err, bench.ErrConfig) {
+		t.Errorf("%s: %v, want a FieldError of %s", what, err, field)
+	}
+}
+
 func TestScalabilityAndMemoryBounds(t *testing.T) {
 	s := bench.DefaultScalability("hbos")
 	if err := s.CheckBounds(); err != nil {
@@ -215,10 +228,7 @@ func TestScalabilityAndMemoryBounds(t *testing.T) {
 	} {
 		c := bench.DefaultScalability("hbos")
 		tc.change(&c)
-		var fe *bench.FieldError
-		if err := c.CheckBounds(); !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, bench.ErrConfig) {
-			t.Errorf("scalability: %v, want a FieldError of %s", err, tc.field)
-		}
+		checkFieldError(t, "scalability", c.CheckBounds(), tc.field)
 	}
 	m := bench.DefaultMemory("hbos")
 	if err := m.CheckBounds(); err != nil {
@@ -236,10 +246,7 @@ func TestScalabilityAndMemoryBounds(t *testing.T) {
 	} {
 		c := bench.DefaultMemory("hbos")
 		tc.change(&c)
-		var fe *bench.FieldError
-		if err := c.CheckBounds(); !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, bench.ErrConfig) {
-			t.Errorf("memory: %v, want a FieldError of %s", err, tc.field)
-		}
+		checkFieldError(t, "memory", c.CheckBounds(), tc.field)
 	}
 }
 

@@ -25,6 +25,22 @@ func TestGeometricSizes(t *testing.T) {
 	}
 }
 
+// measureScalability runs the analysis of cfg and logs it. Under the race detector, whose
+// instrumentation changes the costs, it returns nil: the analysis ran, its figures are not
+// to be checked.
+func measureScalability(t *testing.T, cfg bench.ScalabilityConfig) *bench.ScalabilityDoc {
+	t.Helper()
+	doc, err := bench.RunScalability(context.Background(), cfg, bench.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logScalability(t, doc)
+	if raceEnabled {
+		return nil
+	}
+	return doc
+}
+
 func logScalability(t *testing.T, d *bench.ScalabilityDoc) {
 	t.Helper()
 	for _, p := range d.Points {
@@ -44,12 +60,8 @@ func TestScalabilityIsolationForestLinear(t *testing.T) {
 		// The detector's instrumentation changes the costs; run the analysis, not the check.
 		cfg.MaxSize, cfg.Steps, cfg.Iterations = 10000, 4, 1
 	}
-	doc, err := bench.RunScalability(context.Background(), cfg, bench.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logScalability(t, doc)
-	if raceEnabled {
+	doc := measureScalability(t, cfg)
+	if doc == nil {
 		return
 	}
 	if doc.Basis != "cpu" || doc.Pattern != "O(n)" || doc.Grade != "A" || doc.LargestRows != 100000 {
@@ -72,12 +84,8 @@ func TestScalabilityKNNQuadratic(t *testing.T) {
 	if raceEnabled {
 		cfg.BaseSize, cfg.MaxSize, cfg.Steps, cfg.Iterations = 200, 800, 3, 1
 	}
-	doc, err := bench.RunScalability(context.Background(), cfg, bench.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logScalability(t, doc)
-	if raceEnabled {
+	doc := measureScalability(t, cfg)
+	if doc == nil {
 		return
 	}
 	if doc.Pattern != "O(n^2)" || doc.Exponent < 1.4 {
