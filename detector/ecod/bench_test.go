@@ -13,13 +13,7 @@ func benchSets(b *testing.B) []detectortest.BenchSet {
 	return reftest.BenchSets(b, 400000, 12, "shuttle", "mammography", "optdigits", "musk")
 }
 
-func newBench() detectortest.Detector {
-	d, err := New(Config{})
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
+var newBench = detectortest.Constructor(New, Config{})
 
 func BenchmarkFit(b *testing.B) { detectortest.BenchFit(b, benchSets(b), newBench) }
 

@@ -10,40 +10,9 @@ import (
 	"github.com/gonomaly/gonomaly/internal/reftest"
 )
 
-func mustNew(t testing.TB, cfg Config) *Detector {
-	t.Helper()
-	d, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func fit(t testing.TB, cfg Config, X *dataset.Matrix) *Detector {
 	t.Helper()
-	d := mustNew(t, cfg)
-	if err := d.Fit(context.Background(), X); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func score(t testing.TB, d *Detector, X *dataset.Matrix) []float64 {
-	t.Helper()
-	s, err := d.Score(context.Background(), X, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func matrix(t testing.TB, rows [][]float64) *dataset.Matrix {
-	t.Helper()
-	m, err := dataset.FromRows(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return detectortest.Fit(t, detectortest.MustNew(t, New, cfg), X)
 }
 
 // withMerge runs f with Score's strategy forced (1 = merge, -1 = binary search).
@@ -55,31 +24,15 @@ func withMerge(mode int, f func()) {
 }
 
 func TestConformance(t *testing.T) {
-	detectortest.Run(t, func() detectortest.Detector { return mustNew(t, Config{}) })
+	detectortest.Run(t, detectortest.Constructor(New, Config{}))
 }
 
 // TestReference compares the training scores with ecod() of /work/shared/tools/sklearn_ref.py
 // (PyOD's definition in numpy 1.24.2 and scipy 1.10.1), stored by reftest.
 func TestReference(t *testing.T) {
-	for _, name := range reftest.Names(t) {
-		t.Run(name, func(t *testing.T) {
-			want := reftest.Scores(t, name, "ecod")
-			if want == nil {
-				t.Skip("no reference scores")
-			}
-			ds := reftest.Load(t, name)
-			// Our parser's data (correctly rounded) for information, pandas' for the criterion.
-			own, _ := reftest.RelClose(score(t, fit(t, Config{}, ds.X), ds.X), want, 1e-6)
-			X := reftest.PandasX(t, name, ds.X)
-			got := score(t, fit(t, Config{}, X), X)
-			share, worst := reftest.RelClose(got, want, 1e-6)
-			t.Logf("%s: %.4f%% of %d rows within 1e-6 relative (%.4f%% on strconv-parsed data); worst row %d: got %.10g, want %.10g (relative error %.2g)",
-				name, 100*share, len(want), 100*own, worst, got[worst], want[worst], math.Abs(got[worst]-want[worst])/math.Abs(want[worst]))
-			if share < 0.999 {
-				t.Errorf("only %.4f%% of rows within 1e-6 relative", 100*share)
-			}
-		})
-	}
+	reftest.CheckPandas(t, "ecod", func(t testing.TB, X *dataset.Matrix) []float64 {
+		return detectortest.Score(t, fit(t, Config{}, X), X)
+	})
 }
 
 func TestWorkersBitIdentical(t *testing.T) {
@@ -87,8 +40,8 @@ func TestWorkersBitIdentical(t *testing.T) {
 	Q, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 5000, Cols: 7, Contamination: 0.3, Seed: 12})
 	for _, mode := range []int{1, -1} {
 		withMerge(mode, func() {
-			a := score(t, fit(t, Config{Workers: 1}, X), Q)
-			b := score(t, fit(t, Config{Workers: 3}, X), Q)
+			a := detectortest.Score(t, fit(t, Config{Workers: 1}, X), Q)
+			b := detectortest.Score(t, fit(t, Config{Workers: 3}, X), Q)
 			for i := range a {
 				if a[i] != b[i] {
 					t.Fatalf("merge mode %d: row %d: Workers=3 scored %v, Workers=1 %v", mode, i, b[i], a[i])
@@ -119,8 +72,8 @@ func TestMergeEqualsSearch(t *testing.T) {
 	for _, data := range []*dataset.Matrix{X, Q} {
 		d := fit(t, Config{}, X)
 		var a, b []float64
-		withMerge(1, func() { a = score(t, d, data) })
-		withMerge(-1, func() { b = score(t, d, data) })
+		withMerge(1, func() { a = detectortest.Score(t, d, data) })
+		withMerge(-1, func() { b = detectortest.Score(t, d, data) })
 		for i := range a {
 			if a[i] != b[i] {
 				t.Fatalf("row %d: merge %v, binary search %v", i, a[i], b[i])
@@ -153,8 +106,8 @@ func TestEdgeCases(t *testing.T) {
 		for _, mode := range []int{1, -1} {
 			t.Run(c.name, func(t *testing.T) {
 				withMerge(mode, func() {
-					X := matrix(t, c.X)
-					got := score(t, fit(t, Config{}, X), X)
+					X := detectortest.Matrix(t, c.X)
+					got := detectortest.Score(t, fit(t, Config{}, X), X)
 					for i := range c.want {
 						if math.Abs(got[i]-c.want[i]) > 1e-12*math.Abs(c.want[i]) {
 							t.Errorf("merge mode %d: row %d: %.17g, numpy %.17g", mode, i, got[i], c.want[i])
@@ -174,7 +127,7 @@ func TestNewValues(t *testing.T) {
 	for v := 1; v <= 10; v++ {
 		rows = append(rows, []float64{float64(v)})
 	}
-	d := fit(t, Config{}, matrix(t, rows))
+	d := fit(t, Config{}, detectortest.Matrix(t, rows))
 	nl := func(c float64) float64 { return -math.Log(c / 10) }
 	cases := []struct {
 		v, want float64
@@ -192,7 +145,7 @@ func TestNewValues(t *testing.T) {
 	for _, c := range cases {
 		for _, mode := range []int{1, -1} {
 			withMerge(mode, func() {
-				s := score(t, d, matrix(t, [][]float64{{c.v}}))
+				s := detectortest.Score(t, d, detectortest.Matrix(t, [][]float64{{c.v}}))
 				if math.Abs(s[0]-c.want) > 1e-15*c.want {
 					t.Errorf("merge mode %d: score(%v) = %.17g, want %.17g", mode, c.v, s[0], c.want)
 				}
@@ -272,17 +225,17 @@ func TestBadInput(t *testing.T) {
 	if _, err := New(Config{Workers: -1}); err == nil {
 		t.Error("New with Workers -1 returned no error")
 	}
-	d := mustNew(t, Config{})
+	d := detectortest.MustNew(t, New, Config{})
 	if err := d.Fit(ctx, &dataset.Matrix{}); err == nil {
 		t.Error("Fit on an empty matrix returned no error")
 	}
-	if err := d.Fit(ctx, matrix(t, [][]float64{{1, 2}, {3, math.NaN()}})); err == nil {
+	if err := d.Fit(ctx, detectortest.Matrix(t, [][]float64{{1, 2}, {3, math.NaN()}})); err == nil {
 		t.Error("Fit with a NaN returned no error")
 	}
-	if err := d.Fit(ctx, matrix(t, [][]float64{{1, 2}, {3, 4}})); err != nil {
+	if err := d.Fit(ctx, detectortest.Matrix(t, [][]float64{{1, 2}, {3, 4}})); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Score(ctx, matrix(t, [][]float64{{1, math.Inf(1)}}), nil); err == nil {
+	if _, err := d.Score(ctx, detectortest.Matrix(t, [][]float64{{1, math.Inf(1)}}), nil); err == nil {
 		t.Error("Score with +Inf returned no error")
 	}
 	if _, err := d.Score(ctx, &dataset.Matrix{Rows: 2, Cols: 2, Data: []float64{1}}, nil); err == nil {
@@ -300,7 +253,7 @@ func TestUnmarshalCorrupt(t *testing.T) {
 	for i := 0; i < len(b); i++ {
 		c := append([]byte(nil), b...)
 		c[i] ^= 0xa5
-		d2 := mustNew(t, Config{})
+		d2 := detectortest.MustNew(t, New, Config{})
 		if err := d2.UnmarshalBinary(c); err == nil {
 			// A flipped byte inside a value may still decode to a valid model; it must score.
 			if _, err := d2.Score(context.Background(), X, nil); err != nil {
@@ -308,7 +261,7 @@ func TestUnmarshalCorrupt(t *testing.T) {
 			}
 		}
 	}
-	if _, err := mustNew(t, Config{}).MarshalBinary(); err == nil {
+	if _, err := detectortest.MustNew(t, New, Config{}).MarshalBinary(); err == nil {
 		t.Error("MarshalBinary before Fit returned no error")
 	}
 }

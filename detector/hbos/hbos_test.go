@@ -10,62 +10,21 @@ import (
 	"github.com/gonomaly/gonomaly/internal/reftest"
 )
 
-func mustNew(t testing.TB, cfg Config) *Detector {
-	t.Helper()
-	d, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func fitScore(t testing.TB, cfg Config, X *dataset.Matrix) []float64 {
 	t.Helper()
-	d := mustNew(t, cfg)
-	if err := d.Fit(context.Background(), X); err != nil {
-		t.Fatal(err)
-	}
-	s, err := d.Score(context.Background(), X, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func matrix(t testing.TB, rows [][]float64) *dataset.Matrix {
-	t.Helper()
-	m, err := dataset.FromRows(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return detectortest.Score(t, detectortest.Fit(t, detectortest.MustNew(t, New, cfg), X), X)
 }
 
 func TestConformance(t *testing.T) {
-	detectortest.Run(t, func() detectortest.Detector { return mustNew(t, Config{Tol: DefaultTol}) })
+	detectortest.Run(t, detectortest.Constructor(New, Config{Tol: DefaultTol}))
 }
 
 // TestReference compares the training scores with hbos() of /work/shared/tools/sklearn_ref.py
 // (PyOD's definition in numpy 1.24.2), stored by reftest.
 func TestReference(t *testing.T) {
-	for _, name := range reftest.Names(t) {
-		t.Run(name, func(t *testing.T) {
-			want := reftest.Scores(t, name, "hbos")
-			if want == nil {
-				t.Skip("no reference scores")
-			}
-			ds := reftest.Load(t, name)
-			// Our parser's data (correctly rounded) for information, pandas' for the criterion.
-			own, _ := reftest.RelClose(fitScore(t, Config{Tol: DefaultTol}, ds.X), want, 1e-6)
-			got := fitScore(t, Config{Tol: DefaultTol}, reftest.PandasX(t, name, ds.X))
-			share, worst := reftest.RelClose(got, want, 1e-6)
-			t.Logf("%s: %.4f%% of %d rows within 1e-6 relative (%.4f%% on strconv-parsed data); worst row %d: got %.10g, want %.10g (relative error %.2g)",
-				name, 100*share, len(want), 100*own, worst, got[worst], want[worst], math.Abs(got[worst]-want[worst])/math.Abs(want[worst]))
-			if share < 0.999 {
-				t.Errorf("only %.4f%% of rows within 1e-6 relative", 100*share)
-			}
-		})
-	}
+	reftest.CheckPandas(t, "hbos", func(t testing.TB, X *dataset.Matrix) []float64 {
+		return fitScore(t, Config{Tol: DefaultTol}, X)
+	})
 }
 
 func TestWorkersBitIdentical(t *testing.T) {
@@ -73,7 +32,7 @@ func TestWorkersBitIdentical(t *testing.T) {
 	Q, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 5000, Cols: 7, Contamination: 0.3, Seed: 12})
 	var ref []float64
 	for _, w := range []int{1, 3} {
-		d := mustNew(t, Config{Tol: DefaultTol, Workers: w})
+		d := detectortest.MustNew(t, New, Config{Tol: DefaultTol, Workers: w})
 		if err := d.Fit(context.Background(), X); err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +99,7 @@ func TestEdgeCases(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := fitScore(t, Config{Bins: c.bins, Tol: DefaultTol}, matrix(t, c.X))
+			got := fitScore(t, Config{Bins: c.bins, Tol: DefaultTol}, detectortest.Matrix(t, c.X))
 			for i := range c.want {
 				if math.Abs(got[i]-c.want[i]) > 1e-12*math.Abs(c.want[i]) {
 					t.Errorf("row %d: %.17g, numpy %.17g", i, got[i], c.want[i])
@@ -184,11 +143,11 @@ func TestOutsideRange(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := mustNew(t, Config{Tol: c.tol})
-			if err := d.Fit(context.Background(), matrix(t, rows)); err != nil {
+			d := detectortest.MustNew(t, New, Config{Tol: c.tol})
+			if err := d.Fit(context.Background(), detectortest.Matrix(t, rows)); err != nil {
 				t.Fatal(err)
 			}
-			s, err := d.Score(context.Background(), matrix(t, [][]float64{{c.v}}), nil)
+			s, err := d.Score(context.Background(), detectortest.Matrix(t, [][]float64{{c.v}}), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +159,7 @@ func TestOutsideRange(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	d := mustNew(t, Config{})
+	d := detectortest.MustNew(t, New, Config{})
 	if c := d.Config(); c.Bins != DefaultBins || c.Alpha != DefaultAlpha || c.Tol != 0 {
 		t.Errorf("zero Config became %+v", c)
 	}
@@ -213,17 +172,17 @@ func TestConfig(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	ctx := context.Background()
-	d := mustNew(t, Config{Tol: DefaultTol})
+	d := detectortest.MustNew(t, New, Config{Tol: DefaultTol})
 	if err := d.Fit(ctx, &dataset.Matrix{}); err == nil {
 		t.Error("Fit on an empty matrix returned no error")
 	}
-	if err := d.Fit(ctx, matrix(t, [][]float64{{1, 2}, {3, math.NaN()}})); err == nil {
+	if err := d.Fit(ctx, detectortest.Matrix(t, [][]float64{{1, 2}, {3, math.NaN()}})); err == nil {
 		t.Error("Fit with a NaN returned no error")
 	}
-	if err := d.Fit(ctx, matrix(t, [][]float64{{1, 2}, {3, 4}})); err != nil {
+	if err := d.Fit(ctx, detectortest.Matrix(t, [][]float64{{1, 2}, {3, 4}})); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Score(ctx, matrix(t, [][]float64{{1, math.Inf(-1)}}), nil); err == nil {
+	if _, err := d.Score(ctx, detectortest.Matrix(t, [][]float64{{1, math.Inf(-1)}}), nil); err == nil {
 		t.Error("Score with -Inf returned no error")
 	}
 	if _, err := d.Score(ctx, &dataset.Matrix{Rows: 2, Cols: 2, Data: []float64{1}}, nil); err == nil {
@@ -231,7 +190,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// A constant column far beyond float64's unit resolution has zero-width bins; it must not
 	// make scores infinite.
-	big := matrix(t, [][]float64{{1e17, 1}, {1e17, 2}, {1e17, 3}})
+	big := detectortest.Matrix(t, [][]float64{{1e17, 1}, {1e17, 2}, {1e17, 3}})
 	s := fitScore(t, Config{Tol: DefaultTol}, big)
 	for i, v := range s {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -242,7 +201,7 @@ func TestBadInput(t *testing.T) {
 
 func TestUnmarshalCorrupt(t *testing.T) {
 	X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 100, Cols: 3, Seed: 1})
-	d := mustNew(t, Config{Tol: DefaultTol})
+	d := detectortest.MustNew(t, New, Config{Tol: DefaultTol})
 	if err := d.Fit(context.Background(), X); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +212,7 @@ func TestUnmarshalCorrupt(t *testing.T) {
 	for i := 0; i < len(b); i += 3 {
 		c := append([]byte(nil), b...)
 		c[i] ^= 0xa5
-		d2 := mustNew(t, Config{})
+		d2 := detectortest.MustNew(t, New, Config{})
 		if err := d2.UnmarshalBinary(c); err == nil {
 			// A flipped byte inside a value may still decode to a valid model; it must score.
 			if _, err := d2.Score(context.Background(), X, nil); err != nil {
@@ -261,7 +220,7 @@ func TestUnmarshalCorrupt(t *testing.T) {
 			}
 		}
 	}
-	if _, err := mustNew(t, Config{}).MarshalBinary(); err == nil {
+	if _, err := detectortest.MustNew(t, New, Config{}).MarshalBinary(); err == nil {
 		t.Error("MarshalBinary before Fit returned no error")
 	}
 }

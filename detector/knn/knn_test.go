@@ -12,13 +12,7 @@ import (
 func TestConformance(t *testing.T) {
 	for _, m := range []string{Largest, Mean, Median} {
 		t.Run(m, func(t *testing.T) {
-			detectortest.Run(t, func() detectortest.Detector {
-				d, err := New(Config{Method: m})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return d
-			})
+			detectortest.Run(t, detectortest.Constructor(New, Config{Method: m}))
 		})
 	}
 }
@@ -26,62 +20,21 @@ func TestConformance(t *testing.T) {
 // TestReference compares the training scores with scikit-learn's: the 6th column of
 // NearestNeighbors(n_neighbors=6).kneighbors(X), self included (tools/sklearn_ref.py).
 func TestReference(t *testing.T) {
-	for _, name := range reftest.Names(t) {
-		t.Run(name, func(t *testing.T) {
-			want := reftest.Scores(t, name, "knn")
-			if want == nil {
-				t.Skip("no reference scores")
-			}
-			ds := reftest.Load(t, name)
-			d, err := New(Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Fit(context.Background(), ds.X); err != nil {
-				t.Fatal(err)
-			}
-			share, worst := reftest.RelClose(d.TrainScores(), want, 1e-6)
-			t.Logf("%s (%dx%d, %s): %.4f%% of rows within 1e-6 relative; worst row %d: %v vs %v",
-				name, ds.X.Rows, ds.X.Cols, d.ix.Algorithm(), 100*share, worst, d.TrainScores()[worst], want[worst])
-			if share < 0.999 {
-				t.Errorf("only %.4f%% of rows agree to 1e-6 relative, want 99.9%%", 100*share)
-			}
-		})
-	}
+	reftest.Each(t, "knn", func(t *testing.T, ds *reftest.Dataset, want []float64) {
+		d := detectortest.Fit(t, detectortest.MustNew(t, New, Config{}), ds.X)
+		share, worst := reftest.RelClose(d.TrainScores(), want, 1e-6)
+		t.Logf("%s (%dx%d, %s): %.4f%% of rows within 1e-6 relative; worst row %d: %v vs %v",
+			ds.Name, ds.X.Rows, ds.X.Cols, d.ix.Algorithm(), 100*share, worst, d.TrainScores()[worst], want[worst])
+		if share < 0.999 {
+			t.Errorf("only %.4f%% of rows agree to 1e-6 relative, want 99.9%%", 100*share)
+		}
+	})
 }
 
 func TestWorkersBitIdentical(t *testing.T) {
-	ctx := context.Background()
-	for _, cols := range []int{5, 40} {
-		X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 3000, Cols: cols, Contamination: 0.05, Seed: 5})
-		Q, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 500, Cols: cols, Contamination: 0.2, Seed: 6})
-		var train, scores [][]float64
-		for _, w := range []int{1, 3} {
-			d, err := New(Config{Workers: w, Method: Mean})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Fit(ctx, X); err != nil {
-				t.Fatal(err)
-			}
-			s, err := d.Score(ctx, Q, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			train = append(train, d.TrainScores())
-			scores = append(scores, s)
-		}
-		for i := range train[0] {
-			if train[0][i] != train[1][i] {
-				t.Fatalf("%d columns: training row %d: %v with 1 worker, %v with 3", cols, i, train[0][i], train[1][i])
-			}
-		}
-		for i := range scores[0] {
-			if scores[0][i] != scores[1][i] {
-				t.Fatalf("%d columns: row %d: %v with 1 worker, %v with 3", cols, i, scores[0][i], scores[1][i])
-			}
-		}
-	}
+	detectortest.WorkersBitIdentical(t, func(w int) (detectortest.Detector, error) {
+		return New(Config{Workers: w, Method: Mean})
+	})
 }
 
 func TestConfig(t *testing.T) {

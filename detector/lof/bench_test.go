@@ -11,13 +11,7 @@ func benchSets(b *testing.B) []detectortest.BenchSet {
 	return reftest.BenchSets(b, 20000, 8, "shuttle", "mammography", "musk", "optdigits")
 }
 
-func newBench() detectortest.Detector {
-	d, err := New(Config{})
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
+var newBench = detectortest.Constructor(New, Config{})
 
 // BenchmarkFit is the whole fit: index build, neighbour search of every training row and the
 // training scores.

@@ -7,19 +7,12 @@ import (
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector/detectortest"
-	"github.com/gonomaly/gonomaly/eval"
 	"github.com/gonomaly/gonomaly/internal/neighbors"
 	"github.com/gonomaly/gonomaly/internal/reftest"
 )
 
 func TestConformance(t *testing.T) {
-	detectortest.Run(t, func() detectortest.Detector {
-		d, err := New(Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	})
+	detectortest.Run(t, detectortest.Constructor(New, Config{}))
 }
 
 // issueTied are the datasets the issue names as having tied neighbour distances; tiedAtK must
@@ -59,87 +52,39 @@ func tiedAtK(t *testing.T, X *dataset.Matrix, k int) bool {
 // 0.002 of the reference's instead, and exact agreement elsewhere.
 func TestReference(t *testing.T) {
 	const k = 20
-	for _, name := range reftest.Names(t) {
-		t.Run(name, func(t *testing.T) {
-			want := reftest.Scores(t, name, "local_outlier_factor")
-			if want == nil {
-				t.Skip("no reference scores")
+	reftest.Each(t, "local_outlier_factor", func(t *testing.T, ds *reftest.Dataset, want []float64) {
+		name := ds.Name
+		d := detectortest.Fit(t, detectortest.MustNew(t, New, Config{}), ds.X)
+		got := d.TrainScores()
+		share, worst := reftest.RelClose(got, want, 1e-6)
+		tied := tiedAtK(t, ds.X, k)
+		t.Logf("%s (%dx%d, %s, tied at k: %v): %.4f%% of rows within 1e-6 relative; worst row %d: %v vs %v",
+			name, ds.X.Rows, ds.X.Cols, d.ix.Algorithm(), tied, 100*share, worst, got[worst], want[worst])
+		if slices.Contains(issueTied, name) && !tied {
+			t.Errorf("the issue lists %s as tied, but no row ties at its %d-th neighbour", name, k)
+		}
+		if !tied || d.ix.Algorithm() == neighbors.KDTree {
+			if share < 0.999 {
+				t.Errorf("only %.4f%% of rows agree to 1e-6 relative, want 99.9%%", 100*share)
 			}
-			ds := reftest.Load(t, name)
-			d, err := New(Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Fit(context.Background(), ds.X); err != nil {
-				t.Fatal(err)
-			}
-			got := d.TrainScores()
-			share, worst := reftest.RelClose(got, want, 1e-6)
-			tied := tiedAtK(t, ds.X, k)
-			t.Logf("%s (%dx%d, %s, tied at k: %v): %.4f%% of rows within 1e-6 relative; worst row %d: %v vs %v",
-				name, ds.X.Rows, ds.X.Cols, d.ix.Algorithm(), tied, 100*share, worst, got[worst], want[worst])
-			if slices.Contains(issueTied, name) && !tied {
-				t.Errorf("the issue lists %s as tied, but no row ties at its %d-th neighbour", name, k)
-			}
-			if !tied || d.ix.Algorithm() == neighbors.KDTree {
-				if share < 0.999 {
-					t.Errorf("only %.4f%% of rows agree to 1e-6 relative, want 99.9%%", 100*share)
-				}
-				return
-			}
-			rho := eval.Spearman(got, want)
-			aucGot, err := eval.ROCAUC(ds.Labels, got)
-			if err != nil {
-				t.Fatal(err)
-			}
-			aucWant, err := eval.ROCAUC(ds.Labels, want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%s (tied, brute force): Spearman %.5f, ROC-AUC %.5f vs reference %.5f (diff %.5f)",
-				name, rho, aucGot, aucWant, aucGot-aucWant)
-			if rho < 0.97 {
-				t.Errorf("Spearman %.5f with the reference, want >= 0.97", rho)
-			}
-			if diff := aucGot - aucWant; diff > 0.002 || diff < -0.002 {
-				t.Errorf("ROC-AUC %.5f vs the reference's %.5f: differs by more than 0.002", aucGot, aucWant)
-			}
-		})
-	}
+			return
+		}
+		rho, aucGot, aucWant := reftest.Ranks(t, ds.Labels, got, want)
+		t.Logf("%s (tied, brute force): Spearman %.5f, ROC-AUC %.5f vs reference %.5f (diff %.5f)",
+			name, rho, aucGot, aucWant, aucGot-aucWant)
+		if rho < 0.97 {
+			t.Errorf("Spearman %.5f with the reference, want >= 0.97", rho)
+		}
+		if diff := aucGot - aucWant; diff > 0.002 || diff < -0.002 {
+			t.Errorf("ROC-AUC %.5f vs the reference's %.5f: differs by more than 0.002", aucGot, aucWant)
+		}
+	})
 }
 
 func TestWorkersBitIdentical(t *testing.T) {
-	ctx := context.Background()
-	for _, cols := range []int{5, 40} {
-		X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 3000, Cols: cols, Contamination: 0.05, Seed: 5})
-		Q, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 500, Cols: cols, Contamination: 0.2, Seed: 6})
-		var train, scores [][]float64
-		for _, w := range []int{1, 3} {
-			d, err := New(Config{Workers: w})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Fit(ctx, X); err != nil {
-				t.Fatal(err)
-			}
-			s, err := d.Score(ctx, Q, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			train = append(train, d.TrainScores())
-			scores = append(scores, s)
-		}
-		for i := range train[0] {
-			if train[0][i] != train[1][i] {
-				t.Fatalf("%d columns: training row %d: %v with 1 worker, %v with 3", cols, i, train[0][i], train[1][i])
-			}
-		}
-		for i := range scores[0] {
-			if scores[0][i] != scores[1][i] {
-				t.Fatalf("%d columns: row %d: %v with 1 worker, %v with 3", cols, i, scores[0][i], scores[1][i])
-			}
-		}
-	}
+	detectortest.WorkersBitIdentical(t, func(w int) (detectortest.Detector, error) {
+		return New(Config{Workers: w})
+	})
 }
 
 func TestConfig(t *testing.T) {

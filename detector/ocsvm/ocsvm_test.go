@@ -12,55 +12,25 @@ import (
 )
 
 func TestReference(t *testing.T) {
-	for _, name := range reftest.Names(t) {
-		t.Run(name, func(t *testing.T) {
-			want := reftest.Scores(t, name, "one_class_svm")
-			if want == nil {
-				t.Skip("no one_class_svm reference")
-			}
-			ds := reftest.Load(t, name)
-			d, err := New(Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Fit(context.Background(), ds.X); err != nil {
-				t.Fatal(err)
-			}
-			got, err := d.Score(context.Background(), ds.X, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rho := eval.Spearman(got, want)
-			aucGot, err := eval.ROCAUC(ds.Labels, got)
-			if err != nil {
-				t.Fatal(err)
-			}
-			aucWant, err := eval.ROCAUC(ds.Labels, want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			share, worst := reftest.RelClose(got, want, 1e-6)
-			info := d.Info()
-			t.Logf("%s: rows %d, spearman %.6f, roc-auc %.5f (sklearn %.5f, diff %.5f), rel 1e-6 share %.4f (worst %d: %v vs %v), nSV %d, iter %d",
-				name, ds.X.Rows, rho, aucGot, aucWant, math.Abs(aucGot-aucWant), share, worst, got[worst], want[worst], info.SupportVectors, info.Iterations)
-			if rho < 0.999 {
-				t.Errorf("spearman %.6f < 0.999", rho)
-			}
-			if math.Abs(aucGot-aucWant) > 0.003 {
-				t.Errorf("|roc-auc diff| %.5f > 0.003", math.Abs(aucGot-aucWant))
-			}
-		})
-	}
+	reftest.Each(t, "one_class_svm", func(t *testing.T, ds *reftest.Dataset, want []float64) {
+		d := detectortest.Fit(t, detectortest.MustNew(t, New, Config{}), ds.X)
+		got := detectortest.Score(t, d, ds.X)
+		rho, aucGot, aucWant := reftest.Ranks(t, ds.Labels, got, want)
+		share, worst := reftest.RelClose(got, want, 1e-6)
+		info := d.Info()
+		t.Logf("%s: rows %d, spearman %.6f, roc-auc %.5f (sklearn %.5f, diff %.5f), rel 1e-6 share %.4f (worst %d: %v vs %v), nSV %d, iter %d",
+			ds.Name, ds.X.Rows, rho, aucGot, aucWant, math.Abs(aucGot-aucWant), share, worst, got[worst], want[worst], info.SupportVectors, info.Iterations)
+		if rho < 0.999 {
+			t.Errorf("spearman %.6f < 0.999", rho)
+		}
+		if math.Abs(aucGot-aucWant) > 0.003 {
+			t.Errorf("|roc-auc diff| %.5f > 0.003", math.Abs(aucGot-aucWant))
+		}
+	})
 }
 
 func TestConformance(t *testing.T) {
-	detectortest.Run(t, func() detectortest.Detector {
-		d, err := New(Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	})
+	detectortest.Run(t, detectortest.Constructor(New, Config{}))
 }
 
 // TestMatchesLibsvm checks gamma, rho, the iteration count and the number of support vectors

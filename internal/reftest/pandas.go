@@ -2,6 +2,7 @@ package reftest
 
 import (
 	"bufio"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -148,4 +149,22 @@ func PandasX(t testing.TB, name string, X *dataset.Matrix) *dataset.Matrix {
 		t.Fatalf("%s: read %d rows of %d: %v", name, i, X.Rows, err)
 	}
 	return out
+}
+
+// CheckPandas runs a subtest for every dataset with scikit-learn's scores of algorithm algo:
+// fitScore fits a detector on a matrix and scores its rows, on the data as PandasX parses it,
+// and the subtest fails unless 99.9 % of the rows agree with the reference to 1e-6 relative
+// (the share on our own parser's correctly rounded data is logged, for information).
+func CheckPandas(t *testing.T, algo string, fitScore func(t testing.TB, X *dataset.Matrix) []float64) {
+	t.Helper()
+	Each(t, algo, func(t *testing.T, ds *Dataset, want []float64) {
+		own, _ := RelClose(fitScore(t, ds.X), want, 1e-6)
+		got := fitScore(t, PandasX(t, ds.Name, ds.X))
+		share, worst := RelClose(got, want, 1e-6)
+		t.Logf("%s: %.4f%% of %d rows within 1e-6 relative (%.4f%% on strconv-parsed data); worst row %d: got %.10g, want %.10g (relative error %.2g)",
+			ds.Name, 100*share, len(want), 100*own, worst, got[worst], want[worst], math.Abs(got[worst]-want[worst])/math.Abs(want[worst]))
+		if share < 0.999 {
+			t.Errorf("only %.4f%% of rows within 1e-6 relative", 100*share)
+		}
+	})
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector/detectortest"
+	"github.com/gonomaly/gonomaly/eval"
 )
 
 // EnvDir is the environment variable naming a full reference directory.
@@ -112,6 +113,36 @@ func Scores(t testing.TB, name, algo string) []float64 {
 		out = append(out, v)
 	}
 	return out
+}
+
+// Each runs f as a subtest for every dataset with scikit-learn's scores of algorithm algo,
+// giving it the dataset and those scores; a dataset without them is skipped.
+func Each(t *testing.T, algo string, f func(t *testing.T, ds *Dataset, want []float64)) {
+	t.Helper()
+	for _, name := range Names(t) {
+		t.Run(name, func(t *testing.T) {
+			want := Scores(t, name, algo)
+			if want == nil {
+				t.Skipf("no %s reference scores", algo)
+			}
+			f(t, Load(t, name), want)
+		})
+	}
+}
+
+// Ranks returns how got ranks the rows next to the reference's want: their Spearman
+// correlation, and the ROC-AUC of each against labels (failing t if either cannot be computed).
+func Ranks(t testing.TB, labels []int, got, want []float64) (rho, aucGot, aucWant float64) {
+	t.Helper()
+	aucGot, err := eval.ROCAUC(labels, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aucWant, err = eval.ROCAUC(labels, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eval.Spearman(got, want), aucGot, aucWant
 }
 
 // RelClose returns the share of positions where got and want agree to within rel relative
