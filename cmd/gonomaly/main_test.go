@@ -38,12 +38,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 	empty := writeFile(t, "empty.csv", "")
 	text := writeFile(t, "text.csv", "a,b\n1,2\n3,high\n")
 	notModel := writeFile(t, "model.gnm", "hello")
-	tests := []struct {
-		name string
-		args []string
-		code int
-		msg  string
-	}{
+	tests := []exitCase{
 		{"no input", []string{"detect", "--algorithm", "hbos"}, 2, `required flag(s) "input" not set`},
 		{"no algorithm", []string{"detect", "--input", wbc}, 2, "at least one of the flags in the group [algorithm model] is required"},
 		{"both", []string{"detect", "--algorithm", "hbos", "--model", "x", "--input", wbc}, 2, "none of the others can be"},
@@ -62,6 +57,20 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"not a model", []string{"detect", "--model", notModel, "-i", wbc}, 1, "not a gonomaly model file"},
 		{"train without model", []string{"train", "-a", "hbos", "-i", wbc}, 2, `required flag(s) "model" not set`},
 	}
+	checkExits(t, tests)
+}
+
+// exitCase is a command line that must end with an exit code and a message on stderr.
+type exitCase struct {
+	name string
+	args []string
+	code int
+	msg  string
+}
+
+// checkExits runs each case and checks its exit code and message, and that it did not panic.
+func checkExits(t *testing.T, tests []exitCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := gonomaly(t, tc.args...)

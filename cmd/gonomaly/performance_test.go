@@ -115,12 +115,7 @@ func TestPerformanceBenchmarkTableAndConfig(t *testing.T) {
 
 func TestPerformanceErrors(t *testing.T) {
 	badField := writeFile(t, "bad.yaml", "iteratons: 3\n")
-	tests := []struct {
-		name string
-		args []string
-		code int
-		msg  string
-	}{
+	tests := []exitCase{
 		{"unknown algorithm", []string{"performance", "benchmark", "--algorithms", "forest"}, 2, "valid: ecod, hbos, isolation_forest"},
 		{"unknown suite", []string{"performance", "benchmark", "--suite", "huge"}, 2, "valid: quick, standard, comprehensive"},
 		{"stray words", []string{"performance", "benchmark", "hbos"}, 2, "algorithm names follow --algorithms"},
@@ -140,14 +135,7 @@ func TestPerformanceErrors(t *testing.T) {
 		{"compare file", []string{"perf", "compare", "--algorithms", "hbos,ecod", "--dataset", "nope.csv", "--label", "label"}, 1, "no such file"},
 		{"compare label", []string{"perf", "compare", "--algorithms", "hbos,ecod", "--dataset", wbc, "--label", "y"}, 1, `column "y"`},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := gonomaly(t, tc.args...)
-			if code != tc.code || !strings.Contains(stderr, tc.msg) {
-				t.Errorf("exit %d, stderr %q; want exit %d saying %q", code, stderr, tc.code, tc.msg)
-			}
-		})
-	}
+	checkExits(t, tests)
 }
 
 func TestPerformanceScalabilityMemoryCompare(t *testing.T) {
