@@ -95,13 +95,18 @@ func (d *BenchmarkDoc) WriteTable(w io.Writer) error {
 				name string
 				c    Complexity
 			}{{"wall", s.Total}, {"cpu", s.CPU}} {
-				fmt.Fprintf(tw, "%s\t%d\t%g\t%s\t%s\t%.2f\t%.3f\t%s\t%.4g\n", s.Algorithm, s.Cols, s.Contamination, b.name, b.c.Best.Pattern,
-					b.c.Exponent, b.c.R2, b.c.Grade, b.c.Predicted10x)
+				fmt.Fprintf(tw, "%s\t%d\t%g\t%s\t%s\n", s.Algorithm, s.Cols, s.Contamination, b.name, growthCells(&b.c))
 			}
 		}
 		return tw.Flush()
 	}
 	return nil
+}
+
+// growthCells are the table cells of a fitted growth: pattern, exponent, R2, grade and the
+// seconds predicted at ten times the largest size.
+func growthCells(c *Complexity) string {
+	return fmt.Sprintf("%s\t%.2f\t%.3f\t%s\t%.4g", c.Best.Pattern, c.Exponent, c.R2, c.Grade, c.Predicted10x)
 }
 
 // WriteTable writes the scalability analysis: one row per size, then the fitted growth of
@@ -126,7 +131,7 @@ func (d *ScalabilityDoc) WriteTable(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t(fewer than 3 sizes finished)\n", f.name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.3f\t%s\t%.4g\n", f.name, f.c.Best.Pattern, f.c.Exponent, f.c.R2, f.c.Grade, f.c.Predicted10x)
+		fmt.Fprintf(tw, "%s\t%s\n", f.name, growthCells(f.c))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
