@@ -213,40 +213,42 @@ func checkFieldError(t *testing.T, what string, err error, field string) {
 }
 
 func TestScalabilityAndMemoryBounds(t *testing.T) {
-	s := bench.DefaultScalability("hbos")
-	if err := s.CheckBounds(); err != nil {
-		t.Fatalf("the defaults: %v", err)
-	}
-	for _, tc := range []struct {
-		change func(*bench.ScalabilityConfig)
-		field  string
-	}{
+	checkBounds(t, "scalability", bench.DefaultScalability, []boundCase[bench.ScalabilityConfig]{
 		{func(c *bench.ScalabilityConfig) { c.MaxSize = 100_000_000_000 }, "max_size x feature_dimensions"},
 		{func(c *bench.ScalabilityConfig) { c.Steps = bench.MaxSteps + 1 }, "steps"},
 		{func(c *bench.ScalabilityConfig) { c.Iterations = 0 }, "iterations"},
 		{func(c *bench.ScalabilityConfig) { c.TimeoutSeconds = 1e12 }, "timeout_seconds"},
-	} {
-		c := bench.DefaultScalability("hbos")
-		tc.change(&c)
-		checkFieldError(t, "scalability", c.CheckBounds(), tc.field)
-	}
-	m := bench.DefaultMemory("hbos")
-	if err := m.CheckBounds(); err != nil {
-		t.Fatalf("the defaults: %v", err)
-	}
-	for _, tc := range []struct {
-		change func(*bench.MemoryConfig)
-		field  string
-	}{
+	})
+	checkBounds(t, "memory", bench.DefaultMemory, []boundCase[bench.MemoryConfig]{
 		{func(c *bench.MemoryConfig) { c.MaxMemoryMB = float64(sysstat.MemoryLimit()>>20) + 1 }, "max_memory_mb"},
 		{func(c *bench.MemoryConfig) { c.MaxMemoryMB = math.Inf(1) }, "max_memory_mb"},
 		{func(c *bench.MemoryConfig) { c.BaseSize, c.MaxMemoryMB = 10_000_000, 64 }, "base_size x feature_dimensions x max_memory_mb"},
 		{func(c *bench.MemoryConfig) { c.MaxSteps = bench.MaxSteps + 1 }, "max_steps"},
 		{func(c *bench.MemoryConfig) { c.TimeoutSeconds = -1 }, "timeout_seconds"},
-	} {
-		c := bench.DefaultMemory("hbos")
+	})
+}
+
+// boundCase is a change to a configuration that breaks the bound of field.
+type boundCase[C any] struct {
+	change func(*C)
+	field  string
+}
+
+// checkBounds checks that the defaults of hbos (def) are within CheckBounds and that each
+// case's change is a FieldError of its field; what names the kind of configuration.
+func checkBounds[C any, P interface {
+	*C
+	CheckBounds() error
+}](t *testing.T, what string, def func(string) C, cases []boundCase[C]) {
+	t.Helper()
+	d := def("hbos")
+	if err := P(&d).CheckBounds(); err != nil {
+		t.Fatalf("the defaults: %v", err)
+	}
+	for _, tc := range cases {
+		c := def("hbos")
 		tc.change(&c)
-		checkFieldError(t, "memory", c.CheckBounds(), tc.field)
+		checkFieldError(t, what, P(&c).CheckBounds(), tc.field)
 	}
 }
 
