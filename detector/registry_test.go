@@ -1,10 +1,10 @@
 package detector
 
 import (
-	"context"
 	"testing"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector/detectortest"
 	"github.com/gonomaly/gonomaly/detector/ecod"
 	"github.com/gonomaly/gonomaly/detector/hbos"
 	"github.com/gonomaly/gonomaly/detector/iforest"
@@ -65,14 +65,7 @@ func TestRegistryDefaultsAreThePackages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Fit(context.Background(), X); err != nil {
-			t.Fatal(err)
-		}
-		s, err := d.Score(context.Background(), Q, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+		return detectortest.Score(t, detectortest.Fit(t, d, X), Q)
 	}
 	for _, a := range Algorithms() {
 		t.Run(a.Name, func(t *testing.T) {

@@ -31,8 +31,11 @@ func Constructor[C any, D Detector](newDetector func(C) (D, error), cfg C) func(
 	}
 }
 
-// Fit fits d on X, failing tb if Fit returns an error, and returns d.
-func Fit[D Detector](tb testing.TB, d D, X *dataset.Matrix) D {
+// Fit fits d on X, failing tb if Fit returns an error, and returns d. d needs only a Fit method
+// (a detector.Detector will do).
+func Fit[D interface {
+	Fit(ctx context.Context, X *dataset.Matrix) error
+}](tb testing.TB, d D, X *dataset.Matrix) D {
 	tb.Helper()
 	if err := d.Fit(context.Background(), X); err != nil {
 		tb.Fatal(err)
@@ -41,7 +44,10 @@ func Fit[D Detector](tb testing.TB, d D, X *dataset.Matrix) D {
 }
 
 // Score returns d's scores of the rows of X in a new slice, failing tb if Score returns an error.
-func Score(tb testing.TB, d Detector, X *dataset.Matrix) []float64 {
+// d needs only a Score method (a detector.Detector will do).
+func Score(tb testing.TB, d interface {
+	Score(ctx context.Context, X *dataset.Matrix, dst []float64) ([]float64, error)
+}, X *dataset.Matrix) []float64 {
 	tb.Helper()
 	s, err := d.Score(context.Background(), X, nil)
 	if err != nil {

@@ -32,14 +32,7 @@ func TestWorkersBitIdentical(t *testing.T) {
 	Q, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 5000, Cols: 7, Contamination: 0.3, Seed: 12})
 	var ref []float64
 	for _, w := range []int{1, 3} {
-		d := detectortest.MustNew(t, New, Config{Tol: DefaultTol, Workers: w})
-		if err := d.Fit(context.Background(), X); err != nil {
-			t.Fatal(err)
-		}
-		s, err := d.Score(context.Background(), Q, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := detectortest.Score(t, detectortest.Fit(t, detectortest.MustNew(t, New, Config{Tol: DefaultTol, Workers: w}), X), Q)
 		if ref == nil {
 			ref = s
 			continue

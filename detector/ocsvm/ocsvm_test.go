@@ -77,17 +77,8 @@ func TestWorkersBitIdentical(t *testing.T) {
 	var refInfo FitInfo
 	// A small cache forces evictions and re-computed columns; both must be exact.
 	for _, cfg := range []Config{{Workers: 1}, {Workers: 3}, {Workers: 2, CacheMB: 1}, {Workers: 3, NoShrinking: true}} {
-		d, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Fit(context.Background(), X); err != nil {
-			t.Fatal(err)
-		}
-		s, err := d.Score(context.Background(), Q, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := detectortest.Fit(t, detectortest.MustNew(t, New, cfg), X)
+		s := detectortest.Score(t, d, Q)
 		if ref == nil {
 			ref, refInfo = s, d.Info()
 			continue
