@@ -220,9 +220,7 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if i, j := firstNotFinite(X); i >= 0 {
 		return nil, fmt.Errorf("ecod: Score: row %d, column %d: %w", i, j, errNotFinite)
 	}
-	if len(dst) != X.Rows {
-		dst = make([]float64, X.Rows)
-	}
+	dst = dfit.Dst(dst, X.Rows)
 	var err error
 	if d.useMerge(X.Rows) {
 		err = d.scoreMerge(ctx, X, dst)

@@ -303,9 +303,7 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if X.Cols != d.cols {
 		return nil, fmt.Errorf("hbos: Score: X has %d columns, the model was fitted on %d", X.Cols, d.cols)
 	}
-	if len(dst) != X.Rows {
-		dst = make([]float64, X.Rows)
-	}
+	dst = fit.Dst(dst, X.Rows)
 	p := d.cols
 	workers := parallel.Workers(d.cfg.Workers, (X.Rows+rowGrain-1)/rowGrain)
 	scratch := make([]float64, workers*p)

@@ -42,9 +42,7 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if err := checkMatrix(X, m.cols); err != nil {
 		return nil, fmt.Errorf("iforest: score: %w", err)
 	}
-	if len(dst) != X.Rows {
-		dst = make([]float64, X.Rows)
-	}
+	dst = fit.Dst(dst, X.Rows)
 	if X.Rows == 0 {
 		return dst, ctx.Err()
 	}

@@ -105,9 +105,7 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if err := fit.Columns(X, d.ix.Cols()); err != nil {
 		return nil, fmt.Errorf("knn: score: %w", err)
 	}
-	if len(dst) != X.Rows {
-		dst = make([]float64, X.Rows)
-	}
+	dst = fit.Dst(dst, X.Rows)
 	err := d.ix.QueryChunks(ctx, X, d.k, scoreChunk, func(lo, hi int, dist []float64, _ []int32) error {
 		d.reduce(dist, dst[lo:hi])
 		return nil

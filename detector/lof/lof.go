@@ -137,9 +137,7 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if err := fit.Columns(X, d.ix.Cols()); err != nil {
 		return nil, fmt.Errorf("lof: score: %w", err)
 	}
-	if len(dst) != X.Rows {
-		dst = make([]float64, X.Rows)
-	}
+	dst = fit.Dst(dst, X.Rows)
 	k := d.kEff
 	err := d.ix.QueryChunks(ctx, X, k, scoreChunk, func(lo, hi int, dist []float64, idx []int32) error {
 		out := dst[lo:hi]

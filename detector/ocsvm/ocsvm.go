@@ -206,9 +206,7 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	if err := checkFinite(X); err != nil {
 		return nil, fmt.Errorf("ocsvm: score: %w", err)
 	}
-	if len(dst) != X.Rows {
-		dst = make([]float64, X.Rows)
-	}
+	dst = fit.Dst(dst, X.Rows)
 	// About 64k kernel evaluations per chunk: small enough to balance, large enough that
 	// handing out chunks costs nothing.
 	grain := max(1, 65536/max(1, len(d.coef)))

@@ -62,3 +62,12 @@ func Columns(X *dataset.Matrix, cols int) error {
 	}
 	return fmt.Errorf("the model was fitted on %d columns, the data has %d", cols, got)
 }
+
+// Dst returns dst when it holds rows values, else a new slice of rows: the dst rule of
+// detector.Detector.Score, which every algorithm follows.
+func Dst(dst []float64, rows int) []float64 {
+	if len(dst) != rows {
+		return make([]float64, rows)
+	}
+	return dst
+}
