@@ -1,6 +1,9 @@
 // Package detectortest is the conformance suite every detector runs: the behaviour that callers
 // of detector.Detector rely on, checked the same way for each algorithm (as testing/slogtest does
-// for slog handlers).
+// for slog handlers). Beside Run it holds what a detector's own tests and benchmarks need again
+// and again: MustNew, Constructor, Fit, Score and Matrix fail the test instead of returning an
+// error, WorkersBitIdentical checks that the number of workers changes no score, and BenchFit,
+// BenchScore and BenchFitScore time a detector on named data sets.
 package detectortest
 
 import (
