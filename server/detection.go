@@ -30,13 +30,25 @@ type trainResponse struct {
 	Version        int64   `json:"version"`
 }
 
-func (s *Server) train(w http.ResponseWriter, r *http.Request) *apiError {
-	var req trainRequest
-	if e := decodeJSON(r, &req); e != nil {
+func (r *trainRequest) detector() string   { return r.DetectorID }
+func (r *predictRequest) detector() string { return r.DetectorID }
+
+// decodeDetectorRequest reads a JSON request about one detector into req, whose detector
+// method gives the detector_id it names; that id is required.
+func decodeDetectorRequest(r *http.Request, req any, detector func() string) *apiError {
+	if e := decodeJSON(r, req); e != nil {
 		return e
 	}
-	if req.DetectorID == "" {
+	if detector() == "" {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "detector_id is required")
+	}
+	return nil
+}
+
+func (s *Server) train(w http.ResponseWriter, r *http.Request) *apiError {
+	var req trainRequest
+	if e := decodeDetectorRequest(r, &req, req.detector); e != nil {
+		return e
 	}
 	if req.Data.present == (req.DatasetID != "") {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "send exactly one of data (rows of numbers) and dataset_id")
@@ -146,15 +158,10 @@ type predictResponse struct {
 	Threshold float64   `json:"threshold"`
 }
 
-// cacheTTL is how long detector metadata and models live in the cache; retraining and
-// deleting invalidate them at once, so this only bounds memory.
 func (s *Server) predict(w http.ResponseWriter, r *http.Request) *apiError {
 	var req predictRequest
-	if e := decodeJSON(r, &req); e != nil {
+	if e := decodeDetectorRequest(r, &req, req.detector); e != nil {
 		return e
-	}
-	if req.DetectorID == "" {
-		return errorf(http.StatusBadRequest, CodeBadRequest, "detector_id is required")
 	}
 	if req.Data.m.Rows == 0 {
 		return errorf(http.StatusBadRequest, CodeInvalidData, "data has no rows: send [[x1, x2, ...], ...]")
