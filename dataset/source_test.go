@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,35 +90,11 @@ func TestSourceConformance(t *testing.T) {
 				t.Errorf("%s: TotalRows at the end is not the rows read", name)
 			}
 			src.Close()
-			if got.X.Rows != want.X.Rows || !equalFloats(got.X.Data, want.X.Data) || !equalInts(got.Labels, want.Labels) {
+			if got.X.Rows != want.X.Rows || !slices.Equal(got.X.Data, want.X.Data) || !slices.Equal(got.Labels, want.Labels) {
 				t.Fatalf("%s chunk %d: read %d rows that differ from the CSV file's", name, chunk, got.X.Rows)
 			}
 		}
 	}
-}
-
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestSourceCancelled(t *testing.T) {
@@ -170,7 +147,7 @@ func TestParquetTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []float64{-1, 1 << 40, 4e9, 0.5, 2.25, 7, 2, -3, 0, -1.5, 1e300, 7}
-	if !equalFloats(tab.X.Data, want) || !equalInts(tab.Labels, []int{0, 1}) || strings.Join(tab.Columns, ",") != "i32,i64,u32,f32,f64,dict" {
+	if !slices.Equal(tab.X.Data, want) || !slices.Equal(tab.Labels, []int{0, 1}) || strings.Join(tab.Columns, ",") != "i32,i64,u32,f32,f64,dict" {
 		t.Fatalf("read %v %v %v", tab.Columns, tab.X.Data, tab.Labels)
 	}
 }

@@ -112,17 +112,8 @@ func uniform(rows, cols int, seed uint64) *dataset.Matrix {
 func TestPathLengthUniform(t *testing.T) {
 	ctx := context.Background()
 	X := uniform(20000, 4, 1)
-	d, err := New(Config{Seed: 9})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Fit(ctx, X); err != nil {
-		t.Fatal(err)
-	}
-	s, err := d.Score(ctx, X, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := detectortest.Fit(t, detectortest.MustNew(t, New, Config{Seed: 9}), X)
+	s := detectortest.Score(t, d, X)
 	var mean float64
 	for i, v := range s {
 		if !(v > 0 && v <= 1) {
@@ -196,7 +187,6 @@ func TestTreeLeafCounts(t *testing.T) {
 // Workers must not change a single bit, for fitting or scoring, with or without bootstrap and
 // feature subsets.
 func TestDeterministicAcrossWorkers(t *testing.T) {
-	ctx := context.Background()
 	X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 3000, Cols: 6, Contamination: 0.05, Seed: 11})
 	for _, cfg := range []Config{
 		{Seed: 1},
@@ -206,17 +196,8 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 		for _, w := range []int{1, 3} {
 			c := cfg
 			c.Workers = w
-			d, err := New(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Fit(ctx, X); err != nil {
-				t.Fatal(err)
-			}
-			s, err := d.Score(ctx, X, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := detectortest.Fit(t, detectortest.MustNew(t, New, c), X)
+			s := detectortest.Score(t, d, X)
 			got = append(got, s)
 		}
 		for i := range got[0] {
