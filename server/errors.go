@@ -193,8 +193,6 @@ func bodyError(err error) *apiError {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "%s", plain(err))
 	case errors.Is(err, multipart.ErrMessageTooLarge):
 		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "the multipart form is over the limit")
-	case strings.Contains(err.Error(), "chunk"):
-		return errorf(http.StatusBadRequest, CodeBadRequest, "request body: malformed chunked transfer encoding")
 	}
 	return nil
 }
