@@ -180,11 +180,10 @@ func (s *Server) limit(next http.Handler) http.Handler {
 			writeError(w, errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body of %d bytes over the limit of %d bytes", r.ContentLength, s.cfg.MaxBodyBytes))
 			return
 		}
-		n := r.ContentLength
+		n := r.ContentLength // at most MaxBodyBytes by now
 		if n < 0 || (n > 0 && r.Header.Get("Content-Encoding") != "") {
-			n = s.cfg.MaxBodyBytes
+			n = s.cfg.MaxBodyBytes // not declared, or compressed: the most it may grow to
 		}
-		n = min(n, s.cfg.MaxBodyBytes)
 		select {
 		case s.inflight <- struct{}{}:
 		default:
