@@ -4,8 +4,8 @@
 // squares line with its R², and the two-sided Mann-Whitney U test as scipy.stats.mannwhitneyu
 // computes it (the exact small-sample distribution, or the normal approximation with tie and
 // continuity corrections), and for series taken in order the Mann-Kendall trend test, the
-Theil-Sen slope and Pettitt's change-point test. No function modifies its inputs; one that produces a slice writes it
-// into a dst argument, so the caller owns the allocation. An undefined result (an empty sample, a
+// Theil-Sen slope and Pettitt's change-point test. No function modifies its inputs; one that
+// produces a slice writes it into a dst argument, so the caller owns the allocation. An undefined result (an empty sample, a
 // NaN among the values, a constant variable in a correlation) is NaN, as numpy and scipy give it
 // with their default nan_policy; a mismatch of lengths or an argument out of its domain is a
 // programmer's error and panics with a message that starts with "stat: ". The reference values in
