@@ -1,6 +1,7 @@
 package sysstat
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"runtime"
@@ -229,5 +230,15 @@ func TestHeapSampler(t *testing.T) {
 	s.Reset()
 	if p := s.Peak(); p >= base+32<<20 {
 		t.Errorf("peak %d after Reset with the 32 MiB freed", p)
+	}
+}
+
+func TestSystemNow(t *testing.T) {
+	s, err := SystemNow(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MemTotal <= 0 || s.MemAvailable <= 0 || s.MemAvailable > s.MemTotal || s.Load1 < 0 {
+		t.Fatalf("implausible system reading %+v", s)
 	}
 }
