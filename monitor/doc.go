@@ -7,6 +7,11 @@
 // internal/sysstat, keeps the last Window readings in a ring, and every PersistEvery (default
 // 1 min) writes the mean of the readings since the last write to the store as metric samples
 // (process_cpu_percent, process_rss_bytes, ...), so that reports and trends can read them
-// later. Operation tracking, thresholds and alerts, bottleneck rules, trends, the database
-// monitor, leak detection and model health build on it (docs/architecture.md).
+// later.
+//
+// The second part is operation tracking: a Tracker times named operations (Track for code,
+// Middleware for HTTP handlers), with hooks on start and end, and summarises each over a
+// sliding window: count, errors, rows, throughput, mean, p50/p95/p99 and max from an HDR
+// histogram. Thresholds and alerts, bottleneck rules, trends, the database monitor, leak
+// detection and model health build on these (docs/architecture.md).
 package monitor
