@@ -44,3 +44,46 @@ func ExampleMannWhitneyU() {
 	fmt.Printf("U = %.0f, p = %.4f: significant at 95 %%: %v\n", u, p, p < 0.05)
 	// Output: U = 0, p = 0.0159: significant at 95 %: true
 }
+
+func ExampleKS2() {
+	// A detector's scores on last week's rows and on today's: has their distribution moved?
+	lastWeek := []float64{0.12, 0.31, 0.22, 0.45, 0.18, 0.27, 0.39, 0.15, 0.24, 0.33}
+	today := []float64{0.41, 0.52, 0.38, 0.61, 0.47, 0.55, 0.36, 0.49}
+	d, p := stat.KS2(lastWeek, today)
+	fmt.Printf("D = %.3f, p = %.5f: drifted at 99 %%: %v\n", d, p, p < 0.01)
+	// Output: D = 0.800, p = 0.00242: drifted at 99 %: true
+}
+
+func ExamplePSI() {
+	// Scores at training time and in production, over 4 bins of equal training frequency.
+	train := []float64{0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9}
+	prod := []float64{0.3, 0.4, 0.5, 0.5, 0.6, 0.6, 0.7, 0.8, 0.8, 0.9, 0.9, 1.2}
+	// No production score fell in the first bin: its share counts as stat.PSIEpsilon.
+	fmt.Printf("PSI %.3f: major shift (> 0.25): %v\n", stat.PSI(train, prod, 4), stat.PSI(train, prod, 4) > 0.25)
+	// Output: PSI 2.186: major shift (> 0.25): true
+}
+
+func ExamplePSIFromCounts() {
+	// Keep only the training summary with the model: the bin edges and the counts in each bin.
+	train := []float64{0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9}
+	edges := stat.QuantileEdges(nil, train, 4)
+	trainCounts := stat.BinCounts(nil, edges, train)
+
+	// Later, count a window of production scores into the same bins, reusing the buffer.
+	counts := make([]float64, len(trainCounts))
+	prod := []float64{0.3, 0.4, 0.5, 0.5, 0.6, 0.6, 0.7, 0.8, 0.8, 0.9, 0.9, 1.2}
+	stat.BinCounts(counts, edges, prod)
+	fmt.Printf("edges %.3g, counts %v and %v, PSI %.3f\n", edges, trainCounts, counts, stat.PSIFromCounts(trainCounts, counts))
+	// Output: edges [0.275 0.45 0.625], counts [3 3 3 3] and [0 2 4 6], PSI 2.186
+}
+
+func ExampleBinomialTest() {
+	// The model was tuned to flag 1 % of rows; today it flagged 19 of 1200, then 22 of 1200.
+	for _, k := range []int{19, 22} {
+		p := stat.BinomialTest(k, 1200, 0.01)
+		fmt.Printf("%d flagged: p = %.4f, anomaly rate changed at 95 %%: %v\n", k, p, p < 0.05)
+	}
+	// Output:
+	// 19 flagged: p = 0.0565, anomaly rate changed at 95 %: false
+	// 22 flagged: p = 0.0080, anomaly rate changed at 95 %: true
+}
