@@ -3,8 +3,10 @@
 // ranks as scipy.stats.rankdata gives them, Pearson and Spearman correlation, an ordinary least
 // squares line with its R², and the two-sided Mann-Whitney U test as scipy.stats.mannwhitneyu
 // computes it (the exact small-sample distribution, or the normal approximation with tie and
-// continuity corrections), and for series taken in order the Mann-Kendall trend test, the
-// Theil-Sen slope and Pettitt's change-point test. No function modifies its inputs; one that
+// continuity corrections); for series taken in order the Mann-Kendall trend test, the
+// Theil-Sen slope and Pettitt's change-point test; and for drift between two samples the
+// two-sample Kolmogorov-Smirnov test (scipy's ks_2samp), the population stability index (also
+// from bin counts, so a monitor keeps only counts) and the exact binomial test (binomtest). No function modifies its inputs; one that
 // produces a slice writes it into a dst argument, so the caller owns the allocation. An undefined result (an empty sample, a
 // NaN among the values, a constant variable in a correlation) is NaN, as numpy and scipy give it
 // with their default nan_policy; a mismatch of lengths or an argument out of its domain is a
