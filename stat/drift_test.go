@@ -133,14 +133,7 @@ func TestKS2Tails(t *testing.T) {
 			if popcount(mask) != n1 {
 				continue
 			}
-			a, b := make([]float64, 0, n1), make([]float64, 0, n2)
-			for i := 0; i < n; i++ {
-				if mask&(1<<i) != 0 {
-					a = append(a, float64(i))
-				} else {
-					b = append(b, float64(i))
-				}
-			}
+			a, b := splitByMask(mask, n1, n)
 			d, _ := KS2(a, b)
 			ds = append(ds, d)
 		}
@@ -148,14 +141,7 @@ func TestKS2Tails(t *testing.T) {
 			if popcount(mask) != n1 {
 				continue
 			}
-			a, b := make([]float64, 0, n1), make([]float64, 0, n2)
-			for i := 0; i < n; i++ {
-				if mask&(1<<i) != 0 {
-					a = append(a, float64(i))
-				} else {
-					b = append(b, float64(i))
-				}
-			}
+			a, b := splitByMask(mask, n1, n)
 			d, p := KS2(a, b)
 			var atLeast int
 			for _, v := range ds {
@@ -381,4 +367,17 @@ func BenchmarkBinomialTest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// splitByMask splits 0..n-1 into the n1 values whose bit is set in mask and the rest.
+func splitByMask(mask, n1, n int) (a, b []float64) {
+	a, b = make([]float64, 0, n1), make([]float64, 0, n-n1)
+	for i := range n {
+		if mask&(1<<i) != 0 {
+			a = append(a, float64(i))
+		} else {
+			b = append(b, float64(i))
+		}
+	}
+	return a, b
 }
