@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -168,10 +169,17 @@ func TestUnknownIDsLeaveNothingInRedis(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(rs.Port())})
 	defer rdb.Close()
 	ctx := context.Background()
-	before, err := rdb.DBSize(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
+	// The cache creates one cache-wide key (its "all" generation) when its subscription comes
+	// up, in the background, maybe after the first count: that key names no id, so it is not
+	// counted.
+	perID := func() []string {
+		keys, err := rdb.Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.DeleteFunc(keys, func(k string) bool { return strings.HasSuffix(k, ":cache:all") })
 	}
+	before := perID()
 	for _, id := range []string{"nope", strings.Repeat("q", 1<<20), "a\x00b", "01a23b87-5fab-7bc0-bdd1-62489761fcd4x"} {
 		js, _ := json.Marshal(id)
 		var eb errorBody
@@ -179,9 +187,7 @@ func TestUnknownIDsLeaveNothingInRedis(t *testing.T) {
 			t.Fatalf("predict for %.20q: %d %+v", id, st, eb)
 		}
 	}
-	after, _ := rdb.DBSize(ctx).Result()
-	if after != before {
-		keys, _ := rdb.Keys(ctx, "*").Result()
-		t.Fatalf("Redis went from %d to %d keys: %.300v", before, after, keys)
+	if after := perID(); len(after) != len(before) {
+		t.Fatalf("Redis went from %d to %d keys: %.300v", len(before), len(after), after)
 	}
 }
