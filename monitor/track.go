@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
 // Result is one finished operation, as hooks see it.
@@ -15,7 +16,11 @@ type Result struct {
 	Op       string
 	Duration time.Duration
 	Rows     int
-	Err      error
+	// Alloc is the heap the process allocated while the operation ran (its memory growth);
+	// Track measures it, the HTTP middleware does not (0). Operations running at the same
+	// time share the process's count, so under concurrency it is an upper bound.
+	Alloc int64
+	Err   error
 }
 
 // Hook is told when an operation starts and ends (the seed's plugins). Hooks run on the
@@ -38,6 +43,8 @@ type OpSummary struct {
 	P95       time.Duration `json:"p95_ns"`
 	P99       time.Duration `json:"p99_ns"`
 	Max       time.Duration `json:"max_ns"`
+	// MeanAlloc is the mean of the operations' Alloc (bytes), over those that measured it.
+	MeanAlloc int64         `json:"mean_alloc_bytes"`
 	Window    time.Duration `json:"window_ns"` // the span the figures cover
 }
 
@@ -75,6 +82,7 @@ type opSlot struct {
 	hist          *hdrhistogram.Histogram
 	count, errors int64
 	rows          int64
+	alloc, allocN int64 // bytes allocated by the operations that measured it, and how many
 }
 
 // NewTracker returns a Tracker.
@@ -119,33 +127,50 @@ func (t *Tracker) op(name string) *opStats {
 //	scores, err := m.Score(ctx, X, nil)
 //	done(err)
 func (t *Tracker) Track(ctx context.Context, op string, rows int) func(err error) {
+	done := t.TrackRows(ctx, op)
+	return func(err error) { done(rows, err) }
+}
+
+// TrackRows is Track for an operation that learns its rows as it goes (a stream): the
+// function it returns takes them at the end.
+func (t *Tracker) TrackRows(ctx context.Context, op string) func(rows int, err error) {
 	for _, h := range t.opts.Hooks {
 		h.Start(ctx, op)
 	}
+	alloc0 := sysstat.AllocatedBytes()
 	start := t.opts.now()
-	return func(err error) {
-		d := t.opts.now().Sub(start)
-		t.Record(op, d, rows, err)
+	return func(rows int, err error) {
+		r := Result{Op: op, Duration: t.opts.now().Sub(start), Rows: rows, Alloc: max(sysstat.AllocatedBytes()-alloc0, 1), Err: err}
+		t.Add(r)
 		for _, h := range t.opts.Hooks {
-			h.End(ctx, Result{Op: op, Duration: d, Rows: rows, Err: err})
+			h.End(ctx, r)
 		}
 	}
 }
 
-// Record adds one finished operation.
+// Record adds one finished operation whose memory was not measured.
 func (t *Tracker) Record(op string, d time.Duration, rows int, err error) {
-	o := t.op(op)
+	t.Add(Result{Op: op, Duration: d, Rows: rows, Err: err})
+}
+
+// Add adds one finished operation (Alloc 0: not measured).
+func (t *Tracker) Add(r Result) {
+	o := t.op(r.Op)
 	epoch := t.opts.now().UnixNano() / int64(t.slot)
 	o.mu.Lock()
 	s := &o.slots[epoch%slots]
 	if s.epoch != epoch {
 		s.hist.Reset()
-		s.epoch, s.count, s.errors, s.rows = epoch, 0, 0, 0
+		s.epoch, s.count, s.errors, s.rows, s.alloc, s.allocN = epoch, 0, 0, 0, 0, 0
 	}
-	_ = s.hist.RecordValue(max(int64(d/time.Microsecond), 1)) // past an hour: counted at the top
+	_ = s.hist.RecordValue(max(int64(r.Duration/time.Microsecond), 1)) // past an hour: counted at the top
 	s.count++
-	s.rows += int64(rows)
-	if err != nil {
+	s.rows += int64(r.Rows)
+	if r.Alloc > 0 {
+		s.alloc += r.Alloc
+		s.allocN++
+	}
+	if r.Err != nil {
 		s.errors++
 	}
 	o.mu.Unlock()
@@ -167,6 +192,7 @@ func (t *Tracker) Summaries() []OpSummary {
 		o.mu.Lock()
 		o.merge.Reset()
 		sum := OpSummary{Name: name, Window: t.opts.Window}
+		var alloc, allocN int64
 		for i := range o.slots {
 			s := &o.slots[i]
 			if s.epoch < 0 || now-s.epoch >= slots {
@@ -176,6 +202,11 @@ func (t *Tracker) Summaries() []OpSummary {
 			sum.Count += s.count
 			sum.Errors += s.errors
 			sum.Rows += s.rows
+			alloc += s.alloc
+			allocN += s.allocN
+		}
+		if allocN > 0 {
+			sum.MeanAlloc = alloc / allocN
 		}
 		if sum.Count > 0 {
 			us := func(q float64) time.Duration { return time.Duration(o.merge.ValueAtQuantile(q)) * time.Microsecond }

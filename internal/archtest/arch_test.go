@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	"store":    {"detector", "dataset"},
 	"serving":  {"detector", "dataset", "store", "cache", "optimize"},
 	"bench":    {"detector", "dataset", "eval", "stat", "store"},
-	"monitor":  {"store", "stat"},
+	"monitor":  {"store", "stat", "detector", "dataset"},
 }
 
 // imports returns our packages (without the module prefix) and the packages of ours each

@@ -116,3 +116,18 @@ func (s *HeapSampler) Close() {
 	close(s.stop)
 	<-s.done
 }
+
+// AllocatedBytes returns the bytes the process has allocated on the heap since it started
+// (cumulative: it never falls). The difference of two readings is what was allocated between
+// them, by every goroutine. One runtime/metrics read, about 0.3 us; reads are serialised.
+func AllocatedBytes() int64 {
+	allocRead.mu.Lock()
+	defer allocRead.mu.Unlock()
+	metrics.Read(allocRead.s[:])
+	return int64(allocRead.s[0].Value.Uint64())
+}
+
+var allocRead = struct {
+	mu sync.Mutex
+	s  [1]metrics.Sample
+}{s: [1]metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}}
