@@ -30,11 +30,13 @@ var (
 // error wrapping ErrInvalid that names the field, such as "store: detector: name contains
 // a NUL byte: invalid record"):
 //
-//   - Every text field (names, algorithm, file format, path, kind, suite id, severity,
-//     metric, message, label keys and values, and the JSON of parameters and documents) is
-//     valid UTF-8 without NUL bytes, which PostgreSQL's text cannot hold.
-//   - A name or other short text (all but Path and Message) is at most MaxNameBytes long,
-//     a Path at most MaxPathBytes, an alert's Message at most MaxMessageBytes.
+//   - Every text field (names, algorithm, file format, path, kind, suite id, an alert's
+//     key, rule, severity, metric, title, message and actions, label keys and values, and
+//     the JSON of parameters and documents) is valid UTF-8 without NUL bytes, which
+//     PostgreSQL's text cannot hold.
+//   - A name or other short text (all but Path and Message; an alert's actions are short
+//     texts) is at most MaxNameBytes long, a Path at most MaxPathBytes, an alert's Message
+//     at most MaxMessageBytes; an alert has at most MaxAlertItems actions and labels.
 //   - A record id is a UUID in the form the store issues: 36 characters, lower-case hex
 //     digits grouped 8-4-4-4-12 by hyphens. A create with any other id is ErrInvalid; a get,
 //     update or delete by one is ErrNotFound, and batch look-ups and filters by one find
@@ -344,25 +346,43 @@ type SampleQuery struct {
 	Limit  int // <= 0 means DefaultLimit
 }
 
-// Alert is a threshold crossing raised by the monitor.
+// Alert is a threshold crossing raised by the monitor: one episode of one rule about one
+// subject, from the moment it fires until it resolves. Alerts of the same Key are the same
+// problem raised again (the monitor's alert manager keeps at most one of a key active).
 type Alert struct {
-	ID         string
-	CreatedAt  time.Time
-	Severity   string // e.g. "low", "medium", "high", "critical"
-	Metric     string
-	Message    string
-	Value      float64
-	Threshold  float64
+	ID string
+	// Key groups the alerts of one rule about one subject, e.g. "latency/POST /predict"
+	// (empty for alerts stored before keys existed).
+	Key       string
+	Rule      string // the rule's name, e.g. "latency", "memory"
+	CreatedAt time.Time
+	Severity  string // "info", "low", "medium", "high" or "critical"
+	Metric    string
+	Title     string // one line
+	// Message is the alert's description: what was measured against what, in the user's
+	// units. (There is no separate Description field: Message has always been it.)
+	Message   string
+	Value     float64 // the measured value when the alert was raised
+	Threshold float64
+	// Actions are what to do about it, most useful first; nil when none.
+	Actions []string
+	// Labels describe the subject (e.g. operation); nil and empty are the same.
+	Labels     map[string]string
 	ResolvedAt time.Time // zero while the alert is active
 }
 
 // Active reports whether the alert is not resolved.
 func (a *Alert) Active() bool { return a.ResolvedAt.IsZero() }
 
-// AlertFilter selects alerts.
+// MaxAlertItems is the most actions, and the most labels, an alert may carry.
+const MaxAlertItems = 64
+
+// AlertFilter selects alerts. The fields combine with AND.
 type AlertFilter struct {
 	Severity   string    // only this severity, when set
 	Metric     string    // only this metric, when set
+	Key        string    // only this key (one rule about one subject), when set
+	Rule       string    // only this rule, when set
 	ActiveOnly bool      // only unresolved alerts
 	Since      time.Time // created at or after, when set
 	Until      time.Time // created before, when set

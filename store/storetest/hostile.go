@@ -120,6 +120,18 @@ func testHostileText(t *testing.T, fresh Fresh) {
 		{"message", func(v string) error {
 			return s.CreateAlert(ctx, &store.Alert{Severity: "low", Metric: "m", Message: v})
 		}, store.MaxMessageBytes},
+		{"key", func(v string) error { return s.CreateAlert(ctx, &store.Alert{Key: v, Severity: "low", Metric: "m"}) }, store.MaxNameBytes},
+		{"rule", func(v string) error { return s.CreateAlert(ctx, &store.Alert{Rule: v, Severity: "low", Metric: "m"}) }, store.MaxNameBytes},
+		{"title", func(v string) error { return s.CreateAlert(ctx, &store.Alert{Title: v, Severity: "low", Metric: "m"}) }, store.MaxNameBytes},
+		{"action", func(v string) error {
+			return s.CreateAlert(ctx, &store.Alert{Severity: "low", Metric: "m", Actions: []string{"ok", v}})
+		}, store.MaxNameBytes},
+		{"label key", func(v string) error {
+			return s.CreateAlert(ctx, &store.Alert{Severity: "low", Metric: "m", Labels: map[string]string{v: "x"}})
+		}, store.MaxNameBytes},
+		{"value", func(v string) error {
+			return s.CreateAlert(ctx, &store.Alert{Severity: "low", Metric: "m", Labels: map[string]string{"k": v}})
+		}, store.MaxNameBytes},
 	}
 	for i, c := range cases {
 		values := slices.Clone(badStrings)
@@ -172,11 +184,16 @@ func testHostileText(t *testing.T, fresh Fresh) {
 		if err != nil || len(list) != 1 {
 			t.Errorf("ListDetectors(algorithm %.40q) = %d detectors, %v", name, len(list), err)
 		}
-		al := &store.Alert{Severity: name, Metric: name, Message: name + strings.Repeat("m", store.MaxMessageBytes-len(name))}
+		al := &store.Alert{Key: name, Rule: name, Title: name, Severity: name, Metric: name,
+			Message: name + strings.Repeat("m", store.MaxMessageBytes-len(name)),
+			Actions: []string{name}, Labels: map[string]string{name: name}}
 		wantErr(t, "CreateAlert", s.CreateAlert(ctx, al), nil)
 		ga, err := s.GetAlert(ctx, al.ID)
-		if err != nil || ga.Message != al.Message || ga.Metric != name {
+		if err != nil || diff(ga, al) != "" {
 			t.Errorf("alert with metric %.40q came back as %.40q (%v)", name, ga.Metric, err)
+		}
+		if list, err := s.ListAlerts(ctx, store.AlertFilter{Key: name, Rule: name}); err != nil || len(list) != 1 {
+			t.Errorf("ListAlerts(key %.40q) = %d alerts, %v", name, len(list), err)
 		}
 	}
 
@@ -217,6 +234,14 @@ func testHostileText(t *testing.T, fresh Fresh) {
 			},
 			"ListAlerts(Metric)": func() (int, error) {
 				x, err := s.ListAlerts(ctx, store.AlertFilter{Metric: v.value})
+				return len(x), err
+			},
+			"ListAlerts(Key)": func() (int, error) {
+				x, err := s.ListAlerts(ctx, store.AlertFilter{Key: v.value})
+				return len(x), err
+			},
+			"ListAlerts(Rule)": func() (int, error) {
+				x, err := s.ListAlerts(ctx, store.AlertFilter{Rule: v.value})
 				return len(x), err
 			},
 			"QuerySamples(Name)": func() (int, error) {

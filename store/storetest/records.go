@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,27 +294,38 @@ func testAlerts(t *testing.T, fresh Fresh) {
 	s := open(t, fresh(t))
 	t0 := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
 	in := []*store.Alert{
-		{CreatedAt: t0, Severity: "high", Metric: "cpu_percent", Message: "CPU above 90 %", Value: 97.5, Threshold: 90},
-		{CreatedAt: t0.Add(time.Minute), Severity: "medium", Metric: "memory_mb", Message: "memory high", Value: 3000, Threshold: 2048},
-		{CreatedAt: t0.Add(2 * time.Minute), Severity: "high", Metric: "latency_p99_ms", Value: 12, Threshold: 10},
-		{CreatedAt: t0.Add(3 * time.Minute), Severity: "low", Metric: "cpu_percent", Value: 71, Threshold: 70, ResolvedAt: t0.Add(4 * time.Minute)},
+		{CreatedAt: t0, Key: "cpu", Rule: "cpu", Severity: "high", Metric: "cpu_percent", Title: "CPU high",
+			Message: "CPU above 90 %", Value: 97.5, Threshold: 90,
+			Actions: []string{"Take a CPU profile", "Scale out"}, Labels: map[string]string{"host": "a"}},
+		{CreatedAt: t0.Add(time.Minute), Key: "memory", Rule: "memory", Severity: "medium", Metric: "memory_mb",
+			Message: "memory high", Value: 3000, Threshold: 2048, Actions: []string{"Take a heap profile"}},
+		{CreatedAt: t0.Add(2 * time.Minute), Key: "latency/POST /predict", Rule: "latency", Severity: "high",
+			Metric: "latency_p99_ms", Value: 12, Threshold: 10, Labels: map[string]string{"operation": "POST /predict"}},
+		{CreatedAt: t0.Add(3 * time.Minute), Key: "cpu", Rule: "cpu", Severity: "low", Metric: "cpu_percent",
+			Value: 71, Threshold: 70, ResolvedAt: t0.Add(4 * time.Minute)},
 	}
 	for _, a := range in {
 		wantErr(t, "CreateAlert", s.CreateAlert(ctx, a), nil)
 	}
-	got, err := s.GetAlert(ctx, in[0].ID)
-	wantErr(t, "GetAlert", err, nil)
-	if df := diff(got, in[0]); df != "" || !got.Active() {
-		t.Fatalf("GetAlert: %s (active %v)", df, got.Active())
+	for _, a := range in {
+		got, err := s.GetAlert(ctx, a.ID)
+		wantErr(t, "GetAlert", err, nil)
+		if df := diff(got, a); df != "" || got.Active() != a.ResolvedAt.IsZero() {
+			t.Fatalf("GetAlert(%s): %s (active %v)", a.Key, df, got.Active())
+		}
 	}
 	wantErr(t, "ResolveAlert", s.ResolveAlert(ctx, in[0].ID, t0.Add(5*time.Minute)), nil)
-	got, _ = s.GetAlert(ctx, in[0].ID)
+	got, _ := s.GetAlert(ctx, in[0].ID)
 	if got.Active() || !got.ResolvedAt.Equal(t0.Add(5*time.Minute)) {
 		t.Fatalf("after ResolveAlert: resolved at %v", got.ResolvedAt)
 	}
+	in[0].ResolvedAt = t0.Add(5 * time.Minute)
+	if df := diff(got, in[0]); df != "" {
+		t.Fatalf("ResolveAlert changed more than resolved_at: %s", df)
+	}
 	wantErr(t, "ResolveAlert twice", s.ResolveAlert(ctx, in[0].ID, time.Time{}), store.ErrConflict)
 	wantErr(t, "ResolveAlert(missing)", s.ResolveAlert(ctx, "no-such-id", time.Time{}), store.ErrNotFound)
-	_, err = s.GetAlert(ctx, "no-such-id")
+	_, err := s.GetAlert(ctx, "no-such-id")
 	wantErr(t, "GetAlert(missing)", err, store.ErrNotFound)
 
 	metrics := func(as []*store.Alert) []string {
@@ -330,7 +342,15 @@ func testAlerts(t *testing.T, fresh Fresh) {
 		{store.AlertFilter{}, []string{"low:cpu_percent", "high:latency_p99_ms", "medium:memory_mb", "high:cpu_percent"}},
 		{store.AlertFilter{ActiveOnly: true}, []string{"high:latency_p99_ms", "medium:memory_mb"}},
 		{store.AlertFilter{ActiveOnly: true, Severity: "high"}, []string{"high:latency_p99_ms"}},
+		{store.AlertFilter{Severity: "high"}, []string{"high:latency_p99_ms", "high:cpu_percent"}},
+		{store.AlertFilter{Severity: "high", Since: t0.Add(time.Second)}, []string{"high:latency_p99_ms"}},
 		{store.AlertFilter{Metric: "cpu_percent"}, []string{"low:cpu_percent", "high:cpu_percent"}},
+		{store.AlertFilter{Key: "cpu"}, []string{"low:cpu_percent", "high:cpu_percent"}},
+		{store.AlertFilter{Key: "cpu", Severity: "low"}, []string{"low:cpu_percent"}},
+		{store.AlertFilter{Key: "latency/POST /predict", ActiveOnly: true}, []string{"high:latency_p99_ms"}},
+		{store.AlertFilter{Key: "latency"}, nil}, // a key is matched whole, not as a prefix
+		{store.AlertFilter{Rule: "latency"}, []string{"high:latency_p99_ms"}},
+		{store.AlertFilter{Rule: "memory", Metric: "cpu_percent"}, nil},
 		{store.AlertFilter{Since: t0.Add(time.Minute), Until: t0.Add(3 * time.Minute)}, []string{"high:latency_p99_ms", "medium:memory_mb"}},
 		{store.AlertFilter{Limit: 1, Offset: 3}, []string{"high:cpu_percent"}},
 	} {
@@ -340,8 +360,34 @@ func testAlerts(t *testing.T, fresh Fresh) {
 			t.Errorf("ListAlerts(%+v) = %v, want %v", c.f, metrics(got), c.want)
 		}
 	}
+	// Listings carry every field, as GetAlert does.
+	list, err := s.ListAlerts(ctx, store.AlertFilter{Key: "cpu", Severity: "high"})
+	wantErr(t, "ListAlerts", err, nil)
+	if len(list) != 1 || diff(list[0], in[0]) != "" {
+		t.Errorf("ListAlerts(key cpu, high) = %+v, want %+v", list, in[0])
+	}
+
+	// An empty label set and no actions come back as nil, as in metric samples.
+	empty := &store.Alert{Severity: "low", Metric: "m", Actions: []string{}, Labels: map[string]string{}}
+	wantErr(t, "CreateAlert(empty actions and labels)", s.CreateAlert(ctx, empty), nil)
+	if got, err := s.GetAlert(ctx, empty.ID); err != nil || got.Actions != nil || got.Labels != nil {
+		t.Errorf("empty actions and labels came back as %#v, %#v (%v)", got.Actions, got.Labels, err)
+	}
+
 	wantErr(t, "CreateAlert(no severity)", s.CreateAlert(ctx, &store.Alert{Metric: "x"}), store.ErrInvalid)
 	wantErr(t, "CreateAlert(no metric)", s.CreateAlert(ctx, &store.Alert{Severity: "low"}), store.ErrInvalid)
+	many := make([]string, store.MaxAlertItems+1)
+	for i := range many {
+		many[i] = fmt.Sprint("action ", i)
+	}
+	wantErr(t, "CreateAlert(too many actions)", s.CreateAlert(ctx, &store.Alert{Severity: "low", Metric: "m", Actions: many}), store.ErrInvalid)
+	labels := map[string]string{}
+	for i := range store.MaxAlertItems + 1 {
+		labels[fmt.Sprint("k", i)] = "v"
+	}
+	wantErr(t, "CreateAlert(too many labels)", s.CreateAlert(ctx, &store.Alert{Severity: "low", Metric: "m", Labels: labels}), store.ErrInvalid)
+	wantErr(t, "CreateAlert(at the limits)", s.CreateAlert(ctx, &store.Alert{Severity: "low", Metric: "m",
+		Actions: many[:store.MaxAlertItems], Labels: map[string]string{"k": strings.Repeat("v", store.MaxNameBytes)}}), nil)
 }
 
 // testTimes: times come back in UTC, rounded down to the microsecond, on every back end.

@@ -260,16 +260,26 @@ func CheckSample(s *store.Sample) error {
 	return checkLabels("metric sample "+s.Name, s.Labels, store.MaxNameBytes)
 }
 
-// CheckAlert validates an alert before CreateAlert.
+// CheckAlert validates an alert before CreateAlert: its text as every text field (the
+// message up to MaxMessageBytes, every other text, each action and each label up to
+// MaxNameBytes), at most MaxAlertItems actions and labels, no NaN, a severity and a metric.
 func CheckAlert(a *store.Alert) error {
 	if err := checkNewID("alert", a.ID); err != nil {
 		return err
 	}
 	if err := checkText("alert", a.ID,
+		textField{"key", a.Key, store.MaxNameBytes},
+		textField{"rule", a.Rule, store.MaxNameBytes},
 		textField{"severity", a.Severity, store.MaxNameBytes},
 		textField{"metric", a.Metric, store.MaxNameBytes},
+		textField{"title", a.Title, store.MaxNameBytes},
 		textField{"message", a.Message, store.MaxMessageBytes}); err != nil {
 		return err
+	}
+	for i, act := range a.Actions {
+		if why := badText(act, store.MaxNameBytes); why != "" {
+			return invalid("alert", a.ID, "action %d %s", i, why)
+		}
 	}
 	switch {
 	case math.IsNaN(a.Value) || math.IsNaN(a.Threshold):
@@ -278,8 +288,16 @@ func CheckAlert(a *store.Alert) error {
 		return invalid("alert", a.ID, "severity is empty")
 	case a.Metric == "":
 		return invalid("alert", a.ID, "metric is empty")
+	case len(a.Actions) > store.MaxAlertItems:
+		return invalid("alert", a.ID, "%d actions, more than %d", len(a.Actions), store.MaxAlertItems)
+	case len(a.Labels) > store.MaxAlertItems:
+		return invalid("alert", a.ID, "%d labels, more than %d", len(a.Labels), store.MaxAlertItems)
 	}
-	return nil
+	what := "alert"
+	if a.ID != "" {
+		what += " " + ShowID(a.ID)
+	}
+	return checkLabels(what, a.Labels, store.MaxNameBytes)
 }
 
 // Dedup returns ids without repeats, in first-seen order.

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -148,16 +149,46 @@ func (r *Records) DeleteSamplesBefore(ctx context.Context, t time.Time) (int64, 
 
 // ---- alerts
 
-const alertCols = "id, created_at, severity, metric, message, value, threshold, resolved_at"
+const alertCols = "id, group_key, rule, created_at, severity, metric, title, message, value, threshold, actions, labels, resolved_at"
 
 func (r *Records) scanAlert(row Row) (*store.Alert, error) {
-	var a store.Alert
-	err := row.Scan(&a.ID, r.d.ScanTime(&a.CreatedAt), &a.Severity, &a.Metric, &a.Message, &a.Value, &a.Threshold,
-		r.d.ScanTime(&a.ResolvedAt))
+	var (
+		a               store.Alert
+		actions, labels string
+	)
+	err := row.Scan(&a.ID, &a.Key, &a.Rule, r.d.ScanTime(&a.CreatedAt), &a.Severity, &a.Metric, &a.Title, &a.Message,
+		&a.Value, &a.Threshold, &actions, &labels, r.d.ScanTime(&a.ResolvedAt))
 	if err != nil {
 		return nil, err
 	}
+	if a.Actions, err = decodeActions(actions); err != nil {
+		return nil, fmt.Errorf("alert %s: %w", a.ID, err)
+	}
+	if a.Labels, err = DecodeLabels(labels); err != nil {
+		return nil, fmt.Errorf("alert %s: %w", a.ID, err)
+	}
 	return &a, nil
+}
+
+// encodeActions is the stored text of an alert's actions: a JSON array, "[]" for none.
+func encodeActions(actions []string) string {
+	if len(actions) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(actions) // strings always marshal
+	return string(b)
+}
+
+// decodeActions inverts encodeActions; "[]" gives nil.
+func decodeActions(s string) ([]string, error) {
+	if s == "[]" || s == "" {
+		return nil, nil
+	}
+	var actions []string
+	if err := json.Unmarshal([]byte(s), &actions); err != nil {
+		return nil, fmt.Errorf("actions %.40q: %w", s, err)
+	}
+	return actions, nil
 }
 
 // CreateAlert implements store.Alerts.
@@ -171,8 +202,10 @@ func (r *Records) CreateAlert(ctx context.Context, a *store.Alert) error {
 		resolved = r.time(a.ResolvedAt)
 	}
 	if err := r.insert(ctx, "alert", id, `INSERT INTO alerts
-		(id, created_at, severity, metric, message, value, threshold, resolved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		id, r.d.TimeArg(created), a.Severity, a.Metric, a.Message, a.Value, a.Threshold, resolved); err != nil {
+		(id, group_key, rule, created_at, severity, metric, title, message, value, threshold, actions, labels, resolved_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		id, a.Key, a.Rule, r.d.TimeArg(created), a.Severity, a.Metric, a.Title, a.Message, a.Value, a.Threshold,
+		encodeActions(a.Actions), EncodeLabels(a.Labels), resolved); err != nil {
 		return err
 	}
 	a.ID, a.CreatedAt = id, created
@@ -190,7 +223,8 @@ func (r *Records) GetAlert(ctx context.Context, id string) (*store.Alert, error)
 // ListAlerts implements store.Alerts.
 func (r *Records) ListAlerts(ctx context.Context, f store.AlertFilter) ([]*store.Alert, error) {
 	if err := checkFilter("alerts",
-		textField{name: "severity", value: f.Severity}, textField{name: "metric", value: f.Metric}); err != nil {
+		textField{name: "severity", value: f.Severity}, textField{name: "metric", value: f.Metric},
+		textField{name: "key", value: f.Key}, textField{name: "rule", value: f.Rule}); err != nil {
 		return nil, err
 	}
 	var q Query
@@ -199,6 +233,12 @@ func (r *Records) ListAlerts(ctx context.Context, f store.AlertFilter) ([]*store
 	}
 	if f.Metric != "" {
 		q.Where("metric = ?", f.Metric)
+	}
+	if f.Key != "" {
+		q.Where("group_key = ?", f.Key)
+	}
+	if f.Rule != "" {
+		q.Where("rule = ?", f.Rule)
 	}
 	if f.ActiveOnly {
 		q.Where("resolved_at IS NULL")
