@@ -69,12 +69,14 @@ type Tracker struct {
 	slot time.Duration
 	mu   sync.RWMutex
 	ops  map[string]*opStats
+	// summariesMu guards scratch, the histogram summaries are merged in.
+	summariesMu sync.Mutex
+	scratch     *hdrhistogram.Histogram
 }
 
 type opStats struct {
 	mu    sync.Mutex
 	slots [slots]opSlot
-	merge *hdrhistogram.Histogram // scratch for summaries
 }
 
 type opSlot struct {
@@ -93,7 +95,7 @@ func NewTracker(opts TrackerOptions) *Tracker {
 	if opts.now == nil {
 		opts.now = time.Now
 	}
-	return &Tracker{opts: opts, slot: opts.Window / slots, ops: map[string]*opStats{}}
+	return &Tracker{opts: opts, slot: opts.Window / slots, ops: map[string]*opStats{}, scratch: newHist()}
 }
 
 func newHist() *hdrhistogram.Histogram {
@@ -110,7 +112,7 @@ func (t *Tracker) op(name string) *opStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if o = t.ops[name]; o == nil {
-		o = &opStats{merge: newHist()}
+		o = &opStats{}
 		for i := range o.slots {
 			o.slots[i].hist = newHist()
 			o.slots[i].epoch = -1
@@ -176,6 +178,59 @@ func (t *Tracker) Add(r Result) {
 	o.mu.Unlock()
 }
 
+// Overall returns the figures of every operation whose name match accepts (nil: all), merged
+// as one operation named name: the service's response time and throughput over its routes.
+func (t *Tracker) Overall(name string, match func(op string) bool) OpSummary {
+	t.mu.RLock()
+	ops := make([]*opStats, 0, len(t.ops))
+	for n, o := range t.ops {
+		if match == nil || match(n) {
+			ops = append(ops, o)
+		}
+	}
+	t.mu.RUnlock()
+	t.summariesMu.Lock()
+	defer t.summariesMu.Unlock()
+	return t.summarise(name, ops, t.scratch)
+}
+
+// summarise merges the slots of ops still inside the window into one summary named name,
+// using merge as scratch.
+func (t *Tracker) summarise(name string, ops []*opStats, merge *hdrhistogram.Histogram) OpSummary {
+	now := t.opts.now().UnixNano() / int64(t.slot)
+	merge.Reset()
+	sum := OpSummary{Name: name, Window: t.opts.Window}
+	var alloc, allocN int64
+	for _, o := range ops {
+		o.mu.Lock()
+		for i := range o.slots {
+			s := &o.slots[i]
+			if s.epoch < 0 || now-s.epoch >= slots {
+				continue // empty, or older than the window
+			}
+			merge.Merge(s.hist)
+			sum.Count += s.count
+			sum.Errors += s.errors
+			sum.Rows += s.rows
+			alloc += s.alloc
+			allocN += s.allocN
+		}
+		o.mu.Unlock()
+	}
+	if allocN > 0 {
+		sum.MeanAlloc = alloc / allocN
+	}
+	if sum.Count > 0 {
+		us := func(q float64) time.Duration { return time.Duration(merge.ValueAtQuantile(q)) * time.Microsecond }
+		sum.P50, sum.P95, sum.P99 = us(50), us(95), us(99)
+		sum.Max = time.Duration(merge.Max()) * time.Microsecond
+		sum.Mean = time.Duration(merge.Mean() * float64(time.Microsecond))
+		sum.ErrorRate = float64(sum.Errors) / float64(sum.Count)
+		sum.PerSecond = float64(sum.Count) / t.opts.Window.Seconds()
+	}
+	return sum
+}
+
 // Summaries returns every operation's figures over the window, by name.
 func (t *Tracker) Summaries() []OpSummary {
 	t.mu.RLock()
@@ -185,38 +240,12 @@ func (t *Tracker) Summaries() []OpSummary {
 	}
 	t.mu.RUnlock()
 	slices.Sort(names)
-	now := t.opts.now().UnixNano() / int64(t.slot)
 	out := make([]OpSummary, 0, len(names))
 	for _, name := range names {
 		o := t.op(name)
-		o.mu.Lock()
-		o.merge.Reset()
-		sum := OpSummary{Name: name, Window: t.opts.Window}
-		var alloc, allocN int64
-		for i := range o.slots {
-			s := &o.slots[i]
-			if s.epoch < 0 || now-s.epoch >= slots {
-				continue // empty, or older than the window
-			}
-			o.merge.Merge(s.hist)
-			sum.Count += s.count
-			sum.Errors += s.errors
-			sum.Rows += s.rows
-			alloc += s.alloc
-			allocN += s.allocN
-		}
-		if allocN > 0 {
-			sum.MeanAlloc = alloc / allocN
-		}
-		if sum.Count > 0 {
-			us := func(q float64) time.Duration { return time.Duration(o.merge.ValueAtQuantile(q)) * time.Microsecond }
-			sum.P50, sum.P95, sum.P99 = us(50), us(95), us(99)
-			sum.Max = time.Duration(o.merge.Max()) * time.Microsecond
-			sum.Mean = time.Duration(o.merge.Mean() * float64(time.Microsecond))
-			sum.ErrorRate = float64(sum.Errors) / float64(sum.Count)
-			sum.PerSecond = float64(sum.Count) / t.opts.Window.Seconds()
-		}
-		o.mu.Unlock()
+		t.summariesMu.Lock()
+		sum := t.summarise(name, []*opStats{o}, t.scratch)
+		t.summariesMu.Unlock()
 		if sum.Count > 0 {
 			out = append(out, sum)
 		}

@@ -175,3 +175,24 @@ func BenchmarkTrack(b *testing.B) {
 		}
 	})
 }
+
+func TestTrackerOverall(t *testing.T) {
+	c := &clock{t: time.Unix(1_000_000, 0)}
+	tr := NewTracker(TrackerOptions{Window: time.Minute, now: c.now})
+	for i := 1; i <= 50; i++ {
+		tr.Record("GET /a", time.Duration(i)*time.Millisecond, 1, nil)
+		tr.Record("POST /b", time.Duration(50+i)*time.Millisecond, 2, errors.New("x"))
+	}
+	tr.Record("job", time.Hour, 0, nil)
+	all := tr.Overall("api", func(op string) bool { return op != "job" })
+	if all.Name != "api" || all.Count != 100 || all.Errors != 50 || all.Rows != 150 || !within(all.P50, 50*time.Millisecond) || !within(all.Max, 100*time.Millisecond) {
+		t.Errorf("overall %+v", all)
+	}
+	if n := tr.Overall("all", nil).Count; n != 101 {
+		t.Errorf("overall of everything counts %d", n)
+	}
+	c.add(2 * time.Minute)
+	if n := tr.Overall("all", nil).Count; n != 0 {
+		t.Errorf("after the window: %d", n)
+	}
+}
