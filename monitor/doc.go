@@ -6,7 +6,8 @@
 // collector took, goroutines, open files) and the machine (load, available memory) through
 // internal/sysstat, keeps the last Window readings in a ring, and every PersistEvery (default
 // 1 min) writes the mean of the readings since the last write to the store as metric samples
-// (process_cpu_percent, process_rss_bytes, ...), so that reports and trends can read them
+// (process_cpu_percent, process_rss_bytes, ...; the longest GC pause as
+// process_gc_pause_max_seconds), so that reports and trends can read them
 // later.
 //
 // The second part is operation tracking: a Tracker times named operations (Track for code,

@@ -21,12 +21,16 @@ type Resources struct {
 	HeapGoal   int64   `json:"heap_goal_bytes"`
 	// GCPercent is the share of the process's CPU time the garbage collector took since the
 	// previous reading, in percent.
-	GCPercent    float64 `json:"gc_cpu_percent"`
-	Goroutines   int     `json:"goroutines"`
-	OpenFiles    int     `json:"open_files"`
-	Load1        float64 `json:"load1"`
-	MemAvailable int64   `json:"memory_available_bytes"`
-	MemTotal     int64   `json:"memory_total_bytes"`
+	GCPercent float64 `json:"gc_cpu_percent"`
+	// GCPauseMax is the longest stop-the-world pause of the collector since the previous
+	// reading (0 when none), and GCPauses how many there were.
+	GCPauseMax   time.Duration `json:"gc_pause_max_ns"`
+	GCPauses     uint64        `json:"gc_pauses"`
+	Goroutines   int           `json:"goroutines"`
+	OpenFiles    int           `json:"open_files"`
+	Load1        float64       `json:"load1"`
+	MemAvailable int64         `json:"memory_available_bytes"`
+	MemTotal     int64         `json:"memory_total_bytes"`
 }
 
 // SampleStore is what the sampler needs of the store.
@@ -90,7 +94,8 @@ func (s *ResourceSampler) run() {
 	for {
 		now := time.Now()
 		cur := probe.Sample()
-		r := Resources{Time: now, RSS: cur.RSS, Heap: cur.Heap, HeapGoal: cur.HeapGoal, Goroutines: cur.Goroutines, OpenFiles: cur.OpenFiles}
+		r := Resources{Time: now, RSS: cur.RSS, Heap: cur.Heap, HeapGoal: cur.HeapGoal, Goroutines: cur.Goroutines, OpenFiles: cur.OpenFiles,
+			GCPauseMax: cur.GCPauseMax, GCPauses: cur.GCPauses}
 		if !prevAt.IsZero() {
 			if wall := now.Sub(prevAt); wall > 0 {
 				r.CPUPercent = 100 * float64(cur.CPU-prev.CPU) / float64(wall)
@@ -176,26 +181,33 @@ func (s *ResourceSampler) Close() {
 var metricNames = [...]string{
 	"process_cpu_percent", "process_rss_bytes", "process_heap_bytes", "process_gc_cpu_percent",
 	"process_goroutines", "process_open_files", "system_load1", "system_memory_available_bytes",
+	"process_gc_pause_max_seconds",
 }
 
 func values(r Resources) [len(metricNames)]float64 {
 	return [...]float64{r.CPUPercent, float64(r.RSS), float64(r.Heap), r.GCPercent,
-		float64(r.Goroutines), float64(r.OpenFiles), r.Load1, float64(r.MemAvailable)}
+		float64(r.Goroutines), float64(r.OpenFiles), r.Load1, float64(r.MemAvailable), r.GCPauseMax.Seconds()}
 }
 
 // persist writes the mean of each figure over rs to the store, stamped with the last
 // reading's time. A failing store is logged, not retried: the next write carries on.
 func (s *ResourceSampler) persist(rs []Resources) {
 	var sum [len(metricNames)]float64
+	var longest float64
 	for _, r := range rs {
 		for i, v := range values(r) {
 			sum[i] += v
 		}
+		longest = max(longest, r.GCPauseMax.Seconds())
 	}
 	at := rs[len(rs)-1].Time
 	samples := make([]store.Sample, len(metricNames))
 	for i, name := range metricNames {
-		samples[i] = store.Sample{Time: at, Name: name, Value: sum[i] / float64(len(rs)), Labels: s.opts.Labels}
+		v := sum[i] / float64(len(rs))
+		if name == "process_gc_pause_max_seconds" {
+			v = longest // the longest pause of the period, not a mean of maxima
+		}
+		samples[i] = store.Sample{Time: at, Name: name, Value: v, Labels: s.opts.Labels}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

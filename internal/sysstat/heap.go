@@ -16,6 +16,7 @@ const (
 	metricGCCycles   = "/gc/cycles/total:gc-cycles"
 	metricGCCPU      = "/cpu/classes/gc/total:cpu-seconds"
 	metricGoroutines = "/sched/goroutines:goroutines"
+	metricGCPauses   = "/sched/pauses/total/gc:seconds"
 )
 
 // HeapBytes returns the bytes in heap objects now, live or not yet swept (one runtime/metrics

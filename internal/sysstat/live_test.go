@@ -189,6 +189,13 @@ func TestSamplerLive(t *testing.T) {
 	if b.GCCycles <= a.GCCycles || b.Goroutines <= a.Goroutines-1 || b.CPU <= a.CPU {
 		t.Errorf("after a collection, a goroutine and 20 ms of CPU: %+v, was %+v", b, a)
 	}
+	// A collection stops the world twice (mark start and mark termination).
+	if b.GCPauses < 2 || b.GCPauseMax <= 0 || b.GCPauseMax > time.Second {
+		t.Errorf("after a collection: %d pauses, the longest %v", b.GCPauses, b.GCPauseMax)
+	}
+	if c := s.Sample(); c.GCPauses != 0 || c.GCPauseMax != 0 {
+		t.Errorf("with no collection in between: %d pauses, the longest %v", c.GCPauses, c.GCPauseMax)
+	}
 	if err := s.Close(); err != nil {
 		t.Error(err)
 	}
