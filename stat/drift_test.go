@@ -3,7 +3,9 @@ package stat
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -380,4 +382,195 @@ func splitByMask(mask, n1, n int) (a, b []float64) {
 		}
 	}
 	return a, b
+}
+
+// The reference values of KSFromCounts were computed with numpy 1.24.2 and scipy 1.10.1 from
+// samples that put count values at each bin's index, so that every value is its own bin:
+//
+//	for ce, ca in [([3,3,3,3],[0,2,4,6]), ([10,20,30,40],[40,30,20,10]), ([5,0,5,0,5],[1,2,3,4,5]),
+//	               ([100]*10, [90,95,100,105,110,100,100,100,100,100]),
+//	               ([1000]*20, [1200,1100]+[1000]*16+[900,800]),
+//	               ([50]*100, [60]*50+[40]*50), ([7], [9]), ([0,4,0],[2,0,2]), ([3,1],[1,3])]:
+//	    a = np.repeat(np.arange(len(ce)), ce); b = np.repeat(np.arange(len(ca)), ca)
+//	    r = stats.ks_2samp(a, b, method='asymp')
+//	    print(repr(float(r.statistic)), repr(float(r.pvalue)))
+func TestKSFromCounts(t *testing.T) {
+	rep := func(v float64, n int) []float64 {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = v
+		}
+		return xs
+	}
+	cat := func(parts ...[]float64) []float64 { return slices.Concat(parts...) }
+	for _, tc := range []struct {
+		e, a []float64
+		d, p float64
+		pTol float64 // relative; kstwoSurvival's documented agreement with scipy where en is small or p near 1
+	}{
+		{[]float64{3, 3, 3, 3}, []float64{0, 2, 4, 6}, 0.33333333333333337, 0.42343964334705064, 1e-2},
+		{[]float64{10, 20, 30, 40}, []float64{40, 30, 20, 10}, 0.39999999999999997, 9.863563364410107e-08, 1e-9},
+		{[]float64{5, 0, 5, 0, 5}, []float64{1, 2, 3, 4, 5}, 0.26666666666666666, 0.5352310689271202, 1e-2},
+		{rep(100, 10), []float64{90, 95, 100, 105, 110, 100, 100, 100, 100, 100}, 0.015000000000000013, 0.9998021489360925, 1e-6},
+		{rep(1000, 20), cat([]float64{1200, 1100}, rep(1000, 16), []float64{900, 800}), 0.015000000000000013, 0.021994157424192338, 1e-9},
+		{rep(50, 100), cat(rep(60, 50), rep(40, 50)), 0.09999999999999998, 3.241076275142125e-22, 1e-9},
+		{[]float64{7}, []float64{9}, 0, 1, 0},
+		{[]float64{0, 4, 0}, []float64{2, 0, 2}, 0.5, 0.5, 1e-12},
+		{[]float64{3, 1}, []float64{1, 3}, 0.5, 0.5, 1e-12},
+	} {
+		ce, ca := slices.Clone(tc.e), slices.Clone(tc.a)
+		d, p := KSFromCounts(tc.e, tc.a)
+		if !near(d, tc.d, 1e-15) || math.Abs(p-tc.p) > tc.pTol*tc.p {
+			t.Errorf("KSFromCounts(%v, %v) = %v, %v, want %v, %v (scipy ks_2samp asymp, tolerance %g)", tc.e, tc.a, d, p, tc.d, tc.p, tc.pTol)
+		}
+		unchanged(t, "KSFromCounts", tc.e, ce)
+		unchanged(t, "KSFromCounts", tc.a, ca)
+		if d2, p2 := KSFromCounts(tc.a, tc.e); d2 != d || p2 != p {
+			t.Errorf("KSFromCounts(a, e) = %v, %v, want %v, %v", d2, p2, d, p)
+		}
+	}
+	for _, tc := range []struct{ e, a []float64 }{
+		{[]float64{0, 0}, []float64{1, 2}},
+		{[]float64{1, 2}, []float64{0, 0}},
+		{nil, nil},
+		{[]float64{1, math.NaN()}, []float64{1, 2}},
+	} {
+		if d, p := KSFromCounts(tc.e, tc.a); !math.IsNaN(d) || !math.IsNaN(p) {
+			t.Errorf("KSFromCounts(%v, %v) = %v, %v, want NaN, NaN", tc.e, tc.a, d, p)
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { KSFromCounts(rep(1, 10), rep(2, 10)) }); n > 2 {
+		t.Errorf("KSFromCounts allocates %v times, want none beyond its arguments", n)
+	}
+}
+
+// TestKSFromCountsMatchesKS2: when every value of either sample is its own bin (the edges are
+// the distinct values), KSFromCounts finds KS2's statistic, and beyond 10000 values, where KS2
+// uses the asymptotic distribution too, its p-value; over coarser bins d is a lower bound.
+func TestKSFromCountsMatchesKS2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range []struct {
+		n1, n2   int
+		discrete bool // values from a small set: ties within and across the samples
+		shift    float64
+	}{
+		{30, 45, false, 0.3}, {500, 700, true, 0.1}, {2000, 1500, false, 0.05},
+		{12000, 15000, false, 0.02}, {20000, 11000, true, 0.01}, {15000, 15000, false, 0},
+	} {
+		draw := func(n int, shift float64) []float64 {
+			xs := make([]float64, n)
+			for i := range xs {
+				xs[i] = rng.NormFloat64() + shift
+				if tc.discrete {
+					xs[i] = math.Round(4 * xs[i])
+				}
+			}
+			return xs
+		}
+		a, b := draw(tc.n1, 0), draw(tc.n2, tc.shift)
+		edges := slices.Compact(slices.Sorted(slices.Values(slices.Concat(a, b))))
+		edges = edges[:len(edges)-1]
+		ca, cb := BinCounts(nil, edges, a), BinCounts(nil, edges, b)
+		d, p := KSFromCounts(ca, cb)
+		sa, sb := slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b))
+		if want := ksStatistic(sa, sb); !near(d, want, 1e-14) {
+			t.Errorf("%d and %d values, each its own bin: d = %v, KS2's statistic %v", tc.n1, tc.n2, d, want)
+		}
+		if max(tc.n1, tc.n2) > ksExactMaxN {
+			if d2, p2 := KS2(a, b); !near(d, d2, 1e-14) || !near(p, p2, 1e-12) {
+				t.Errorf("%d and %d values: KSFromCounts %v, %v, KS2 %v, %v", tc.n1, tc.n2, d, p, d2, p2)
+			}
+		}
+		coarse := QuantileEdges(nil, a, 10)
+		if dc, _ := KSFromCounts(BinCounts(nil, coarse, a), BinCounts(nil, coarse, b)); dc > d+1e-14 {
+			t.Errorf("%d and %d values: 10 bins give d = %v, above the exact %v", tc.n1, tc.n2, dc, d)
+		}
+	}
+}
+
+// TestHistogram: Bin is sort.SearchFloat64s, and SortedHistogram and NewHistogram give
+// QuantileEdges and BinCounts, ties and constant samples included.
+func TestHistogram(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, xs := range [][]float64{
+		sample(1000, 3),                // a quarter repeats
+		{4, 4, 4, 4, 4},                // constant: every edge 4, everything in bin 0
+		{7},                            // one value
+		{1, 1, 1, 2, 2, 3, 9, 9, 9, 9}, // discrete
+		{-math.MaxFloat64, 0, math.MaxFloat64, 1, 2, 3},
+	} {
+		for _, bins := range []int{1, 2, 4, 20, 100} {
+			s := slices.Sorted(slices.Values(xs))
+			h := SortedHistogram(s, bins)
+			edges := QuantileEdges(nil, xs, bins)
+			if !slices.Equal(h.Edges, edges) || !slices.Equal(h.Counts, BinCounts(nil, edges, xs)) {
+				t.Errorf("SortedHistogram(%d values, %d) = %v, %v, want %v, %v", len(xs), bins, h.Edges, h.Counts, edges, BinCounts(nil, edges, xs))
+			}
+			if h.Total() != float64(len(xs)) {
+				t.Errorf("total %v, want %d", h.Total(), len(xs))
+			}
+			if h2 := NewHistogram(append(slices.Clone(xs), math.NaN()), bins); !slices.Equal(h2.Edges, h.Edges) || !slices.Equal(h2.Counts, h.Counts) {
+				t.Errorf("NewHistogram(%d values and a NaN, %d) = %v, %v, want %v, %v", len(xs), bins, h2.Edges, h2.Counts, h.Edges, h.Counts)
+			}
+			probes := []float64{math.Inf(-1), math.Inf(1), math.NaN(), -1e300, 1e300}
+			for _, e := range h.Edges {
+				probes = append(probes, e, math.Nextafter(e, math.Inf(1)), math.Nextafter(e, math.Inf(-1)))
+			}
+			for range 100 {
+				probes = append(probes, 3*rng.NormFloat64())
+			}
+			for _, x := range probes {
+				if got, want := h.Bin(x), sort.SearchFloat64s(h.Edges, x); got != want {
+					t.Errorf("Bin(%v) over %v = %d, sort.SearchFloat64s %d", x, h.Edges, got, want)
+				}
+			}
+		}
+	}
+	h := NewHistogram([]float64{math.NaN()}, 3)
+	if len(h.Edges) != 2 || !math.IsNaN(h.Edges[0]) || h.Total() != 0 {
+		t.Errorf("NewHistogram of a NaN = %v", h)
+	}
+	xs := sample(500, 8)
+	if n := testing.AllocsPerRun(10, func() { h.Bin(xs[0]) }); n != 0 {
+		t.Errorf("Bin allocates %v times", n)
+	}
+	s := slices.Sorted(slices.Values(xs))
+	for _, q := range []float64{0, 0.1, 0.5, 0.9, 0.999, 1} {
+		if got, want := SortedQuantile(s, q), Quantile(xs, q); got != want {
+			t.Errorf("SortedQuantile(%v) = %v, Quantile %v", q, got, want)
+		}
+	}
+	if !math.IsNaN(SortedQuantile(nil, 0.5)) {
+		t.Error("SortedQuantile of nothing is not NaN")
+	}
+}
+
+func TestHistogramPanics(t *testing.T) {
+	for _, tc := range []struct {
+		name, msg string
+		f         func()
+	}{
+		{"KSFromCounts lengths", "stat: slice length mismatch", func() { KSFromCounts([]float64{1}, []float64{1, 2}) }},
+		{"KSFromCounts negative", "stat: ks negative count", func() { KSFromCounts([]float64{1, 2}, []float64{1, -2}) }},
+		{"NewHistogram bins", "stat: psi bins < 1", func() { NewHistogram([]float64{1}, 0) }},
+		{"SortedHistogram bins", "stat: psi bins < 1", func() { SortedHistogram([]float64{1}, 0) }},
+		{"SortedHistogram empty", "stat: histogram of no values", func() { SortedHistogram(nil, 3) }},
+		{"SortedHistogram unsorted", "stat: histogram input not sorted", func() { SortedHistogram([]float64{2, 1}, 3) }},
+		{"SortedHistogram NaN", "stat: histogram input not sorted", func() { SortedHistogram([]float64{1, math.NaN()}, 3) }},
+		{"SortedHistogram lone NaN", "stat: histogram input not sorted", func() { SortedHistogram([]float64{math.NaN()}, 3) }},
+		{"SortedQuantile q", "stat: quantile q out of [0, 1]", func() { SortedQuantile([]float64{1}, 1.5) }},
+	} {
+		if msg := panics(tc.f); msg != tc.msg {
+			t.Errorf("%s: panic %q, want %q", tc.name, msg, tc.msg)
+		}
+	}
+}
+
+func BenchmarkKSFromCounts(b *testing.B) {
+	e := BinCounts(nil, QuantileEdges(nil, sample(10_000, 1), 100), sample(10_000, 1))
+	a := BinCounts(nil, QuantileEdges(nil, sample(10_000, 1), 100), sample(5000, 2))
+	b.ReportAllocs()
+	for b.Loop() {
+		sink, _ = KSFromCounts(e, a)
+	}
 }

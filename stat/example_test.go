@@ -87,3 +87,21 @@ func ExampleBinomialTest() {
 	// 19 flagged: p = 0.0565, anomaly rate changed at 95 %: false
 	// 22 flagged: p = 0.0080, anomaly rate changed at 95 %: true
 }
+
+func ExampleHistogram() {
+	// At training time: a histogram of 4 equal-frequency bins is all that is kept.
+	train := []float64{0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9}
+	h := stat.NewHistogram(train, 4)
+
+	// In production: count each new value into the same bins, one at a time.
+	live := make([]float64, len(h.Counts))
+	for _, x := range []float64{0.3, 0.4, 0.5, 0.5, 0.6, 0.6, 0.7, 0.8, 0.8, 0.9, 0.9, 1.2} {
+		live[h.Bin(x)]++
+	}
+	d, p := stat.KSFromCounts(h.Counts, live)
+	fmt.Printf("edges %.3g, counts %v and %v\n", h.Edges, h.Counts, live)
+	fmt.Printf("PSI %.3f, KS D = %.3f, p = %.3f\n", stat.PSIFromCounts(h.Counts, live), d, p)
+	// Output:
+	// edges [0.275 0.45 0.625], counts [3 3 3 3] and [0 2 4 6]
+	// PSI 2.186, KS D = 0.333, p = 0.425
+}
