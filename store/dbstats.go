@@ -64,7 +64,7 @@ type DBStats struct {
 
 	// SlowStatements are the statements of this database with the highest mean time, at most
 	// SlowStatementsMax, slowest first, from pg_stat_statements. When it has none to give,
-	// StatementsNote says why and how to get them.
+	// StatementsNote says why and how to get them, in the form "why; what to do".
 	SlowStatements []Statement `json:"slow_statements,omitempty"`
 	StatementsNote string      `json:"statements_note,omitempty"`
 }

@@ -143,7 +143,8 @@ func slowStatements(ctx context.Context, c *pgxpool.Conn) ([]store.Statement, st
 	case undefinedTable:
 		return nil, notInstalled, nil
 	case insufficientPrivilege:
-		return nil, fmt.Sprintf("slow statements unknown: role %q may not read %s; GRANT pg_read_all_stats TO %q", role, view, role), nil
+		return nil, fmt.Sprintf("slow statements unknown: role %q may not read %s; GRANT SELECT ON %s TO %q "+
+			"(and pg_read_all_stats to see the text of other roles' statements)", role, view, view, role), nil
 	}
 	return nil, "", fmt.Errorf("reading %s: %w", view, err)
 }

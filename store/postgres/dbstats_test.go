@@ -341,7 +341,7 @@ func TestDBStatsSlowStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.SlowStatements != nil || !strings.Contains(st.StatementsNote, `GRANT pg_read_all_stats TO "dbstats_reader"`) {
+	if st.SlowStatements != nil || !strings.Contains(st.StatementsNote, `GRANT SELECT ON "public"."pg_stat_statements" TO "dbstats_reader"`) {
 		t.Errorf("a role without SELECT on the view: note %q, statements %v", st.StatementsNote, st.SlowStatements)
 	}
 }
