@@ -11,7 +11,7 @@ import (
 )
 
 // DBThresholds are the limits of the database rules. The zero value gives the defaults; a
-// negative field turns its rule off.
+// negative limit turns its rule off (a negative MinCacheBlocks or MinCalls means any).
 type DBThresholds struct {
 	// PoolUtilisation is the share of the pool's connections in use at which db_pool/utilisation
 	// fires (default 0.9, the tuning guide's ConnectionPoolMonitor).
@@ -234,7 +234,7 @@ func CheckDB(prev, cur store.DBStats, th DBThresholds) []Condition {
 			hits, reads = hits-prev.BlocksHit, reads-prev.BlocksRead
 			over = fmt.Sprintf("over the last %.0f s", cur.Time.Sub(prev.Time).Seconds())
 		}
-		if n := hits + reads; n < th.MinCacheBlocks {
+		if n := hits + reads; n < max(th.MinCacheBlocks, 1) {
 			c.Value = 1
 			c.Description = fmt.Sprintf("%d block reads %s, fewer than the %d needed to judge the cache", n, over, th.MinCacheBlocks)
 		} else {

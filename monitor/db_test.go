@@ -157,6 +157,14 @@ func TestCheckDB(t *testing.T) {
 			actions: map[string]string{"db_statements": "run CREATE EXTENSION"},
 		},
 		{
+			name: "any number of block reads judged, none read", prev: pgReading(0), cur: pgReading(60),
+			th: monitor.DBThresholds{MinCacheBlocks: -1},
+			want: map[string]want{
+				"db_pool/utilisation": {value: 0.2}, "db_pool/waits": {}, "db_connections": {value: 0.1},
+				"db_long_transaction": {value: 1}, "db_cache_hit": {value: 1}, "db_slow_statements": {},
+			},
+		},
+		{
 			name: "rules off, thresholds lowered", prev: pgReading(0), cur: pgReading(60),
 			th: monitor.DBThresholds{PoolUtilisation: 0.1, WaitsPerSecond: -1, CacheHitRatio: -1, ServerConnections: -1,
 				LongTransaction: -1, SlowStatement: -1},
