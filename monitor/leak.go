@@ -65,10 +65,13 @@ const (
 // goroutine profile gives each goroutine's stack, not its creator (only the text of
 // runtime.Stack has "created by" lines, and producing it stops the world for the whole
 // dump, while GoroutineProfile stops it only briefly). The outermost frame of a stack is the
-// function the go statement started, which names its creator for a closure ("pkg.F.func1"
-// is defined in F) and for a wrapped call (go f(x) runs "pkg.F.gowrap1", which calls f: the
-// group is f, created in F). Stacks deeper than 32 frames lose their outer frames in the
-// profile; they are grouped by their outermost recorded frame, marked "(truncated)".
+// function the go statement started (for go f(x), f: the runtime hides the wrapper the
+// compiler makes for the arguments), which names its creator for a closure: "pkg.F.func1"
+// is defined in F. As for memory, frames of the standard library are passed over when a
+// frame of the program's own is inside them, so goroutines started through
+// sync.WaitGroup.Go, or serving net/http, are grouped by the program's function they run.
+// Stacks deeper than 32 frames lose their outer frames in the profile; they are grouped by
+// their outermost recorded frame, marked "(truncated)".
 //
 // Analyze compares the snapshots kept: growth must be sustained to count, not one spike or
 // one step: over at least MinLeakSnapshots snapshots, the series rises by the threshold
@@ -330,8 +333,8 @@ func (d *LeakDetector) goroutineGroups(dst []groupCount) (int, []groupCount) {
 // goroutineFunc is the function a goroutine with stack runs (see LeakDetector), and where
 // it is: its innermost frame outside the runtime.
 func (d *LeakDetector) goroutineFunc(stack []uintptr) (fn, wait string) {
-	var outer, inner string // the outermost frame outside the runtime, and the one it calls
-	complete := false       // the stack reaches runtime.goexit
+	complete := false      // the stack reaches runtime.goexit
+	var outer, ours string // the outermost frames so far outside the runtime, and the standard library
 	for _, pc := range stack {
 		for _, f := range d.framesOf(pc) {
 			if f.runtime {
@@ -341,16 +344,19 @@ func (d *LeakDetector) goroutineFunc(stack []uintptr) (fn, wait string) {
 			if wait == "" {
 				wait = f.site
 			}
-			outer, inner = f.fn, outer
+			outer = f.fn
+			if !f.std {
+				ours = f.fn
+			}
 		}
 	}
 	switch {
-	case outer == "":
-		return "runtime", wait
-	case strings.Contains(outer[strings.LastIndexByte(outer, '.')+1:], "gowrap") && inner != "":
-		fn = inner // go f(x) runs F.gowrapN, which calls f
-	default:
+	case ours != "":
+		fn = ours
+	case outer != "":
 		fn = outer
+	default:
+		return "runtime", wait
 	}
 	if !complete && len(stack) == len(runtime.StackRecord{}.Stack0) {
 		fn += " (truncated)"

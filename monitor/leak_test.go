@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"encoding/json"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +188,46 @@ func TestLeakDetectorGoroutines(t *testing.T) {
 	snapshot(d)
 	if _, gor := conditions(t, d); gor.Firing {
 		t.Errorf("goroutine_leak still fires once the goroutines ended: %s", gor.Description)
+	}
+}
+
+// deepBlock waits for release depth calls down.
+//
+//go:noinline
+func deepBlock(depth int, release <-chan struct{}) {
+	if depth > 0 {
+		deepBlock(depth-1, release)
+		return
+	}
+	<-release
+}
+
+// TestLeakDetectorDeepGoroutine: a goroutine whose stack is deeper than the profile keeps is
+// grouped by its outermost recorded frame, marked truncated; a closure by its name, which
+// names the function that defines it.
+func TestLeakDetectorDeepGoroutine(t *testing.T) {
+	d := newDetector(t, monitor.LeakOptions{})
+	d.Snapshot()
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(release); wg.Wait() }()
+	wg.Go(func() { deepBlock(40, release) })
+	wg.Go(func() { <-release })
+	time.Sleep(10 * time.Millisecond)
+	d.Snapshot()
+	var sites []string
+	for _, g := range d.Analyze().Goroutines {
+		sites = append(sites, g.Site)
+	}
+	// The closure started through sync.WaitGroup.Go is named for the function defining it,
+	// not for WaitGroup.Go's own wrapper.
+	for _, want := range []string{
+		"github.com/gonomaly/gonomaly/monitor_test.deepBlock (truncated)",
+		"github.com/gonomaly/gonomaly/monitor_test.TestLeakDetectorDeepGoroutine.func",
+	} {
+		if !slices.ContainsFunc(sites, func(s string) bool { return strings.HasPrefix(s, want) }) || len(sites) != 2 {
+			t.Errorf("goroutine functions %q, want two, one %q", sites, want)
+		}
 	}
 }
 
