@@ -45,15 +45,15 @@ var ErrOverBudget = errors.New("over the resource budget")
 const quantileNs = 3
 
 // Estimate returns the cost of Model.Fit on rows x cols: the detector's estimate (zero for a
-// detector that is not an Estimator) plus the Model's own: the training scores and the sorted
-// copy Quantile makes of them for the threshold.
+// detector that is not an Estimator) plus the Model's own: the training scores, the sorted
+// copy of them for the threshold, and the training Profile.
 func (m *Model) Estimate(rows, cols int) Cost {
 	var c Cost
 	if e, ok := m.Detector.(Estimator); ok {
 		c = e.Estimate(rows, cols)
 	}
 	n := float64(max(rows, 0))
-	return fit.Add(c, fit.Make(16*n, quantileNs*n*math.Log2(n+1)))
+	return fit.Add(fit.Add(c, fit.Make(16*n, quantileNs*n*math.Log2(n+1))), profileCost(rows, cols))
 }
 
 // CheckBudget returns nil if fitting the model on rows x cols fits the budget b, or an error

@@ -77,6 +77,9 @@ type Model struct {
 	Threshold     float64 // the (1 - Contamination) quantile of the training scores
 	Cols          int     // width of the training data; 0 until fitted
 	Detector      Detector
+	// Profile summarises the training data for monitoring the data the model serves; Fit
+	// sets it. It is nil for a model read from a file written before profiles existed.
+	Profile *Profile
 }
 
 // NewModel builds an unfitted model of the named algorithm from raw parameter values
@@ -115,10 +118,11 @@ type FitResult struct {
 	ScoreTime time.Duration // scoring the training rows (0 for a TrainScorer, whose Fit does it)
 }
 
-// Fit fits the detector on X, sets the threshold from the training scores and returns those
-// scores (for training rows, as TrainScorer defines them). A panic in the detector is returned
-// as an error wrapping ErrInternal; scores that are not finite (data too large for the
-// algorithm's arithmetic) as one wrapping ErrOverflow, leaving the model unfitted.
+// Fit fits the detector on X, sets the threshold from the training scores and the Profile
+// of the training data, and returns those scores (for training rows, as TrainScorer defines
+// them). A panic in the detector is returned as an error wrapping ErrInternal; scores that
+// are not finite (data too large for the algorithm's arithmetic) as one wrapping ErrOverflow,
+// leaving the model unfitted.
 func (m *Model) Fit(ctx context.Context, X *dataset.Matrix) (res *FitResult, err error) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -158,12 +162,21 @@ func (m *Model) Fit(ctx context.Context, X *dataset.Matrix) (res *FitResult, err
 	if !allFinite(res.Scores) {
 		return nil, m.overflow()
 	}
-	thr := stat.Quantile(res.Scores, 1-m.Contamination)
+	// One sort of the scores gives the threshold (stat.Quantile's value) and the profile's
+	// score histogram.
+	sorted := slices.Clone(res.Scores)
+	slices.Sort(sorted)
+	thr := stat.SortedQuantile(sorted, 1-m.Contamination)
 	if math.IsNaN(thr) || math.IsInf(thr, 0) {
 		return nil, m.overflow()
 	}
+	prof, err := newProfile(ctx, X, sorted, thr)
+	if err != nil {
+		return nil, m.wrap("profile", err)
+	}
 	m.Cols = X.Cols
 	m.Threshold = thr
+	m.Profile = prof
 	return res, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/stat"
 )
 
 // Model file layout (little-endian), format version 1:
@@ -22,7 +23,18 @@ import (
 //	payload (the algorithm's own MarshalBinary) | uint32 CRC-32 (IEEE) of everything before it
 //
 // The JSON header carries the algorithm, parameters, contamination, threshold and width, so a
-// model file can be inspected without decoding the payload.
+// model file can be inspected without decoding the payload, and under "profile" the model's
+// training Profile (left out when the model has none, as in files written before profiles
+// existed, which still load, with a nil Profile; readers that predate it ignore it):
+//
+//	"profile": {"rows": 10000, "flagged": 1000,
+//	            "scores": {"edges": [99 numbers], "counts": [100 whole numbers]},
+//	            "sample": 512, "features": [{"edges": [...], "counts": [...]}, ... one per column]}
+//
+// A profile is checked on decode (Profile.Validate). The header is at most 1 MiB, which a
+// profile of MaxProfileColumns columns fits with room to spare (at most 640 bytes a column);
+// decoding a hostile one allocates some tens of times the header's size, as its parameters
+// already could (TestProfileHostileHeader), so the cap bounds it.
 const (
 	modelMagic   = "GNMYMODL"
 	ModelVersion = 1
@@ -44,6 +56,47 @@ type modelHeader struct {
 	Contamination float64        `json:"contamination"`
 	Threshold     float64        `json:"threshold"`
 	Cols          int            `json:"cols"`
+	Profile       *profileHeader `json:"profile,omitempty"`
+}
+
+// profileHeader is a Profile in the header.
+type profileHeader struct {
+	Rows     int               `json:"rows"`
+	Flagged  int               `json:"flagged"`
+	Scores   histogramHeader   `json:"scores"`
+	Sample   int               `json:"sample,omitempty"`
+	Features []histogramHeader `json:"features,omitempty"`
+}
+
+type histogramHeader struct {
+	Edges  []float64 `json:"edges"`
+	Counts []float64 `json:"counts"`
+}
+
+func profileToHeader(p *Profile) *profileHeader {
+	if p == nil {
+		return nil
+	}
+	h := &profileHeader{Rows: p.Rows, Flagged: p.Flagged, Sample: p.Sample,
+		Scores: histogramHeader(p.Scores), Features: make([]histogramHeader, len(p.Features))}
+	for j, f := range p.Features {
+		h.Features[j] = histogramHeader(f)
+	}
+	return h
+}
+
+func profileFromHeader(h *profileHeader) *Profile {
+	if h == nil {
+		return nil
+	}
+	p := &Profile{Rows: h.Rows, Flagged: h.Flagged, Sample: h.Sample, Scores: stat.Histogram(h.Scores)}
+	if len(h.Features) > 0 {
+		p.Features = make([]stat.Histogram, len(h.Features))
+		for j, f := range h.Features {
+			p.Features[j] = stat.Histogram(f)
+		}
+	}
+	return p
 }
 
 // MarshalBinary encodes a fitted model.
@@ -59,7 +112,8 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detector: %s: encode: %w", m.Algorithm, err)
 	}
-	hdr, err := json.Marshal(modelHeader{m.Algorithm, m.Params, m.Contamination, m.Threshold, m.Cols})
+	hdr, err := json.Marshal(modelHeader{Algorithm: m.Algorithm, Params: m.Params, Contamination: m.Contamination,
+		Threshold: m.Threshold, Cols: m.Cols, Profile: profileToHeader(m.Profile)})
 	if err != nil {
 		return nil, fmt.Errorf("detector: %s: encode header: %w", m.Algorithm, err)
 	}
@@ -108,6 +162,12 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	if h.Cols <= 0 || math.IsNaN(h.Threshold) {
 		return nil, badModel("header has %d columns, threshold %v", h.Cols, h.Threshold)
 	}
+	prof := profileFromHeader(h.Profile)
+	if prof != nil {
+		if err := prof.Validate(h.Cols); err != nil {
+			return nil, badModel("header: %v", err)
+		}
+	}
 	m, err := NewModel(h.Algorithm, h.Params, h.Contamination)
 	if err != nil {
 		return nil, badModel("%v", err)
@@ -125,7 +185,7 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	if _, err := m.Detector.Score(context.Background(), &dataset.Matrix{Cols: h.Cols}, nil); err != nil {
 		return nil, badModel("header says %d columns, the %s payload disagrees: %v", h.Cols, h.Algorithm, err)
 	}
-	m.Threshold, m.Cols = h.Threshold, h.Cols
+	m.Threshold, m.Cols, m.Profile = h.Threshold, h.Cols, prof
 	return m, nil
 }
 

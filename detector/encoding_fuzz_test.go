@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gonomaly/gonomaly/dataset"
@@ -32,7 +33,9 @@ func resealed(b []byte) []byte {
 // FuzzUnmarshalModel checks that any bytes decode to a usable model or fail with ErrBadModel:
 // no panic, no allocation beyond a multiple of the input. With reseal set the checksum is
 // fixed first, so mutations reach the decoders behind it. A model that decodes must score rows
-// of its width and survive an encode-decode round trip with the same scores.
+// of its width and survive an encode-decode round trip with the same scores. The seeds carry
+// profiles of a few kB, which the fuzzer takes up to a minute each to minimize once it finds
+// them interesting: run it with -fuzzminimizetime 100x.
 func FuzzUnmarshalModel(f *testing.F) {
 	// The seeds are in testdata/fuzz/FuzzUnmarshalModel (see TestFuzzCorpus).
 	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
@@ -135,6 +138,21 @@ func modelSeeds(t testing.TB) (seeds []modelSeed, payloads map[string][]byte) {
 		modelSeed{"unknown-algorithm", modelFile(t, "no_such", 3, payloads["hbos"]), false},
 		modelSeed{"wrong-algorithm", modelFile(t, "ecod", 3, payloads["hbos"]), false},
 	)
+	// The profile in the header: absent (files written before it), and edited past its checks.
+	m, b := fitted(t, "hbos", 24, 3, nil)
+	hdr := modelHeader{Algorithm: m.Algorithm, Params: m.Params, Contamination: m.Contamination, Threshold: m.Threshold, Cols: m.Cols}
+	seeds = append(seeds, modelSeed{"hbos-no-profile", reframed(t, b, hdr), false})
+	for name, edit := range map[string]func(p *profileHeader){
+		"profile-unsorted": func(p *profileHeader) { p.Features[0].Edges[0], p.Features[0].Edges[1] = 1, 0 },
+		"profile-bins":     func(p *profileHeader) { p.Scores.Counts = append(p.Scores.Counts, 0) },
+		"profile-sums":     func(p *profileHeader) { p.Rows++ },
+	} {
+		hdr.Profile = profileToHeader(m.Profile)
+		hdr.Profile.Features[0].Edges = slices.Clone(hdr.Profile.Features[0].Edges)
+		hdr.Profile.Scores.Counts = slices.Clone(hdr.Profile.Scores.Counts)
+		edit(hdr.Profile)
+		seeds = append(seeds, modelSeed{name, reframed(t, b, hdr), false})
+	}
 	return seeds, payloads
 }
 
