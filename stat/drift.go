@@ -397,6 +397,30 @@ func PSIFromCounts(expected, actual []float64) float64 {
 	return psi
 }
 
+// PSIPValue returns the p-value of a population stability index psi between a sample of n
+// values and one of m, over bins bins: the probability of an index at least as large when both
+// samples come from one distribution. For large samples n m / (n + m) psi then follows a
+// chi-square distribution with bins - 1 degrees of freedom, as the chi-square statistic of the
+// test of homogeneity that PSI (a symmetrised Kullback-Leibler divergence) approaches for
+// small differences (Yurdakul 2018, "Statistical properties of population stability index");
+// the p-value is scipy.stats.chi2.sf(n*m/(n+m)*psi, bins-1). It is an approximation: fair
+// when every bin expects some tens of values, and too small (so the test too eager) when
+// bins are nearly empty and PSIEpsilon stands in for their shares. It is NaN when n or m is
+// not positive or psi is NaN, and 1 for one bin. PSIPValue panics with "stat: psi bins < 1"
+// if bins < 1.
+func PSIPValue(psi, n, m float64, bins int) float64 {
+	if bins < 1 {
+		panic("stat: psi bins < 1")
+	}
+	if !(n > 0 && m > 0) || math.IsNaN(psi) {
+		return math.NaN()
+	}
+	if bins == 1 || psi <= 0 {
+		return 1
+	}
+	return distuv.ChiSquared{K: float64(bins - 1)}.Survival(n * m / (n + m) * psi)
+}
+
 // binomRelErr is the relative tolerance scipy.stats.binomtest allows when it collects the
 // outcomes no more likely than the observed one (1 + 1e-7).
 const binomRelErr = 1 + 1e-7

@@ -574,3 +574,69 @@ func BenchmarkKSFromCounts(b *testing.B) {
 		sink, _ = KSFromCounts(e, a)
 	}
 }
+
+// The reference values of PSIPValue come from scipy 1.10.1:
+//
+//	for psi, n, m, b in [(0.1, 512, 500, 10), (0.02, 10000, 10000, 10), (0.25, 1000, 1000, 10),
+//	                     (0.05, 2000, 600, 20), (0.0, 100, 100, 10), (0.3, 50, 60, 4), (1e-4, 1e6, 1e6, 100)]:
+//	    print(repr(float(stats.chi2.sf(n*m/(n+m)*psi, b-1))))
+func TestPSIPValue(t *testing.T) {
+	for _, tc := range []struct {
+		psi, n, m float64
+		bins      int
+		p         float64
+	}{
+		{0.1, 512, 500, 10, 0.0026601748198936954},
+		{0.02, 10000, 10000, 10, 1.5735176303753876e-17},
+		{0.25, 1000, 1000, 10, 1.2622259353488844e-22},
+		{0.05, 2000, 600, 20, 0.23397067482973402},
+		{0, 100, 100, 10, 1},
+		{0.3, 50, 60, 4, 0.04239978885814936},
+		{1e-4, 1e6, 1e6, 100, 0.9999900545468124},
+	} {
+		if p := PSIPValue(tc.psi, tc.n, tc.m, tc.bins); math.Abs(p-tc.p) > 1e-9*tc.p {
+			t.Errorf("PSIPValue(%v, %v, %v, %d) = %v, want %v (scipy chi2.sf)", tc.psi, tc.n, tc.m, tc.bins, p, tc.p)
+		}
+	}
+	for _, tc := range [][3]float64{{math.NaN(), 1, 1}, {0.1, 0, 5}, {0.1, 5, -1}} {
+		if p := PSIPValue(tc[0], tc[1], tc[2], 10); !math.IsNaN(p) {
+			t.Errorf("PSIPValue(%v) = %v, want NaN", tc, p)
+		}
+	}
+	if p := PSIPValue(0.5, 10, 10, 1); p != 1 {
+		t.Errorf("one bin: p = %v", p)
+	}
+	if msg := panics(func() { PSIPValue(0.1, 1, 1, 0) }); msg != "stat: psi bins < 1" {
+		t.Errorf("panic %q", msg)
+	}
+}
+
+// TestPSIPValueCalibration: between two samples of one distribution, over ten training
+// deciles, the p-value falls below 0.05 about 5 % of the time and below 0.01 about 1 %.
+func TestPSIPValueCalibration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	const trials = 2000
+	var at5, at1 int
+	for range trials {
+		e, a := make([]float64, 2000), make([]float64, 1000)
+		for i := range e {
+			e[i] = rng.NormFloat64()
+		}
+		for i := range a {
+			a[i] = rng.NormFloat64()
+		}
+		h := NewHistogram(e, 10)
+		p := PSIPValue(PSIFromCounts(h.Counts, BinCounts(nil, h.Edges, a)), 2000, 1000, 10)
+		if p < 0.05 {
+			at5++
+		}
+		if p < 0.01 {
+			at1++
+		}
+	}
+	t.Logf("%d trials: %.1f %% below 0.05, %.2f %% below 0.01", trials, 100*float64(at5)/trials, 100*float64(at1)/trials)
+	// Binomial 99.9 % bands around 5 % and 1 % of 2000.
+	if at5 < 65 || at5 > 140 || at1 < 6 || at1 > 38 {
+		t.Errorf("%d and %d of %d trials below 0.05 and 0.01", at5, at1, trials)
+	}
+}
