@@ -133,9 +133,9 @@ func (m *DBMonitor) Check(ctx context.Context) ([]Condition, store.DBStats, erro
 //     the store's note (store.DBStats.StatementsNote) and its step to enable it.
 func CheckDB(prev, cur store.DBStats, th DBThresholds) []Condition {
 	th = th.withDefaults()
-	labels := map[string]string{"backend": cur.Backend}
 	cond := func(key, metric string) Condition {
-		return Condition{Key: key, Rule: strings.ReplaceAll(key, "/", "_"), Metric: metric, Labels: labels, Time: cur.Time}
+		return Condition{Key: key, Rule: strings.ReplaceAll(key, "/", "_"), Metric: metric, Time: cur.Time,
+			Labels: map[string]string{"backend": cur.Backend}}
 	}
 	var out []Condition
 	p := cur.Pool
