@@ -108,7 +108,7 @@ func Diagnose(f Figures) []Bottleneck {
 	if util >= poolFull || f.PoolWaitsPerSecond > 0 {
 		add("database_pool", timeSev(SeverityMedium),
 			fmt.Sprintf("the database pool is %.0f %% in use, %.2g waits a second", 100*util, f.PoolWaitsPerSecond),
-			"raise the pool's maximum connections (for PostgreSQL: pool_max_conns in the database URL), within the server's max_connections",
+			"raise the pool's connections (gonomaly serve --db-pool-size and --db-max-overflow), within the database server's max_connections",
 			"look for long transactions and slow statements (gonomaly performance monitor --status shows the slowest)",
 			"batch result writes: they already go through the write-behind queue; check its size and flush interval")
 	}

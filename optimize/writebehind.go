@@ -115,6 +115,10 @@ func (w *WriteBehind[T]) Put(ctx context.Context, v T) error {
 	}
 }
 
+// Queued returns how many items wait in the queue, and its capacity (for health checks: a
+// queue near full means the store cannot keep up).
+func (w *WriteBehind[T]) Queued() (n, capacity int) { return len(w.queue), cap(w.queue) }
+
 // Close stops accepting items and returns once every accepted one is saved (or dropped).
 func (w *WriteBehind[T]) Close() {
 	w.once.Do(func() {
