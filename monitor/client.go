@@ -1,0 +1,63 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// MaxStatusBytes bounds the answer FetchStatus reads (a status is a few kilobytes; a thousand
+// detectors' health, a few hundred).
+const MaxStatusBytes = 16 << 20
+
+// FetchStatus reads a service's Status from GET base/api/performance/metrics. base is the
+// service's address (http://host:8080; a trailing /api/v1 is accepted and dropped); key, when
+// not empty, is sent as a bearer token. Errors name the address and what went wrong, never
+// more than 200 bytes of the answer.
+func FetchStatus(ctx context.Context, client *http.Client, base, key string) (Status, error) {
+	var s Status
+	u, err := url.Parse(strings.TrimSpace(base))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return s, fmt.Errorf("monitor: service address %q: want http://HOST:PORT", base)
+	}
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v1") + "/api/performance/metrics"
+	u.RawQuery, u.Fragment = "", ""
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return s, fmt.Errorf("monitor: %w", err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return s, fmt.Errorf("monitor: %s: %w", u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxStatusBytes+1))
+	if err != nil {
+		return s, fmt.Errorf("monitor: %s: reading the answer: %w", u.Redacted(), err)
+	}
+	if len(body) > MaxStatusBytes {
+		return s, fmt.Errorf("monitor: %s: answer larger than %d bytes", u.Redacted(), MaxStatusBytes)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(body))
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			msg = e.Error
+		}
+		return s, fmt.Errorf("monitor: %s: %s: %s", u.Redacted(), resp.Status, cut(msg, 200))
+	}
+	if err := json.Unmarshal(body, &s); err != nil {
+		return s, fmt.Errorf("monitor: %s: the answer is not a monitor status: %v", u.Redacted(), err)
+	}
+	return s, nil
+}
