@@ -121,7 +121,9 @@ func (s *Server) trainingData(ctx context.Context, req *trainRequest) (*dataset.
 
 // fit is a training job's work: the serving protocol's Fit, answered in the API's terms.
 func (s *Server) fit(ctx context.Context, det *store.Detector, m *detector.Model, X *dataset.Matrix) (any, *apiError) {
+	done := s.monitor.Tracker().Track(ctx, "fit "+m.Algorithm, X.Rows)
 	f, err := s.serving.Fit(ctx, det, m, X)
+	done(err)
 	if err != nil {
 		return nil, toAPI(err)
 	}
@@ -170,10 +172,12 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) *apiError {
 	if err != nil {
 		return toAPI(err)
 	}
+	setRows(w, req.Data.m.Rows)
 	scores, err := l.Score(r.Context(), &req.Data.m)
 	if err != nil {
 		return toAPI(err)
 	}
+	s.monitor.Health().Observe(l.ID, l.Version, l.Model, &req.Data.m, scores)
 	resp := predictResponse{Scores: scores, IsAnomaly: make([]bool, len(scores)), Threshold: l.Model.Threshold}
 	anomalies := 0
 	for i, v := range scores {

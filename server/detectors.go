@@ -177,6 +177,7 @@ func (s *Server) deleteDetector(w http.ResponseWriter, r *http.Request) *apiErro
 		version = ds[0].Version
 	}
 	s.serving.Forget(context.WithoutCancel(r.Context()), id, version)
+	s.monitor.Health().Forget(id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

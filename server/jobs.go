@@ -197,3 +197,10 @@ func (js *jobs) wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// load returns the jobs queued or running and the most that may be.
+func (j *jobs) load() (active, limit int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.active, j.maxActive
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gonomaly/gonomaly/monitor"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -21,6 +22,14 @@ import (
 type statusWriter struct {
 	http.ResponseWriter
 	code int
+	rows int // rows the request carried, for the monitor (setRows)
+}
+
+// setRows tells the monitor how many rows the request behind w carried.
+func setRows(w http.ResponseWriter, n int) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.rows = n
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -65,6 +74,11 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				route = "unmatched"
 			}
 			s.metrics.observeRequest(route, r.Method, sw.code, d)
+			var failed error
+			if sw.code >= 500 {
+				failed = errServerFailed
+			}
+			s.monitor.Tracker().Add(monitor.Result{Op: route, Duration: d, Rows: sw.rows, Err: failed})
 			switch {
 			case sw.code >= 500:
 				s.log.Error("request failed", "method", r.Method, "route", route, "status", sw.code, "duration", d)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gonomaly/gonomaly/cache"
 	"github.com/gonomaly/gonomaly/internal/sysstat"
+	"github.com/gonomaly/gonomaly/monitor"
 	"github.com/gonomaly/gonomaly/optimize"
 	"github.com/gonomaly/gonomaly/serving"
 	"github.com/gonomaly/gonomaly/store"
@@ -71,6 +72,12 @@ type Config struct {
 	// TrainTimeBudget is the longest one training may take by its detector's estimate
 	// (default 1 h); a train request needing more is refused with 400 invalid_parameter.
 	TrainTimeBudget time.Duration
+
+	// Monitor configures the service's monitor (docs/monitoring.md), which the server runs
+	// and closes. Left empty, the server fills in: its store (for samples and alerts, unless
+	// the options hold their own), the store's database monitor when the store has one, its
+	// logger, and the API routes as the service's operations.
+	Monitor monitor.Options
 }
 
 // The defaults of Config's zero values, for the command line to show and start from.
@@ -146,6 +153,7 @@ type Server struct {
 	inflight      chan struct{} // a slot per API request being served (MaxInFlight)
 	inflightBytes atomic.Int64  // declared body bytes of the API requests being served
 	gone          *goneSet      // detectors deleted lately, whose results are no longer written
+	monitor       *monitor.Monitor
 }
 
 // New builds a Server.
@@ -182,6 +190,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.jobs, s.stopJobs = newJobs(jctx, cfg.TrainConcurrency, cfg.MaxQueuedJobs, 1000, s.log, func(outcome string) {
 		s.metrics.jobs.WithLabelValues(outcome).Inc()
 	}), stop
+	s.monitor = s.newMonitor(ctx, cfg.Monitor)
 	s.registerCollectors()
 	s.handler = s.instrument(s.routes())
 	return s, nil
@@ -228,6 +237,7 @@ func (s *Server) registerCollectors() {
 		}
 		return 0
 	})
+	s.metrics.reg.MustRegister(s.monitor.Collector())
 	if ps, ok := s.store.(store.PoolStater); ok {
 		gauge("store_pool_max_conns", "Connections the store's pool may open.", func() float64 { return float64(ps.PoolStats().MaxConns) })
 		gauge("store_pool_open_conns", "Connections the store's pool holds open.", func() float64 { return float64(ps.PoolStats().OpenConns) })
@@ -257,6 +267,8 @@ func (s *Server) routes() *http.ServeMux {
 	api("POST /api/v1/detection/predict", s.predict)
 	api("GET /api/v1/detection/results", s.listResults)
 	api("GET /api/v1/jobs/{id}", s.getJob)
+	api("GET /api/performance/metrics", s.performanceMetrics)
+	api("GET /api/performance/alerts", s.performanceAlerts)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
@@ -351,6 +363,7 @@ func (s *Server) Close() {
 	_ = s.jobs.wait(context.Background())
 	s.serving.Close()
 	s.results.Close()
+	s.monitor.Close()
 	if s.ownCache {
 		_ = s.cache.Close()
 	}
