@@ -30,6 +30,7 @@ type serveFlags struct {
 	requestTimeout, trainWait, batchWait       time.Duration
 	bodyTimeout, trainTime                     time.Duration
 	batchMax, maxInFlight, maxJobs             int
+	mon                                        monitorServeFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -57,6 +58,13 @@ Limits: a request body may be --max-body-bytes and must arrive within --body-tim
 a training whose detector estimates more than --train-memory-budget or --train-time-budget
 is refused (400). Sizes take a unit: 512MiB, 1GiB, or plain bytes. For these six a value of 0
 means the server's default, given in each flag's help.
+
+Monitoring (docs/monitoring.md): the service samples its resources every --sample-interval,
+times every request, and every --monitor-interval checks thresholds, bottleneck rules, model
+health (flagged share and drift of every served detector), the database and leaks, raising
+and resolving alerts (stored, and POSTed to --alert-webhook). Thresholds come from the seed's
+defaults, then --thresholds FILE (YAML or JSON), then the threshold flags. See them live with
+GET /api/performance/metrics or gonomaly performance monitor --watch --url http://HOST:PORT.
 
 SIGINT or SIGTERM shuts down gracefully: requests in flight finish and every answered result
 is stored.`,
@@ -93,6 +101,7 @@ is stored.`,
 	fl.IntVar(&f.maxJobs, "max-jobs", 0, fmt.Sprintf("most training jobs waiting or running; past it 429 with Retry-After (0: the default, %d; at most %d)", server.DefaultMaxQueuedJobs, maxJobsMax))
 	fl.Var(&f.trainMemory, "train-memory-budget", fmt.Sprintf("most memory one training may need by its detector's estimate, else 400 (a size; 0: the default, half of the memory this process may use shared by the %d trainings that may run at once)", server.DefaultTrainConcurrency))
 	fl.DurationVar(&f.trainTime, "train-time-budget", 0, fmt.Sprintf("longest one training may take by its detector's estimate, else 400 (0: the default, %s)", detector.HumanDuration(server.DefaultTrainTimeBudget)))
+	f.mon.register(fl)
 	return cmd
 }
 
@@ -164,6 +173,19 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err := f.check(); err != nil {
 		return err
 	}
+	monOpts, webhook, err := f.mon.options(cmd, log)
+	if err != nil {
+		return err
+	}
+	if webhook != nil {
+		defer func() {
+			wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := webhook.Close(wctx); err != nil {
+				log.Warn("alert webhook: undelivered alerts at shutdown", "err", err)
+			}
+		}()
+	}
 	if len(f.apiKeys) > 0 {
 		log.Warn("--api-key puts the key in the process list; use $GONOMALY_API_KEYS or --api-key-hash")
 	}
@@ -217,6 +239,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	defer c.Close()
 	srv, err := server.New(ctx, server.Config{
+		Monitor: monOpts,
 		Store: st, Cache: c, APIKeyHashes: hashes, Logger: log,
 		MaxBodyBytes: int64(f.maxBody), RequestTimeout: f.requestTimeout, TrainWait: f.trainWait,
 		Batch:           optimize.BatchOptions{MaxBatch: f.batchMax, MaxWait: f.batchWait},
