@@ -93,7 +93,7 @@ func TestPerformanceAlerts(t *testing.T) {
 		e.predictOK(id, shifted(25, 3, 2, uint64(100+i)))
 	}
 	var body struct {
-		Alerts []monitor.Alert     `json:"alerts"`
+		Alerts []monitor.Alert    `json:"alerts"`
 		Stats  monitor.AlertStats `json:"stats"`
 	}
 	deadline := time.Now().Add(10 * time.Second)

@@ -240,7 +240,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	defer c.Close()
 	srv, err := server.New(ctx, server.Config{
 		Monitor: monOpts,
-		Store: st, Cache: c, APIKeyHashes: hashes, Logger: log,
+		Store:   st, Cache: c, APIKeyHashes: hashes, Logger: log,
 		MaxBodyBytes: int64(f.maxBody), RequestTimeout: f.requestTimeout, TrainWait: f.trainWait,
 		Batch:           optimize.BatchOptions{MaxBatch: f.batchMax, MaxWait: f.batchWait},
 		BodyReadTimeout: f.bodyTimeout, MaxInFlight: f.maxInFlight, MaxInFlightBytes: int64(f.maxInFlightBytes),
