@@ -196,3 +196,15 @@ func TestTrackerOverall(t *testing.T) {
 		t.Errorf("after the window: %d", n)
 	}
 }
+
+// BenchmarkTrackerAdd is the service's per-request cost: one finished request added to its
+// route's window, from every core at once.
+func BenchmarkTrackerAdd(b *testing.B) {
+	tr := NewTracker(TrackerOptions{})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tr.Add(Result{Op: "POST /api/v1/detection/predict", Duration: 300 * time.Microsecond, Rows: 1})
+		}
+	})
+}

@@ -5,7 +5,8 @@
 # both alike. Prints one Markdown row per run and the medians.
 #
 # Usage: scripts/ab-serve.sh REV_A REV_B [ROUNDS]   e.g. scripts/ab-serve.sh 5004152 HEAD 3
-# Env: DURATION (10s), CONNECTIONS (16), THREADS (2). Needs wrk (Debian: wrk).
+# Env: DURATION (10s), CONNECTIONS (16), THREADS (2); ARGS_A and ARGS_B, extra serve flags for
+# each side (the same REV twice with different flags A/Bs a setting). Needs wrk (Debian: wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=${1:?usage: ab-serve.sh REV_A REV_B [ROUNDS]} b=${2:?usage: ab-serve.sh REV_A REV_B [ROUNDS]} rounds=${3:-3}
@@ -34,7 +35,9 @@ for r in $(seq "$rounds"); do
   for side in a b; do
     port=$(free_port)
     rm -f "$tmp/ab.db"*
-    "$tmp/gonomaly-$side" serve --addr "127.0.0.1:$port" --database "sqlite:$tmp/ab.db" >"$tmp/serve.log" 2>&1 &
+    extra=ARGS_${side^^}
+    # shellcheck disable=SC2086 # the extra flags are words
+    "$tmp/gonomaly-$side" serve --addr "127.0.0.1:$port" --database "sqlite:$tmp/ab.db" ${!extra:-} >"$tmp/serve.log" 2>&1 &
     pid=$!
     wait_port "$port"
     setup_forest "http://127.0.0.1:$port" "$tmp/predict.json" 2>/dev/null
@@ -56,4 +59,10 @@ print()
 for name, vs in rows.items():
     med = [statistics.median(c) for c in zip(*vs)]
     print(f"median {name}: {med[0]:.0f} requests/s, p50 {med[1]:.3f} ms, p99 {med[2]:.3f} ms ({len(vs)} runs)")
+# Each round ran both builds back to back: the ratio within a round cancels the machine's slow
+# drift, so its median is the steadier figure.
+a, b = list(rows.values())[:2]
+ratios = [[y / x for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
+med = [statistics.median(c) for c in zip(*ratios)]
+print(f"median of the rounds' ratios b/a: requests/s {med[0]:.3f}, p50 {med[1]:.3f}, p99 {med[2]:.3f}")
 PY
