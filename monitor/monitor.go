@@ -103,6 +103,7 @@ type gauge struct {
 type evaluation struct {
 	at          time.Time
 	bottlenecks []Bottleneck
+	trends      []TrendReport
 	db          *store.DBStats
 	dbErr       error
 	leak        *LeakReport
@@ -280,6 +281,7 @@ func (m *Monitor) Evaluate(ctx context.Context) {
 	lr := m.leak.Analyze()
 	ev.leak = &lr
 	conds = append(conds, m.leak.Conditions(now)...)
+	ev.trends = m.resourceTrends()
 	m.alerts.Evaluate(ctx, conds...)
 	slices.SortStableFunc(ev.bottlenecks, func(a, b Bottleneck) int { return int(b.Severity) - int(a.Severity) })
 	m.mu.Lock()
@@ -325,6 +327,9 @@ type Status struct {
 	Models      []DetectorHealth   `json:"models"`
 	Alerts      []Alert            `json:"alerts"` // active, most severe first
 	Bottlenecks []Bottleneck       `json:"bottlenecks"`
+	// Trends are the resources' trends over the sampler's window (an hour by default):
+	// resident memory, heap, goroutines and CPU, from the latest evaluation.
+	Trends []TrendReport `json:"trends,omitempty"`
 	Database    *store.DBStats     `json:"database,omitempty"`
 	Leaks       *LeakReport        `json:"leaks,omitempty"`
 	Custom      map[string]float64 `json:"custom,omitempty"`
@@ -354,7 +359,7 @@ func (m *Monitor) Status(ctx context.Context) Status {
 	ev := m.last
 	gauges := maps.Clone(m.gauges)
 	m.mu.Unlock()
-	st.Bottlenecks, st.Database, st.Leaks = ev.bottlenecks, ev.db, ev.leak
+	st.Bottlenecks, st.Database, st.Leaks, st.Trends = ev.bottlenecks, ev.db, ev.leak, ev.trends
 	if len(gauges) > 0 {
 		st.Custom = make(map[string]float64, len(gauges))
 		for name, g := range gauges {
@@ -474,5 +479,35 @@ func withLabels(base, extra map[string]string) map[string]string {
 	}
 	out := maps.Clone(base)
 	maps.Copy(out, extra)
+	return out
+}
+
+// resourceTrends analyses the sampler's window: resident memory, heap, goroutines and CPU.
+func (m *Monitor) resourceTrends() []TrendReport {
+	w := m.sampler.Window(nil)
+	if len(w) < 8 {
+		return nil
+	}
+	times := make([]time.Time, len(w))
+	for i, r := range w {
+		times[i] = r.Time
+	}
+	series := []struct {
+		name, unit string
+		f          func(Resources) float64
+	}{
+		{"resident memory", "MB", func(r Resources) float64 { return float64(r.RSS) / 1e6 }},
+		{"heap", "MB", func(r Resources) float64 { return float64(r.Heap) / 1e6 }},
+		{"goroutines", "", func(r Resources) float64 { return float64(r.Goroutines) }},
+		{"cpu", "% of a core", func(r Resources) float64 { return r.CPUPercent }},
+	}
+	out := make([]TrendReport, 0, len(series))
+	xs := make([]float64, len(w))
+	for _, s := range series {
+		for i, r := range w {
+			xs[i] = s.f(r)
+		}
+		out = append(out, AnalyzeTrend(s.name, times, xs, TrendOptions{Unit: s.unit}))
+	}
 	return out
 }

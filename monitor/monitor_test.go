@@ -291,3 +291,32 @@ func TestFetchStatus(t *testing.T) {
 		}
 	}
 }
+
+var growSink [][]byte
+
+// An operation that allocates 200 MB a run: the status names memory as its bottleneck, and not
+// for the operation beside it.
+func TestMonitorNamesTheMemoryBottleneck(t *testing.T) {
+	c := &clock{t: time.Now()}
+	m := newTestMonitor(t, c, Options{})
+	ctx := context.Background()
+	for range 3 {
+		done := m.Tracker().Track(ctx, "load", 1)
+		growSink = append(growSink[:0], make([]byte, 200e6))
+		done(nil)
+		m.Tracker().Track(ctx, "small", 1)(nil)
+	}
+	growSink = nil
+	m.Evaluate(ctx)
+	st := m.Status(ctx)
+	var causes []string
+	for _, b := range st.Bottlenecks {
+		causes = append(causes, b.Op+":"+b.Cause)
+	}
+	if !contains(causes, "load:memory") || contains(causes, "small:memory") {
+		t.Errorf("bottlenecks %v: want memory for load only", causes)
+	}
+	if !contains(keysOf(st.Alerts), "bottleneck/memory/load") {
+		t.Errorf("alerts %v lack bottleneck/memory/load", keysOf(st.Alerts))
+	}
+}

@@ -84,6 +84,18 @@ func (s Status) WriteText(w io.Writer, source string) error {
 			}
 		}
 	}
+	var moving []string
+	for _, tr := range s.Trends {
+		if tr.Worsening {
+			moving = append(moving, tr.Recommendation)
+		}
+	}
+	if len(moving) > 0 {
+		fmt.Fprintf(b, "\ntrends (the sampler's window):\n")
+		for _, m := range moving {
+			fmt.Fprintf(b, "  %s\n", m)
+		}
+	}
 	if d := s.Database; d != nil {
 		fmt.Fprintf(b, "\ndatabase (%s): pool %d of %d in use, %d idle, %d waits (%s waited)", d.Backend, d.Pool.InUse, d.Pool.MaxConns, d.Pool.Idle, d.Pool.WaitCount, showDur(d.Pool.WaitDuration))
 		if d.Backend == "postgres" {

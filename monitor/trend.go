@@ -75,7 +75,9 @@ func AnalyzeTrend(metric string, times []time.Time, values []float64, opts Trend
 	}
 	ts, xs := finitePoints(times, values)
 	ts, xs = bucket(ts, xs, opts.MaxPoints)
-	r := TrendReport{Metric: metric, Points: len(xs), Direction: "none", P: math.NaN(), SlopePerHour: math.NaN()}
+	// Figures that cannot be computed read as no evidence (P 1, slope 0), never NaN: a
+	// report goes out as JSON.
+	r := TrendReport{Metric: metric, Points: len(xs), Direction: "none", P: 1}
 	if len(xs) < 8 {
 		r.Recommendation = fmt.Sprintf("%d points are too few to judge a trend; collect at least 8", len(xs))
 		return r
@@ -86,7 +88,9 @@ func AnalyzeTrend(metric string, times []time.Time, values []float64, opts Trend
 		hours[i] = t.Sub(t0).Hours()
 	}
 	mk := stat.MannKendall(xs)
-	r.P, r.Strength = mk.P, math.Abs(mk.Tau)
+	if !math.IsNaN(mk.P) {
+		r.P, r.Strength = mk.P, math.Abs(mk.Tau)
+	}
 	r.Significant = mk.P < opts.Alpha
 	if slope, _ := stat.TheilSen(hours, xs); !math.IsNaN(slope) && !math.IsInf(slope, 0) {
 		r.SlopePerHour = slope
