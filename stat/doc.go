@@ -6,8 +6,11 @@
 // continuity corrections); for series taken in order the Mann-Kendall trend test, the
 // Theil-Sen slope and Pettitt's change-point test; and for drift between two samples the
 // two-sample Kolmogorov-Smirnov test (scipy's ks_2samp), the population stability index (also
-// from bin counts, so a monitor keeps only counts) and the exact binomial test (binomtest). No function modifies its inputs; one that
-// produces a slice writes it into a dst argument, so the caller owns the allocation. An undefined result (an empty sample, a
+// from bin counts, so a monitor keeps only counts), the Kolmogorov-Smirnov test over shared bins
+// (KSFromCounts), the chi-square p-value of a PSI (PSIPValue), Histogram (equal-frequency bins
+// that a model keeps of its training data and a monitor counts live rows into) and the exact
+// binomial test (binomtest). No function modifies its inputs; one that produces a slice writes
+// it into a dst argument, so the caller owns the allocation. An undefined result (an empty sample, a
 // NaN among the values, a constant variable in a correlation) is NaN, as numpy and scipy give it
 // with their default nan_policy; a mismatch of lengths or an argument out of its domain is a
 // programmer's error and panics with a message that starts with "stat: ". The reference values in
