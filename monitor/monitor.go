@@ -320,19 +320,19 @@ type Status struct {
 	ErrorRate    float64   `json:"error_rate"`
 	CPUUsage     float64   `json:"cpu_usage"`
 	// Service is the API's operations merged: count, p50/p95/p99, max.
-	Service     OpSummary          `json:"service"`
-	Health      HealthStatus       `json:"health"`
-	Resources   *Resources         `json:"resources,omitempty"`
-	Operations  []OpSummary        `json:"operations"`
-	Models      []DetectorHealth   `json:"models"`
-	Alerts      []Alert            `json:"alerts"` // active, most severe first
-	Bottlenecks []Bottleneck       `json:"bottlenecks"`
+	Service     OpSummary        `json:"service"`
+	Health      HealthStatus     `json:"health"`
+	Resources   *Resources       `json:"resources,omitempty"`
+	Operations  []OpSummary      `json:"operations"`
+	Models      []DetectorHealth `json:"models"`
+	Alerts      []Alert          `json:"alerts"` // active, most severe first
+	Bottlenecks []Bottleneck     `json:"bottlenecks"`
 	// Trends are the resources' trends over the sampler's window (an hour by default):
 	// resident memory, heap, goroutines and CPU, from the latest evaluation.
-	Trends []TrendReport `json:"trends,omitempty"`
-	Database    *store.DBStats     `json:"database,omitempty"`
-	Leaks       *LeakReport        `json:"leaks,omitempty"`
-	Custom      map[string]float64 `json:"custom,omitempty"`
+	Trends   []TrendReport      `json:"trends,omitempty"`
+	Database *store.DBStats     `json:"database,omitempty"`
+	Leaks    *LeakReport        `json:"leaks,omitempty"`
+	Custom   map[string]float64 `json:"custom,omitempty"`
 }
 
 // HealthStatus is the overall status, the worst of the components', and each component's.
