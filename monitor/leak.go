@@ -396,44 +396,49 @@ func shortFile(file string) string {
 
 // LeakReport is what Analyze finds over the snapshots kept.
 type LeakReport struct {
-	Snapshots int           // compared
-	Window    time.Duration // from the oldest to the newest
+	Snapshots int           `json:"snapshots"` // compared
+	Window    time.Duration `json:"window_ns"` // from the oldest to the newest
 	// HeapLive is the newest live heap, and HeapGrowth its growth since the oldest.
-	HeapLive, HeapGrowth int64
+	HeapLive   int64 `json:"heap_live_bytes"`
+	HeapGrowth int64 `json:"heap_growth_bytes"`
 	// GoroutineCount is the newest number of goroutines, GoroutineGrowth its growth.
-	GoroutineCount, GoroutineGrowth int
+	GoroutineCount  int `json:"goroutines"`
+	GoroutineGrowth int `json:"goroutine_growth"`
 	// Sites are the allocation sites whose in-use bytes grew, most first, at most TopSites
 	// (estimates from the sampled heap profile).
-	Sites []SiteGrowth
+	Sites []SiteGrowth `json:"sites"`
 	// Goroutines are the functions whose goroutines grew in number, most first, at most
 	// TopSites.
-	Goroutines []GoroutineGrowth
+	Goroutines []GoroutineGrowth `json:"goroutine_functions"`
 	// MemoryLeak: the live heap or a site grew by MinGrowthBytes, sustained. GoroutineLeak:
 	// the goroutines, in all or of one function, grew by MinGoroutineGrowth, sustained.
-	MemoryLeak, GoroutineLeak bool
-	Suspected                 bool // either
+	MemoryLeak    bool `json:"memory_leak"`
+	GoroutineLeak bool `json:"goroutine_leak"`
+	Suspected     bool `json:"suspected"` // either
 	// HeapTrend and GoroutineTrend are the Mann-Kendall tests of the two totals (zero with
 	// fewer than MinLeakSnapshots snapshots).
-	HeapTrend, GoroutineTrend stat.Trend
+	HeapTrend      stat.Trend `json:"-"`
+	GoroutineTrend stat.Trend `json:"-"`
 }
 
 // SiteGrowth is one allocation site's memory in the newest snapshot and its growth since
 // the oldest.
 type SiteGrowth struct {
-	Site           string // "pkg.Func file.go:line"
-	Bytes, Objects int64  // in use now (estimated)
-	GrowthBytes    int64
-	GrowthObjects  int64
-	Sustained      bool // the growth passes the sustained test with MinGrowthBytes
+	Site          string `json:"site"`  // "pkg.Func file.go:line"
+	Bytes         int64  `json:"bytes"` // in use now (estimated)
+	Objects       int64  `json:"objects"`
+	GrowthBytes   int64  `json:"growth_bytes"`
+	GrowthObjects int64  `json:"growth_objects"`
+	Sustained     bool   `json:"sustained"` // the growth passes the sustained test with MinGrowthBytes
 }
 
 // GoroutineGrowth is one function's goroutines in the newest snapshot and their growth.
 type GoroutineGrowth struct {
-	Site      string // the function the goroutines run
-	Count     int
-	Growth    int
-	Waiting   string // where one of them was, innermost frame outside the runtime
-	Sustained bool   // the growth passes the sustained test with MinGoroutineGrowth
+	Site      string `json:"function"` // the function the goroutines run
+	Count     int    `json:"count"`
+	Growth    int    `json:"growth"`
+	Waiting   string `json:"waiting_at"` // where one of them was, innermost frame outside the runtime
+	Sustained bool   `json:"sustained"`  // the growth passes the sustained test with MinGoroutineGrowth
 }
 
 // Analyze compares the snapshots kept. With fewer than MinLeakSnapshots it reports the
