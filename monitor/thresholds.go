@@ -253,6 +253,12 @@ func loadThresholds(path string) (Thresholds, error) {
 	if ext != ".yaml" && ext != ".yml" && ext != ".json" {
 		return Thresholds{}, fmt.Errorf("extension %q: want .yaml, .yml or .json", ext)
 	}
+	// Opening a FIFO waits for a writer, and a device never ends: only a regular file is read.
+	if fi, err := os.Stat(path); err != nil {
+		return Thresholds{}, err
+	} else if !fi.Mode().IsRegular() {
+		return Thresholds{}, errors.New("not a regular file")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return Thresholds{}, err
