@@ -403,7 +403,7 @@ func thrParseFileDuration(s string, isString bool) (fileDuration, error) {
 	switch {
 	case err != nil:
 		return 0, fmt.Errorf("duration %.40q: want \"60s\", \"250ms\" or a number of seconds", s)
-	case math.IsNaN(sec) || math.Abs(sec) > math.MaxInt64/1e9:
+	case math.IsNaN(sec) || math.Abs(sec) >= math.MaxInt64/1e9: // the float nearest the limit is past it
 		return 0, fmt.Errorf("duration %s seconds is out of range", s)
 	}
 	return fileDuration(math.Round(sec * 1e9)), nil
