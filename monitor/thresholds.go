@@ -395,7 +395,7 @@ func thrParseFileDuration(s string, isString bool) (fileDuration, error) {
 	if isString {
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			return 0, fmt.Errorf("duration %q: want \"60s\", \"250ms\" or a number of seconds", s)
+			return 0, fmt.Errorf("duration %.40q: want \"60s\", \"250ms\" or a number of seconds", s)
 		}
 		return fileDuration(v), nil
 	}
@@ -404,7 +404,7 @@ func thrParseFileDuration(s string, isString bool) (fileDuration, error) {
 	case err != nil:
 		return 0, fmt.Errorf("duration %.40q: want \"60s\", \"250ms\" or a number of seconds", s)
 	case math.IsNaN(sec) || math.Abs(sec) >= math.MaxInt64/1e9: // the float nearest the limit is past it
-		return 0, fmt.Errorf("duration %s seconds is out of range", s)
+		return 0, fmt.Errorf("duration %.40s seconds is out of range", s)
 	}
 	return fileDuration(math.Round(sec * 1e9)), nil
 }
