@@ -278,8 +278,8 @@ func loadThresholds(path string) (Thresholds, error) {
 		if err := dec.Decode(&file); err != nil {
 			return Thresholds{}, fmt.Errorf("json: %w", err)
 		}
-		if dec.More() {
-			return Thresholds{}, errors.New("json: more than one value in the file")
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) { // More is false before a stray ] or }
+			return Thresholds{}, errors.New("json: more in the file after its value")
 		}
 	} else {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
