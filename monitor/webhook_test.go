@@ -277,7 +277,7 @@ func TestWebhookNeverBlocks(t *testing.T) {
 				w.Notify(context.Background(), event(i, EventFiring))
 				slowest = max(slowest, time.Since(start))
 			}
-			if slowest > 20*time.Millisecond {
+			if slowest > 500*time.Millisecond { // the receiver takes 10 s; a loaded machine under -race takes tens of ms
 				t.Errorf("the slowest Evaluate and Notify took %v", slowest)
 			}
 			waitUntil(t, "the first request", func() bool { return rc.requests() > 0 })

@@ -27,13 +27,14 @@ func newPerformanceCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "performance",
 		Aliases: []string{"perf"},
-		Short:   "Benchmark, scale-test, memory-test and compare detectors",
+		Short:   "Benchmark, scale-test, memory-test and compare detectors; monitor the service",
 		Long: `performance measures the detectors: benchmark runs a suite of algorithms x sizes x widths x
 contamination rates; scalability fits how one algorithm's time grows with the rows; memory
 grows the data until the next step would pass a memory budget; compare ranks algorithms on
-one labelled file by accuracy and speed.
+one labelled file by accuracy and speed. monitor shows a running service's health, speed,
+model health and alerts.
 
-Every command prints a table on stderr, or with --json one JSON document on stdout
+The measuring commands print a table on stderr, or with --json one JSON document on stdout
 (docs/performance-json.md), and --output FILE writes the document to a file. Each records
 the machine, the gonomaly version and the seed.`,
 		Args: cobra.NoArgs,

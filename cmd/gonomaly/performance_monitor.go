@@ -30,7 +30,7 @@ func newMonitorCmd() *cobra.Command {
 		Long: `monitor shows what a gonomaly service's monitor knows: overall and per-component health, the
 service's response time, throughput and error rate, process and machine resources, each
 operation's count, rate and p50/p95/p99, each served detector's health (flagged share against
-its contamination, drift of its scores and features), active alerts with what to do, likely
+what it flagged in training, drift of its scores and features), active alerts with what to do, likely
 bottlenecks, the database, and suspected leaks.
 
 With --url it asks the service (GET /api/performance/metrics) for the live figures. Without,
