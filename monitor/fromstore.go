@@ -91,7 +91,6 @@ func StatusFromStore(ctx context.Context, st StoreReader, now time.Time, recent 
 		s.MemoryUsage, s.CPUUsage = float64(r.RSS)/1e6, r.CPUPercent
 	}
 	// Operations, by the "operation" label; "service" is the API merged.
-	ops := map[string]*OpSummary{}
 	opField := map[string]func(o *OpSummary, v float64){
 		"operation_count":            func(o *OpSummary, v float64) { o.Count = int64(v) },
 		"operation_throughput":       func(o *OpSummary, v float64) { o.PerSecond = v },
@@ -102,24 +101,9 @@ func StatusFromStore(ctx context.Context, st StoreReader, now time.Time, recent 
 		"operation_p99_seconds":      func(o *OpSummary, v float64) { o.P99 = seconds(v) },
 		"operation_mean_alloc_bytes": func(o *OpSummary, v float64) { o.MeanAlloc = int64(v) },
 	}
-	for _, name := range sortedKeys(opField) {
-		ss, err := latest(name)
-		if err != nil {
-			return s, false, err
-		}
-		for _, smp := range ss {
-			op := smp.Labels["operation"]
-			if op == "" {
-				continue
-			}
-			o := ops[op]
-			if o == nil {
-				o = &OpSummary{Name: op}
-				ops[op] = o
-			}
-			opField[name](o, smp.Value)
-			seen(smp.Time)
-		}
+	ops, err := bySubject(opField, "operation", latest, seen, func(op string) *OpSummary { return &OpSummary{Name: op} })
+	if err != nil {
+		return s, false, err
 	}
 	for _, op := range sortedKeys(ops) {
 		if op == "service" {
@@ -130,7 +114,6 @@ func StatusFromStore(ctx context.Context, st StoreReader, now time.Time, recent 
 	}
 	s.ResponseTime, s.Throughput, s.ErrorRate = float64(s.Service.Mean)/1e6, s.Service.PerSecond, s.Service.ErrorRate
 	// Model health, by the "detector" label.
-	models := map[string]*DetectorHealth{}
 	modelField := map[string]func(h *DetectorHealth, v float64){
 		"model_rows":           func(h *DetectorHealth, v float64) { h.Rows = int64(v) },
 		"model_anomaly_rate":   func(h *DetectorHealth, v float64) { h.Rate = v },
@@ -139,24 +122,9 @@ func StatusFromStore(ctx context.Context, st StoreReader, now time.Time, recent 
 		"model_score_psi":      func(h *DetectorHealth, v float64) { h.ScorePSI = v },
 		"model_score_ks_p":     func(h *DetectorHealth, v float64) { h.ScoreKSP = v },
 	}
-	for _, name := range sortedKeys(modelField) {
-		ss, err := latest(name)
-		if err != nil {
-			return s, false, err
-		}
-		for _, smp := range ss {
-			id := smp.Labels["detector"]
-			if id == "" {
-				continue
-			}
-			h := models[id]
-			if h == nil {
-				h = newStoredHealth(id)
-				models[id] = h
-			}
-			modelField[name](h, smp.Value)
-			seen(smp.Time)
-		}
+	models, err := bySubject(modelField, "detector", latest, seen, newStoredHealth)
+	if err != nil {
+		return s, false, err
 	}
 	for _, id := range sortedKeys(models) {
 		s.Models = append(s.Models, *models[id])
@@ -206,4 +174,32 @@ func sortAlerts(as []Alert) {
 
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// bySubject reads the newest sample of each metric in fields and sets it, through the field's
+// setter, on the value of its subject (the label named label; samples without it are left
+// out), made by newT the first time a subject is seen.
+func bySubject[T any](fields map[string]func(*T, float64), label string, latest func(string) ([]store.Sample, error),
+	seen func(time.Time), newT func(string) *T) (map[string]*T, error) {
+	out := map[string]*T{}
+	for _, name := range sortedKeys(fields) {
+		ss, err := latest(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, smp := range ss {
+			subject := smp.Labels[label]
+			if subject == "" {
+				continue
+			}
+			v := out[subject]
+			if v == nil {
+				v = newT(subject)
+				out[subject] = v
+			}
+			fields[name](v, smp.Value)
+			seen(smp.Time)
+		}
+	}
+	return out, nil
 }
