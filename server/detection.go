@@ -177,7 +177,8 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) *apiError {
 	if err != nil {
 		return toAPI(err)
 	}
-	s.monitor.Health().Observe(l.ID, l.Version, l.Model, &req.Data.m, scores)
+	// Its only error is rows of another width than the model's, which Score refused already.
+	_ = s.monitor.Health().Observe(l.ID, l.Version, l.Model, &req.Data.m, scores)
 	resp := predictResponse{Scores: scores, IsAnomaly: make([]bool, len(scores)), Threshold: l.Model.Threshold}
 	anomalies := 0
 	for i, v := range scores {
