@@ -57,7 +57,8 @@ func FetchStatus(ctx context.Context, client *http.Client, base, key string) (St
 		return s, fmt.Errorf("monitor: %s: %s: %s", u.Redacted(), resp.Status, cut(msg, 200))
 	}
 	if err := json.Unmarshal(body, &s); err != nil {
-		return s, fmt.Errorf("monitor: %s: the answer is not a monitor status: %v", u.Redacted(), err)
+		return s, fmt.Errorf("monitor: %s: the answer is not a monitor status: %s", u.Redacted(), cut(err.Error(), 200))
 	}
 	return s, nil
 }
+
