@@ -195,7 +195,8 @@ func (m *Monitor) AddComponent(name string, check ComponentCheck) {
 var metricName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // Gauge registers a custom metric read by f (it must be quick and safe to call from any
-// goroutine). It appears in Status under "custom" and on /metrics as gonomaly_custom_<name>.
+// goroutine). It appears in Status under "custom" (not while it reads NaN or an infinity,
+// which JSON cannot hold) and on /metrics as gonomaly_custom_<name>.
 // A name must be a Prometheus metric name ([a-zA-Z_][a-zA-Z0-9_]*); registering a name again
 // replaces it.
 func (m *Monitor) Gauge(name, help string, f func() float64) error {
@@ -363,7 +364,9 @@ func (m *Monitor) Status(ctx context.Context) Status {
 	if len(gauges) > 0 {
 		st.Custom = make(map[string]float64, len(gauges))
 		for name, g := range gauges {
-			st.Custom[name] = g.f()
+			if v := g.f(); !math.IsNaN(v) && !math.IsInf(v, 0) { // JSON holds neither
+				st.Custom[name] = v
+			}
 		}
 	}
 	if st.Operations == nil {
