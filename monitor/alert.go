@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -249,6 +250,13 @@ func (a *Alerts) apply(fx []alertEffect, now time.Time, c *Condition) []alertEff
 	if k == nil {
 		k = &alertKey{}
 		a.keys[c.Key] = k
+	}
+	if !isFinite(c.Value) || !isFinite(c.Threshold) {
+		// JSON (the status, the webhooks) and the store cannot hold them: NaN is kept as 0, an
+		// infinity as the largest float.
+		cc := *c
+		cc.Value, cc.Threshold = finiteOr(cc.Value), finiteOr(cc.Threshold)
+		c = &cc
 	}
 	wasFiring := k.firing
 	k.firing, k.lastSeen = true, now
@@ -528,4 +536,17 @@ func fromStoreAlert(s *store.Alert) Alert {
 		Metric: s.Metric, Value: s.Value, Threshold: s.Threshold, Actions: s.Actions, Labels: s.Labels,
 		StartsAt: s.CreatedAt, ResolvedAt: s.ResolvedAt,
 	}
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// finiteOr is v with NaN as 0 and an infinity as the largest float of its sign.
+func finiteOr(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case math.IsInf(v, 0):
+		return math.Copysign(math.MaxFloat64, v)
+	}
+	return v
 }
