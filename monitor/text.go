@@ -136,8 +136,18 @@ func (s Status) WriteText(w io.Writer, source string) error {
 			fmt.Fprintf(b, "  %s %g\n", name, s.Custom[name])
 		}
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, strings.Map(printable, b.String()))
 	return err
+}
+
+// printable keeps the text's newlines and tabs and replaces any other control character with
+// U+FFFD: the figures may come from another service (FetchStatus), and an escape sequence in a
+// title or a name would reach the terminal.
+func printable(r rune) rune {
+	if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) {
+		return '\uFFFD'
+	}
+	return r
 }
 
 func orText(s, alt string) string {
