@@ -17,7 +17,7 @@ const MaxStatusBytes = 16 << 20
 // FetchStatus reads a service's Status from GET base/api/performance/metrics. base is the
 // service's address (http://host:8080; a trailing /api/v1 is accepted and dropped); key, when
 // not empty, is sent as a bearer token. Errors name the address and what went wrong, never
-// more than 200 bytes of the answer.
+// more than 200 bytes of the answer, its control characters replaced.
 func FetchStatus(ctx context.Context, client *http.Client, base, key string) (Status, error) {
 	var s Status
 	u, err := url.Parse(strings.TrimSpace(base))
@@ -54,7 +54,8 @@ func FetchStatus(ctx context.Context, client *http.Client, base, key string) (St
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
 			msg = e.Error
 		}
-		return s, fmt.Errorf("monitor: %s: %s: %s", u.Redacted(), resp.Status, cut(msg, 200))
+		status := cut(strings.Map(printable, resp.Status), 60) // the reason phrase is the service's too
+		return s, fmt.Errorf("monitor: %s: %s: %s", u.Redacted(), status, cut(strings.Map(printable, msg), 200))
 	}
 	if objects, values := jsonCounts(body); objects > maxStatusObjects || values > maxStatusValues {
 		return s, fmt.Errorf("monitor: %s: the answer is not a monitor status: more than %d objects or %d values", u.Redacted(), maxStatusObjects, maxStatusValues)
