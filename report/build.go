@@ -1,0 +1,493 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/gonomaly/gonomaly/bench"
+	"github.com/gonomaly/gonomaly/monitor"
+	"github.com/gonomaly/gonomaly/stat"
+	"github.com/gonomaly/gonomaly/store"
+)
+
+// Reader is what Build reads from the store: the samples a service's monitor stored, its
+// alerts, and the performance commands' documents. A store.Store is one.
+type Reader interface {
+	QuerySamples(ctx context.Context, q store.SampleQuery) ([]store.Sample, error)
+	ListAlerts(ctx context.Context, f store.AlertFilter) ([]*store.Alert, error)
+	ListBenchmarkRuns(ctx context.Context, f store.BenchmarkFilter) ([]*store.BenchmarkRun, error)
+}
+
+// ErrPeriod is Build's error for a period that does not end after it starts.
+var ErrPeriod = errors.New("report: the period must end after it starts")
+
+// Limits of one read: a month of one-minute samples of a few dozen series, and more alerts
+// and runs than a month holds; a period that holds more is cut at the oldest records.
+const (
+	sampleLimit = 4_000_000
+	alertLimit  = 100_000
+	runLimit    = 10_000
+)
+
+// The series Build charts, in order, when the store holds them.
+var seriesDefs = []struct {
+	name, metric, op, unit string
+	scale                  float64
+	higherIsBetter         bool
+}{
+	{"Service p99 latency", "operation_p99_seconds", "service", "ms", 1e3, false},
+	{"Service throughput", "operation_throughput", "service", "req/s", 1, true},
+	{"Service error rate", "operation_error_rate", "service", "%", 100, false},
+	{"Resident memory", "process_rss_bytes", "", "MB", 1e-6, false},
+	{"Go heap", "process_heap_bytes", "", "MB", 1e-6, false},
+	{"CPU", "process_cpu_percent", "", "% of a core", 1, false},
+	{"Goroutines", "process_goroutines", "", "", 1, false},
+}
+
+// Metrics read per operation and per model.
+var (
+	opMetrics = []string{"operation_throughput", "operation_error_rate", "operation_p50_seconds",
+		"operation_p95_seconds", "operation_p99_seconds", "operation_mean_alloc_bytes"}
+	modelMetrics = []string{"model_rows", "model_anomaly_rate", "model_expected_rate", "model_anomaly_rate_p",
+		"model_score_psi", "model_score_ks_p"}
+	processMetrics = []string{"process_rss_bytes", "process_heap_bytes", "process_cpu_percent",
+		"process_goroutines", "process_gc_cpu_percent"}
+)
+
+// Build reads what the store holds for p (samples, alerts and benchmark runs at or after
+// p.Since and before p.Until, and the headline figures of the period of the same length
+// before it) and builds the report.
+func Build(ctx context.Context, st Reader, p Period) (*Report, error) {
+	if !p.Since.Before(p.Until) {
+		return nil, fmt.Errorf("%w: since %s, until %s", ErrPeriod, p.Since.Format(time.RFC3339), p.Until.Format(time.RFC3339))
+	}
+	p = Period{Since: p.Since.UTC(), Until: p.Until.UTC()}
+	r := &Report{
+		Version: Version, Kind: Kind, GeneratedAt: time.Now().UTC(), Period: p, Previous: p.Previous(),
+		Benchmarks: []Benchmark{}, Comparisons: []Comparison{}, Scalability: []Curve{}, Memory: []MemoryTest{},
+		Operations: []Operation{}, Series: []Series{}, Models: []Model{}, Recommendations: []Recommendation{},
+	}
+	names := slices.Concat(opMetrics, modelMetrics, processMetrics)
+	samples, err := readSamples(ctx, st, p, names)
+	if err != nil {
+		return nil, err
+	}
+	alerts, err := st.ListAlerts(ctx, store.AlertFilter{Since: p.Since, Until: p.Until, Limit: alertLimit})
+	if err != nil {
+		return nil, fmt.Errorf("report: reading alerts: %w", err)
+	}
+	runs, err := st.ListBenchmarkRuns(ctx, store.BenchmarkFilter{Since: p.Since, Until: p.Until, Limit: runLimit})
+	if err != nil {
+		return nil, fmt.Errorf("report: reading benchmark runs: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r.Operations = operations(samples)
+	r.Models = models(samples)
+	r.Series = charts(samples)
+	r.Alerts = alertSection(alerts, p.Until)
+	r.addRuns(runs)
+
+	prev, err := readSamples(ctx, st, r.Previous, []string{"operation_p99_seconds", "operation_throughput", "operation_error_rate", "process_rss_bytes"})
+	if err != nil {
+		return nil, err
+	}
+	prevAlerts, err := st.ListAlerts(ctx, store.AlertFilter{Since: r.Previous.Since, Until: r.Previous.Until, Limit: alertLimit})
+	if err != nil {
+		return nil, fmt.Errorf("report: reading the previous period's alerts: %w", err)
+	}
+	r.Summary.Headlines = headlines(samples, len(alerts), prev, len(prevAlerts))
+	r.Recommendations = recommendations(r, samples, alerts)
+	r.Summary.Health, r.Summary.Reasons = health(r, len(samples) > 0 || len(runs) > 0 || len(alerts) > 0)
+	return r, nil
+}
+
+// readSamples reads every series of the named metrics in p, by metric name.
+func readSamples(ctx context.Context, st Reader, p Period, names []string) (map[string][]store.Sample, error) {
+	out := map[string][]store.Sample{}
+	for _, name := range names {
+		ss, err := st.QuerySamples(ctx, store.SampleQuery{Name: name, From: p.Since, To: p.Until, Limit: sampleLimit})
+		if err != nil {
+			return nil, fmt.Errorf("report: reading %s: %w", name, err)
+		}
+		if len(ss) > 0 {
+			out[name] = ss
+		}
+	}
+	return out, nil
+}
+
+// bySubject splits samples by the value of one label, leaving out samples without it.
+func bySubject(ss []store.Sample, label string) map[string][]store.Sample {
+	out := map[string][]store.Sample{}
+	for _, s := range ss {
+		if v := s.Labels[label]; v != "" {
+			out[v] = append(out[v], s)
+		}
+	}
+	return out
+}
+
+func values(ss []store.Sample) []float64 {
+	xs := make([]float64, 0, len(ss))
+	for _, s := range ss {
+		if !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
+			xs = append(xs, s.Value)
+		}
+	}
+	return xs
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	return stat.Median(xs)
+}
+
+func operations(samples map[string][]store.Sample) []Operation {
+	per := map[string]map[string][]float64{} // operation -> metric -> values
+	for _, m := range opMetrics {
+		for op, ss := range bySubject(samples[m], "operation") {
+			if per[op] == nil {
+				per[op] = map[string][]float64{}
+			}
+			per[op][m] = values(ss)
+		}
+	}
+	out := []Operation{}
+	for _, op := range slices.Sorted(maps.Keys(per)) {
+		v := per[op]
+		o := Operation{Name: op, Samples: max(len(v["operation_throughput"]), len(v["operation_p99_seconds"])),
+			PerSecond: mean(v["operation_throughput"]), ErrorRate: mean(v["operation_error_rate"]),
+			P50Seconds: median(v["operation_p50_seconds"]), P95Seconds: median(v["operation_p95_seconds"]),
+			P99Seconds: median(v["operation_p99_seconds"]), MeanAllocBytes: mean(v["operation_mean_alloc_bytes"])}
+		for _, x := range v["operation_p99_seconds"] {
+			o.P99MaxSeconds = max(o.P99MaxSeconds, x)
+		}
+		out = append(out, o)
+	}
+	// The service first, then the busiest.
+	slices.SortStableFunc(out, func(a, b Operation) int {
+		if (a.Name == "service") != (b.Name == "service") {
+			if a.Name == "service" {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(b.PerSecond, a.PerSecond)
+	})
+	return out
+}
+
+// Model health limits (docs/monitoring.md: PSI 0.1 is a shift worth watching, 0.25 a drift).
+const (
+	psiWatch = 0.1
+	psiDrift = 0.25
+	pDrift   = 0.01
+)
+
+func models(samples map[string][]store.Sample) []Model {
+	per := map[string]map[string][]store.Sample{}
+	for _, m := range modelMetrics {
+		for id, ss := range bySubject(samples[m], "detector") {
+			if per[id] == nil {
+				per[id] = map[string][]store.Sample{}
+			}
+			per[id][m] = ss
+		}
+	}
+	out := []Model{}
+	for _, id := range slices.Sorted(maps.Keys(per)) {
+		v := per[id]
+		last := func(m string) float64 {
+			if ss := v[m]; len(ss) > 0 {
+				return ss[len(ss)-1].Value
+			}
+			return 0
+		}
+		m := Model{Detector: id, Samples: len(v["model_rows"]), Rows: int64(last("model_rows")),
+			AnomalyRate: last("model_anomaly_rate"), ExpectedRate: last("model_expected_rate"),
+			RateP: 1, ScorePSI: last("model_score_psi"), ScoreKSP: 1}
+		if len(v["model_anomaly_rate_p"]) > 0 {
+			m.RateP = last("model_anomaly_rate_p")
+		}
+		if len(v["model_score_ks_p"]) > 0 {
+			m.ScoreKSP = last("model_score_ks_p")
+		}
+		for _, x := range values(v["model_score_psi"]) {
+			m.ScorePSIMax = max(m.ScorePSIMax, x)
+		}
+		switch {
+		case m.ScorePSI >= psiDrift || m.RateP < pDrift || m.ScoreKSP < pDrift:
+			m.Status = "drifting"
+		case m.ScorePSI >= psiWatch:
+			m.Status = "watch"
+		default:
+			m.Status = "ok"
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// charts builds the sampled series, each downsampled to MaxPoints with its trend.
+func charts(samples map[string][]store.Sample) []Series {
+	out := []Series{}
+	for _, d := range seriesDefs {
+		ss := samples[d.metric]
+		if d.op != "" {
+			ss = bySubject(ss, "operation")[d.op]
+		} else if len(ss) > 0 {
+			// Several instances of a service: one series of them all, in time order.
+			ss = slices.Clone(ss)
+			slices.SortStableFunc(ss, func(a, b store.Sample) int { return a.Time.Compare(b.Time) })
+		}
+		times := make([]time.Time, 0, len(ss))
+		xs := make([]float64, 0, len(ss))
+		for _, s := range ss {
+			if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
+				continue
+			}
+			times, xs = append(times, s.Time), append(xs, s.Value*d.scale)
+		}
+		if len(xs) == 0 {
+			continue
+		}
+		s := Series{Name: d.name, Metric: d.metric, Operation: d.op, Unit: d.unit, Samples: len(xs),
+			Points: Downsample(times, xs, MaxPoints), Min: slices.Min(xs), Mean: mean(xs), Max: slices.Max(xs)}
+		s.Trend = monitor.AnalyzeTrend(d.name, times, xs, monitor.TrendOptions{HigherIsBetter: d.higherIsBetter, Unit: d.unit, MaxPoints: MaxPoints})
+		s.TrendLine = trendLine(s.Points, s.Trend.SlopePerHour)
+		out = append(out, s)
+	}
+	return out
+}
+
+// Downsample averages a series longer than n into n equal runs of consecutive values, each
+// at the time of its run's first value; a shorter one is returned as points.
+func Downsample(times []time.Time, xs []float64, n int) []Point {
+	if len(xs) <= n {
+		out := make([]Point, len(xs))
+		for i := range xs {
+			out[i] = Point{T: times[i], V: xs[i]}
+		}
+		return out
+	}
+	out := make([]Point, n)
+	for b := range n {
+		lo, hi := b*len(xs)/n, (b+1)*len(xs)/n
+		var s float64
+		for _, x := range xs[lo:hi] {
+			s += x
+		}
+		out[b] = Point{T: times[lo], V: s / float64(hi-lo)}
+	}
+	return out
+}
+
+// trendLine is the line of the given slope through the points (its intercept the median of
+// v - slope t, as Theil-Sen's), at the first and last points' times.
+func trendLine(ps []Point, slopePerHour float64) [2]Point {
+	if len(ps) == 0 {
+		return [2]Point{}
+	}
+	t0 := ps[0].T
+	rest := make([]float64, len(ps))
+	for i, p := range ps {
+		rest[i] = p.V - slopePerHour*p.T.Sub(t0).Hours()
+	}
+	b := median(rest)
+	last := ps[len(ps)-1].T
+	return [2]Point{{T: t0, V: b}, {T: last, V: b + slopePerHour*last.Sub(t0).Hours()}}
+}
+
+// activeAt reports whether a was unresolved at t.
+func activeAt(a *store.Alert, t time.Time) bool {
+	return a.ResolvedAt.IsZero() || !a.ResolvedAt.Before(t)
+}
+
+func alertSection(alerts []*store.Alert, until time.Time) Alerts {
+	s := Alerts{Total: len(alerts), BySeverity: map[string]int{}, ActiveBySeverity: map[string]int{}, ByRule: map[string]int{}, Items: []Alert{}}
+	for _, a := range alerts { // newest first, as the store lists them
+		if activeAt(a, until) {
+			s.Active++
+			s.ActiveBySeverity[a.Severity]++
+		}
+		s.BySeverity[a.Severity]++
+		s.ByRule[cmp.Or(a.Rule, "unnamed")]++
+		if len(s.Items) < MaxAlerts {
+			it := Alert{Time: a.CreatedAt, Severity: a.Severity, Rule: a.Rule, Metric: a.Metric, Title: a.Title,
+				Value: a.Value, Threshold: a.Threshold, Labels: a.Labels}
+			if !a.ResolvedAt.IsZero() {
+				t := a.ResolvedAt
+				it.ResolvedAt = &t
+			}
+			s.Items = append(s.Items, it)
+		}
+	}
+	return s
+}
+
+// addRuns adds the stored performance documents, oldest first, by kind.
+func (r *Report) addRuns(runs []*store.BenchmarkRun) {
+	runs = slices.Clone(runs)
+	slices.SortStableFunc(runs, func(a, b *store.BenchmarkRun) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	for _, run := range runs {
+		var err error
+		switch run.Kind {
+		case store.KindBenchmark:
+			var d bench.BenchmarkDoc
+			if err = json.Unmarshal(run.Document, &d); err == nil {
+				r.addBenchmark(run, &d)
+			}
+		case store.KindScalability:
+			var d bench.ScalabilityDoc
+			if err = json.Unmarshal(run.Document, &d); err == nil {
+				r.addScalability(run, &d)
+			}
+		case store.KindMemory:
+			var d bench.MemoryDoc
+			if err = json.Unmarshal(run.Document, &d); err == nil {
+				r.addMemory(run, &d)
+			}
+		case store.KindCompare:
+			var d bench.CompareDoc
+			if err = json.Unmarshal(run.Document, &d); err == nil {
+				r.addCompare(run, &d)
+			}
+		default:
+			err = fmt.Errorf("unknown kind")
+		}
+		if err != nil {
+			r.Skipped = append(r.Skipped, SkippedDocument{ID: run.ID, Kind: run.Kind, Reason: err.Error()})
+		}
+	}
+}
+
+func suiteID(run *store.BenchmarkRun, h bench.Header) string { return cmp.Or(h.SuiteID, run.SuiteID) }
+
+func (r *Report) addBenchmark(run *store.BenchmarkRun, d *bench.BenchmarkDoc) {
+	b := Benchmark{SuiteID: suiteID(run, d.Header), Name: d.Name, CreatedAt: run.CreatedAt, Cells: []BenchCell{}}
+	for _, c := range d.Cells {
+		bc := BenchCell{ID: c.ID, Algorithm: c.Algorithm, Rows: c.Rows, Cols: c.Cols, Contamination: c.Contamination,
+			Status: c.Status, Throughput: c.Throughput}
+		if c.Total != nil {
+			bc.Seconds, bc.CILow, bc.CIHigh = c.Total.Median, c.Total.CILow, c.Total.CIHigh
+		}
+		if c.Accuracy != nil {
+			v := c.Accuracy.ROCAUC
+			bc.ROCAUC = &v
+		}
+		b.Cells = append(b.Cells, bc)
+	}
+	r.Benchmarks = append(r.Benchmarks, b)
+	for _, f := range d.Scalability {
+		c := Curve{Source: "benchmark", SuiteID: b.SuiteID, CreatedAt: run.CreatedAt, Algorithm: f.Algorithm, Cols: f.Cols,
+			Basis: "wall", Points: []CurvePoint{}}
+		for i, n := range f.Sizes {
+			if i < len(f.Seconds) {
+				c.Points = append(c.Points, CurvePoint{Rows: n, Seconds: f.Seconds[i]})
+			}
+			c.LargestRows = max(c.LargestRows, n)
+		}
+		c.setFit(&f.Total)
+		r.Scalability = append(r.Scalability, c)
+	}
+}
+
+func (c *Curve) setFit(x *bench.Complexity) {
+	if x == nil {
+		return
+	}
+	c.Pattern, c.A, c.B = x.Best.Pattern, x.Best.A, x.Best.B
+	c.Exponent, c.R2, c.Grade, c.Predicted10x = x.Exponent, x.R2, x.Grade, x.Predicted10x
+}
+
+func (r *Report) addScalability(run *store.BenchmarkRun, d *bench.ScalabilityDoc) {
+	c := Curve{Source: "scalability", SuiteID: suiteID(run, d.Header), CreatedAt: run.CreatedAt, Algorithm: d.Config.Algorithm.Name,
+		Cols: d.Config.Dims, Basis: cmp.Or(d.Basis, "cpu"), Points: []CurvePoint{}, LargestRows: d.LargestRows}
+	for _, p := range d.Points {
+		s := p.Total
+		if c.Basis == "cpu" {
+			s = p.CPU
+		}
+		if p.Status == bench.StatusOK && s != nil {
+			c.Points = append(c.Points, CurvePoint{Rows: p.Rows, Seconds: s.Median})
+		}
+	}
+	if c.Basis == "cpu" {
+		c.setFit(d.CPU)
+	} else {
+		c.setFit(d.Total)
+	}
+	c.Pattern, c.Exponent, c.R2, c.Grade, c.Predicted10x = cmp.Or(d.Pattern, c.Pattern), d.Exponent, d.R2, cmp.Or(d.Grade, c.Grade), d.Predicted10x
+	r.Scalability = append(r.Scalability, c)
+}
+
+func (r *Report) addMemory(run *store.BenchmarkRun, d *bench.MemoryDoc) {
+	m := MemoryTest{SuiteID: suiteID(run, d.Header), CreatedAt: run.CreatedAt, Algorithm: d.Config.Algorithm.Name,
+		StopReason: d.StopReason, KillAtBytes: d.KillAtBytes, LargestRows: d.LargestRows, FitBytesPerRow: d.FitBytesPerRow,
+		FitPeakBytesPerRow: d.FitPeakBytesPerRow, RSSBytesPerRow: d.RSSBytesPerRow, GrowthClass: d.GrowthClass, Steps: []MemoryStep{}}
+	for _, s := range d.Steps {
+		m.Steps = append(m.Steps, MemoryStep{Rows: s.Rows, Status: s.Status, PeakRSS: s.PeakRSS, FitPeakHeap: s.FitPeakHeap})
+	}
+	r.Memory = append(r.Memory, m)
+}
+
+func (r *Report) addCompare(run *store.BenchmarkRun, d *bench.CompareDoc) {
+	c := Comparison{SuiteID: suiteID(run, d.Header), CreatedAt: run.CreatedAt, Dataset: d.Config.Dataset, Rows: d.Rows, Cols: d.Cols,
+		Algorithms: []ComparedAlg{}, ParetoFront: append([]string{}, d.ParetoFront...), Significant: []SignificantPair{}}
+	for _, e := range d.Entries {
+		a := ComparedAlg{Algorithm: e.Algorithm, Status: e.Status, Rank: e.Rank, Pareto: e.Pareto, Throughput: e.Throughput}
+		if e.Accuracy != nil {
+			roc, ap := e.Accuracy.ROCAUC, e.Accuracy.AveragePrecision
+			a.ROCAUC, a.AveragePrecision = &roc, &ap
+		}
+		if e.Total != nil {
+			a.Seconds, a.CILow, a.CIHigh = e.Total.Median, e.Total.CILow, e.Total.CIHigh
+		}
+		c.Algorithms = append(c.Algorithms, a)
+	}
+	// Best rank first; failed ones (rank 0) last.
+	slices.SortStableFunc(c.Algorithms, func(a, b ComparedAlg) int {
+		return cmp.Compare(rankKey(a.Rank), rankKey(b.Rank))
+	})
+	for _, p := range d.Pairs {
+		if p.Significant {
+			slower := p.A
+			if p.Faster == p.A {
+				slower = p.B
+			}
+			c.Significant = append(c.Significant, SignificantPair{Faster: p.Faster, Slower: slower, Ratio: p.Ratio, P: p.P})
+		}
+	}
+	r.Comparisons = append(r.Comparisons, c)
+}
+
+func rankKey(r int) int {
+	if r <= 0 {
+		return math.MaxInt
+	}
+	return r
+}

@@ -1,0 +1,224 @@
+package report_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gonomaly/gonomaly/bench"
+	"github.com/gonomaly/gonomaly/eval"
+	"github.com/gonomaly/gonomaly/report"
+	"github.com/gonomaly/gonomaly/store"
+	"github.com/gonomaly/gonomaly/store/sqlite"
+)
+
+// day0 is the start of the fixtures' periods.
+var day0 = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
+
+// openStore opens an empty SQLite store in the test's temporary directory.
+func openStore(tb testing.TB) store.Store {
+	tb.Helper()
+	st, err := sqlite.Open(context.Background(), "sqlite:"+filepath.Join(tb.TempDir(), "report.db"), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// seedStore fills st with what a service and the performance commands would have stored over
+// p, a sample of every series each step, and a sparser previous period: the service's p99
+// grows through the period, resident memory steps up at two thirds, one detector drifts, one
+// operation allocates 150 MB a call, another fails 6 % of the time; three alerts (one critical
+// still active) and one in the previous period; one run of each kind.
+func seedStore(tb testing.TB, st store.Store, p report.Period, step time.Duration) {
+	tb.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	noise := func(scale float64) float64 { return scale * (rng.Float64() - 0.5) }
+	var batch []store.Sample
+	flush := func() {
+		if err := st.AddSamples(ctx, batch...); err != nil {
+			tb.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	add := func(t time.Time, name string, v float64, labels map[string]string) {
+		batch = append(batch, store.Sample{Time: t, Name: name, Value: v, Labels: labels})
+		if len(batch) >= 5000 {
+			flush()
+		}
+	}
+	op := func(name string) map[string]string { return map[string]string{"operation": name} }
+	minute := func(t time.Time, frac float64) {
+		svc, pred, train := op("service"), op("POST /api/v1/detection/predict"), op("POST /api/v1/detection/train")
+		add(t, "operation_throughput", 120+noise(10), svc)
+		add(t, "operation_error_rate", 0.002+noise(0.002), svc)
+		add(t, "operation_p50_seconds", 0.004+noise(0.001), svc)
+		add(t, "operation_p95_seconds", 0.012+0.004*frac+noise(0.002), svc)
+		add(t, "operation_p99_seconds", 0.020+0.010*frac+noise(0.004), svc)
+		add(t, "operation_throughput", 100+noise(10), pred)
+		add(t, "operation_error_rate", 0, pred)
+		add(t, "operation_p99_seconds", 0.018+noise(0.004), pred)
+		add(t, "operation_mean_alloc_bytes", 150e6+noise(1e6), pred)
+		add(t, "operation_throughput", 0.5+noise(0.1), train)
+		add(t, "operation_error_rate", 0.06, train)
+		add(t, "operation_p99_seconds", 0.8+noise(0.1), train)
+		rss := 200e6
+		if frac > 2.0/3 {
+			rss = 260e6
+		}
+		add(t, "process_rss_bytes", rss+noise(4e6), nil)
+		add(t, "process_heap_bytes", 80e6+noise(4e6), nil)
+		add(t, "process_cpu_percent", 35+noise(10), nil)
+		add(t, "process_goroutines", 40+math.Round(noise(4)), nil)
+		add(t, "process_gc_cpu_percent", 3+noise(1), nil)
+		for _, d := range []struct {
+			id       string
+			psi, ksp float64
+		}{{"det-a", 0.02, 0.6}, {"det-b", 0.05 + 0.3*frac, 0.5 - 0.499*frac}} {
+			l := map[string]string{"detector": d.id}
+			add(t, "model_rows", 1000*frac*float64(p.Duration()/time.Hour), l)
+			add(t, "model_anomaly_rate", 0.1, l)
+			add(t, "model_expected_rate", 0.1, l)
+			add(t, "model_anomaly_rate_p", 0.7, l)
+			add(t, "model_score_psi", d.psi, l)
+			add(t, "model_score_ks_p", d.ksp, l)
+		}
+	}
+	n := int(p.Duration() / step)
+	for i := range n {
+		minute(p.Since.Add(time.Duration(i)*step), float64(i)/float64(n))
+	}
+	prev := p.Previous()
+	for i := range 24 {
+		t := prev.Since.Add(time.Duration(i) * prev.Duration() / 24)
+		add(t, "operation_p99_seconds", 0.018, op("service"))
+		add(t, "operation_throughput", 100, op("service"))
+		add(t, "operation_error_rate", 0.002, op("service"))
+		add(t, "process_rss_bytes", 200e6, nil)
+	}
+	flush()
+
+	at := func(frac float64) time.Time { return p.Since.Add(time.Duration(frac * float64(p.Duration()))).Truncate(time.Second) }
+	alerts := []*store.Alert{
+		{Key: "latency/service", Rule: "latency", CreatedAt: at(0.9), Severity: "critical", Metric: "p99_seconds",
+			Title: "service p99 above 25ms", Message: "p99 29ms > 25ms", Value: 0.029, Threshold: 0.025,
+			Actions: []string{"scale out"}, Labels: map[string]string{"operation": "service"}},
+		{Key: "memory", Rule: "memory", CreatedAt: at(0.7), Severity: "medium", Metric: "rss_bytes",
+			Title: "resident memory above 250 MB", Message: "260 MB > 250 MB", Value: 260e6, Threshold: 250e6, ResolvedAt: at(0.75)},
+		{Key: "errors/train", Rule: "errors", CreatedAt: at(0.2), Severity: "low", Metric: "error_rate",
+			Title: "train errors at 6 %", Message: "6 % > 5 %", Value: 0.06, Threshold: 0.05, ResolvedAt: at(0.25)},
+		{Key: "memory", Rule: "memory", CreatedAt: prev.Since.Add(time.Hour), Severity: "medium", Metric: "rss_bytes",
+			Title: "resident memory above 250 MB", Message: "x", ResolvedAt: prev.Since.Add(2 * time.Hour)},
+	}
+	for _, a := range alerts {
+		if err := st.CreateAlert(ctx, a); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for i, doc := range []struct {
+		kind string
+		doc  any
+	}{{store.KindBenchmark, benchmarkDoc(tb)}, {store.KindScalability, scalabilityDoc(tb)}, {store.KindMemory, memoryDoc()}, {store.KindCompare, compareDoc()}} {
+		b, err := json.Marshal(doc.doc)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		run := &store.BenchmarkRun{SuiteID: fmt.Sprintf("%s-20261116T000000Z-0000000%d", doc.kind, i), Kind: doc.kind, Name: doc.kind,
+			CreatedAt: at(0.1 + 0.2*float64(i)), Document: b}
+		if err := st.CreateBenchmarkRun(ctx, run); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func summary(median float64) *bench.Summary {
+	return &bench.Summary{N: 3, Median: median, Mean: median, StdDev: median / 10, Min: 0.9 * median, Max: 1.1 * median,
+		CILow: 0.85 * median, CIHigh: 1.15 * median}
+}
+
+func header(kind string, i int) bench.Header {
+	return bench.Header{SchemaVersion: 1, Kind: kind, SuiteID: fmt.Sprintf("%s-20261116T000000Z-0000000%d", kind, i), Name: kind,
+		GonomalyVersion: "dev", Build: "(devel)"}
+}
+
+func benchmarkDoc(tb testing.TB) bench.BenchmarkDoc {
+	d := bench.BenchmarkDoc{Header: header(bench.KindBenchmark, 0)}
+	sizes := []int{1000, 5000, 10000}
+	for _, alg := range []struct {
+		name string
+		per  float64 // seconds per row
+		exp  float64
+	}{{"isolation_forest", 2e-6, 1}, {"local_outlier_factor", 1e-8, 2}} {
+		var secs []float64
+		for _, n := range sizes {
+			s := alg.per * math.Pow(float64(n), alg.exp)
+			secs = append(secs, s)
+			d.Cells = append(d.Cells, bench.Cell{ID: fmt.Sprintf("%s/%dx10/c0.1", alg.name, n), Algorithm: alg.name, Rows: n, Cols: 10,
+				Contamination: 0.1, Dataset: "synthetic", Status: bench.StatusOK, Iterations: 3, Total: summary(s), Fit: summary(s / 2),
+				Score: summary(s / 2), Throughput: float64(n) / s, Accuracy: &eval.Metrics{ROCAUC: 0.9, AveragePrecision: 0.6, PrecisionAtN: 0.5}})
+		}
+		c, err := bench.FitComplexity(sizes, secs)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		d.Scalability = append(d.Scalability, bench.ScalabilityFit{Algorithm: alg.name, Cols: 10, Contamination: 0.1, Sizes: sizes,
+			Seconds: secs, CPUSeconds: secs, Total: c, CPU: c})
+	}
+	return d
+}
+
+func scalabilityDoc(tb testing.TB) bench.ScalabilityDoc {
+	d := bench.ScalabilityDoc{Header: header(bench.KindScalability, 1), Basis: "cpu"}
+	d.Config.Algorithm.Name, d.Config.Dims = "knn", 10
+	var sizes []int
+	var secs []float64
+	for _, n := range []int{1000, 2000, 4000, 8000, 16000} {
+		s := 3e-9 * float64(n) * float64(n)
+		sizes, secs = append(sizes, n), append(secs, s)
+		d.Points = append(d.Points, bench.ScalePoint{Rows: n, Status: bench.StatusOK, Total: summary(s), CPU: summary(s), Throughput: float64(n) / s})
+	}
+	c, err := bench.FitComplexity(sizes, secs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.CPU, d.Total = &c, &c
+	d.Pattern, d.Exponent, d.R2, d.Grade, d.Predicted10x, d.LargestRows = c.Best.Pattern, c.Exponent, c.R2, c.Grade, c.Predicted10x, 16000
+	return d
+}
+
+func memoryDoc() bench.MemoryDoc {
+	d := bench.MemoryDoc{Header: header(bench.KindMemory, 2), KillAtBytes: 1 << 30, StopReason: "over_budget", LargestRows: 40000,
+		FitBytesPerRow: 800, FitPeakBytesPerRow: 2000, RSSBytesPerRow: 2500, GrowthClass: "O(n)"}
+	d.Config.Algorithm.Name = "local_outlier_factor"
+	for i, n := range []int{10000, 20000, 40000, 80000} {
+		st := bench.StatusOK
+		if i == 3 {
+			st = bench.StatusOverBudget
+		}
+		d.Steps = append(d.Steps, bench.MemoryStep{Rows: n, Status: st, PeakRSS: int64(30e6 + 2500*float64(n)), FitPeakHeap: int64(2000 * n)})
+	}
+	return d
+}
+
+func compareDoc() bench.CompareDoc {
+	d := bench.CompareDoc{Header: header(bench.KindCompare, 3), Rows: 223, Cols: 9, Anomalies: 10,
+		ParetoFront: []string{"hbos", "isolation_forest"}}
+	d.Config.Dataset = "wbc.csv"
+	for i, e := range []struct {
+		name     string
+		roc, sec float64
+	}{{"isolation_forest", 0.95, 0.02}, {"hbos", 0.93, 0.002}, {"local_outlier_factor", 0.9, 0.01}} {
+		d.Entries = append(d.Entries, bench.CompareEntry{Algorithm: e.name, Status: bench.StatusOK, Rank: i + 1, Pareto: i < 2,
+			Accuracy: &eval.Metrics{ROCAUC: e.roc, AveragePrecision: e.roc - 0.3}, Total: summary(e.sec), Throughput: 223 / e.sec})
+	}
+	d.Pairs = []bench.PairTest{{A: "isolation_forest", B: "hbos", U: 9, P: 0.01, Significant: true, Faster: "hbos", Ratio: 10},
+		{A: "isolation_forest", B: "local_outlier_factor", U: 5, P: 0.4, Faster: "local_outlier_factor", Ratio: 2}}
+	return d
+}
