@@ -105,7 +105,9 @@ func seedStore(tb testing.TB, st store.Store, p report.Period, step time.Duratio
 	}
 	flush()
 
-	at := func(frac float64) time.Time { return p.Since.Add(time.Duration(frac * float64(p.Duration()))).Truncate(time.Second) }
+	at := func(frac float64) time.Time {
+		return p.Since.Add(time.Duration(frac * float64(p.Duration()))).Truncate(time.Second)
+	}
 	alerts := []*store.Alert{
 		{Key: "latency/service", Rule: "latency", CreatedAt: at(0.9), Severity: "critical", Metric: "p99_seconds",
 			Title: "service p99 above 25ms", Message: "p99 29ms > 25ms", Value: 0.029, Threshold: 0.025,
