@@ -1,9 +1,13 @@
 package lof
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"sort"
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector/internal/fit"
@@ -177,7 +181,11 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary restores a detector encoded by MarshalBinary, rebuilding its index. A
-// truncated or corrupt payload is an error. The detector keeps its own Workers setting.
+// truncated or corrupt payload is an error, and so is one whose values Fit could not have
+// written (see checkFitted and checkColumns): a decoded detector gives finite scores to
+// every row whose distances to the training rows are finite. The payload's n_neighbors must
+// be the detector's (from New; any, for a zero Detector). The detector keeps its own Workers
+// setting.
 func (d *Detector) UnmarshalBinary(b []byte) error {
 	r := binenc.Reader{Buf: b}
 	if v := r.Int(); r.Err() == nil && v != formatVersion {
@@ -193,9 +201,17 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	switch {
 	case k < 1 || c < 1 || n < 2 || kEff != min(k, n-1):
 		return fmt.Errorf("lof: decode: bad header (n_neighbors %d, used %d, columns %d, rows %d)", k, kEff, c, n)
+	case d.k != 0 && k != d.k:
+		return fmt.Errorf("lof: decode: the payload's n_neighbors is %d, the detector's %d", k, d.k)
 	case len(data)%n != 0 || len(data)/n != c || len(kdist) != n || len(lrd) != n: // not n*c, which can wrap
 		return fmt.Errorf("lof: decode: %d values, %d k-distances and %d densities do not fit %d rows of %d columns",
 			len(data), len(kdist), len(lrd), n, c)
+	}
+	if err := checkFitted(data, c, kEff, kdist, lrd, train); err != nil {
+		return fmt.Errorf("lof: decode: %w", err)
+	}
+	if err := checkColumns(data, c, kEff, kdist, d.workers); err != nil {
+		return fmt.Errorf("lof: decode: %w", err)
 	}
 	ix, err := neighbors.BuildRows(data, n, c, neighbors.Options{Workers: d.workers})
 	if err != nil {
@@ -203,6 +219,233 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	d.k, d.kEff, d.ix, d.kdist, d.lrd, d.train = k, kEff, ix, kdist, lrd, train
 	return nil
+}
+
+// maxDist is the largest finite euclidean distance: the index squares distances, so any
+// distance above it is +Inf.
+var maxDist = math.Sqrt(math.MaxFloat64)
+
+// slack is the relative rounding allowed when checkFitted compares a value Fit computed with
+// a bound on it (the sums involved round by some tens of ulps at most).
+const slack = 1e-9
+
+// checkFitted checks, in O(n c) time and O(c) space, the invariants Score and TrainScores rely
+// on in the fitted state of len(kdist) rows of c columns with kEff neighbours each. They
+// hold for whatever Fit writes; a value outside them can only come from a corrupt or forged
+// model, and would turn scores into NaN or infinities, or into nonsense.
+//
+//   - Every training value is finite.
+//   - A k-distance is a distance to another training row: finite and at most maxDist, not
+//     negative, and no more than the diameter of the rows' bounding box (0 when every row is
+//     the same).
+//   - A density is 1 / (mean reach distance + 1e-10), and each reach distance of row i,
+//     max(dist(i, nb), kdist[nb]), lies between kdist[nb] and max(kdist[i], kdist[nb]) (its
+//     neighbours are within kdist[i]), while their mean is at least kdist[i] / kEff (the
+//     kEff-th neighbour is one of them). So lrd[i] lies between 1 / (max kdist + 1e-10) and
+//     1 / (max(kdist[i] / kEff, min kdist) + 1e-10): positive, at most 1e10.
+//   - A training LOF is a mean of lrd[nb] / lrd[i], so it lies between min lrd / lrd[i] and
+//     max lrd / lrd[i].
+//
+// With these, Score's densities are positive and its ratios finite for any row whose
+// distances to the training rows are finite (for rows too large for that, Score returns
+// infinities, which detector.Model.Score reports as an overflow).
+func checkFitted(data []float64, c, kEff int, kdist, lrd, train []float64) error {
+	lo, hi := make([]float64, c), make([]float64, c)
+	copy(lo, data[:c])
+	copy(hi, data[:c])
+	for i := 0; i < len(data); i += c {
+		for j, v := range data[i : i+c] {
+			if v-v != 0 {
+				return fmt.Errorf("training row %d, column %d is %v: %w", i/c, j, v, neighbors.ErrNonFinite)
+			}
+			lo[j], hi[j] = min(lo[j], v), max(hi[j], v)
+		}
+	}
+	var span float64 // squared diameter of the bounding box (+Inf when that overflows)
+	for j := range lo {
+		w := hi[j] - lo[j]
+		span += w * w
+	}
+	kmax := min(math.Sqrt(span)*(1+slack), maxDist)
+	minK, maxK := math.Inf(1), 0.0
+	for i, v := range kdist {
+		if !(v >= 0 && v <= kmax) {
+			return fmt.Errorf("k-distance of row %d is %v, not in [0, %v] "+
+				"(the training rows' bounding box has diameter %v; a finite distance is at most %v)",
+				i, v, kmax, math.Sqrt(span), maxDist)
+		}
+		minK, maxK = min(minK, v), max(maxK, v)
+	}
+	minL, maxL := math.Inf(1), 0.0
+	for i, v := range lrd {
+		a := 1 / (maxK + 1e-10) * (1 - slack)
+		b := 1 / (max(kdist[i]/float64(kEff), minK) + 1e-10) * (1 + slack)
+		if !(v >= a && v <= b) {
+			return fmt.Errorf("density of row %d is %v, not in [%v, %v] where its k-distance %v and the others' (%v to %v) put it",
+				i, v, a, b, kdist[i], minK, maxK)
+		}
+		minL, maxL = min(minL, v), max(maxL, v)
+	}
+	for i, v := range train {
+		a, b := minL/lrd[i]*(1-slack), maxL/lrd[i]*(1+slack)
+		if !(v >= a && v <= b) {
+			return fmt.Errorf("training LOF of row %d is %v, not in [%v, %v] where its density %v and the others' (%v to %v) put it",
+				i, v, a, b, lrd[i], minL, maxL)
+		}
+	}
+	return nil
+}
+
+// checkColumns checks that the k-distances fit the training rows: row i has kEff other rows
+// within kdist[i] (its neighbours), so in each column at least kEff other rows' values lie
+// within kdist[i] of its own (a coordinate differs by no more than the distance). A row whose
+// values were changed to ones far from the other rows', or a k-distance made too small, is
+// found here; checkFitted's bounds relate the k-distances to each other only. It sorts each
+// column's values with their rows' k-distances (radixSort), then counts the rows within reach
+// among the kEff on each side of each value: O(n c) time, plus the comparison sorts of runs of
+// near-equal values, and scratch of under twice the payload's size.
+//
+// A computed distance d bounds the rounded difference x in one column by d (1 + 3 eps) plus
+// sqrt(c) 2^-538 (x*x rounds to at most half a subnormal away, or to 0), hence the slack.
+func checkColumns(data []float64, c, kEff int, kdist []float64, workers int) error {
+	n := len(kdist)
+	reach := make([]float64, n)
+	for i, kd := range kdist {
+		reach[i] = kd*(1+slack) + 1e-150
+	}
+	// Columns are gathered colBlock at a time (a cache line of each row), on up to w workers,
+	// each with colBlock+1 columns of 16-byte entries, against 8 (c+3) n bytes of payload.
+	const colBlock = 8
+	g := min(c, colBlock)
+	w := min(parallel.Workers(workers, (c+g-1)/g), max(1, (c+3)/(g+1)))
+	scratch := make([][]entry, w)
+	type failure struct {
+		e    entry
+		near int // other rows within reach
+	}
+	bad := make([]*failure, c)
+	err := parallel.For(context.Background(), c, g, w, func(wk, lo, hi int) {
+		if scratch[wk] == nil {
+			scratch[wk] = make([]entry, (g+1)*n)
+		}
+		cols, spare := scratch[wk][:g*n], scratch[wk][g*n:]
+		m := hi - lo
+		for i := 0; i < n; i++ {
+			for t, v := range data[i*c+lo : i*c+hi] {
+				cols[t*n+i] = entry{orderKey(v), reach[i]}
+			}
+		}
+		for t := 0; t < m; t++ {
+			col := radixSort(cols[t*n:(t+1)*n], spare)
+			if &col[0] == &spare[0] {
+				spare = cols[t*n : (t+1)*n] // free now, the next column's scratch
+			}
+			for p, e := range col {
+				// Most often the kEff values on one side are all within reach.
+				v := keyValue(e.key)
+				a, b := orderKey(v-e.reach), orderKey(v+e.reach)
+				if (p >= kEff && col[p-kEff].key >= a) || (p+kEff < n && col[p+kEff].key <= b) {
+					continue
+				}
+				left := col[max(0, p-kEff):p]
+				right := col[p+1 : min(n, p+1+kEff)]
+				l := len(left) - sort.Search(len(left), func(q int) bool { return left[q].key >= a })
+				r := sort.Search(len(right), func(q int) bool { return right[q].key > b })
+				if l+r < kEff {
+					bad[lo+t] = &failure{e, l + r}
+					break
+				}
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for j, f := range bad {
+		if f == nil {
+			continue
+		}
+		i := 0 // the first row with the failing value and k-distance
+		for i < n-1 && (orderKey(data[i*c+j]) != f.e.key || reach[i] != f.e.reach) {
+			i++
+		}
+		return fmt.Errorf("training row %d has %d other rows within its k-distance %v in column %d (value %v), "+
+			"not the %d neighbours it needs", i, f.near, kdist[i], j, data[i*c+j], kEff)
+	}
+	return nil
+}
+
+// entry is a value of a column, as its orderKey, and the reach of its row's k-distance.
+type entry struct {
+	key   uint64
+	reach float64
+}
+
+// orderKey maps a finite float64 to a uint64 in the same order (-0 to +0's key).
+func orderKey(v float64) uint64 {
+	if v == 0 {
+		v = 0
+	}
+	b := math.Float64bits(v)
+	if b>>63 != 0 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+// keyValue inverts orderKey.
+func keyValue(k uint64) float64 {
+	if k>>63 != 0 {
+		return math.Float64frombits(k &^ (1 << 63))
+	}
+	return math.Float64frombits(^k)
+}
+
+// radixSort sorts a by key, using buf (as long as a) as scratch, and returns the one of them
+// holding the result. It is an LSD radix sort by the keys' top 33 bits (three 11-bit digits,
+// a digit that all keys share skipped); a run of keys that agree there, rare in continuous
+// data, is finished by a comparison sort.
+func radixSort(a, buf []entry) []entry {
+	const bits, passes, shift = 11, 3, 64 - 33
+	cmpKey := func(x, y entry) int { return cmp.Compare(x.key, y.key) }
+	if len(a) < 256 {
+		slices.SortFunc(a, cmpKey)
+		return a
+	}
+	var hist [passes][1 << bits]int
+	for _, e := range a {
+		k := e.key >> shift
+		hist[0][k&(1<<bits-1)]++
+		hist[1][k>>bits&(1<<bits-1)]++
+		hist[2][k>>(2*bits)]++
+	}
+	for p := range passes {
+		h, s := &hist[p], shift+p*bits
+		if h[a[0].key>>s&(1<<bits-1)] == len(a) {
+			continue
+		}
+		sum := 0
+		for b := range h {
+			h[b], sum = sum, sum+h[b]
+		}
+		for _, e := range a {
+			b := e.key >> s & (1<<bits - 1)
+			buf[h[b]] = e
+			h[b]++
+		}
+		a, buf = buf, a
+	}
+	for i := 0; i < len(a); {
+		j := i + 1
+		for j < len(a) && a[j].key>>shift == a[i].key>>shift {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(a[i:j], cmpKey)
+		}
+		i = j
+	}
+	return a
 }
 
 // Estimate returns the cost of Fit on rows x cols (local_outlier_factor is a TrainScorer): the

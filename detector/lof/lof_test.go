@@ -56,6 +56,13 @@ func TestReference(t *testing.T) {
 		name := ds.Name
 		d := detectortest.Fit(t, detectortest.MustNew(t, New, Config{}), ds.X)
 		got := d.TrainScores()
+		// What Fit writes on real data (ties, duplicates, both searches) keeps the invariants
+		// UnmarshalBinary checks.
+		if b, err := d.MarshalBinary(); err != nil {
+			t.Fatal(err)
+		} else if err := detectortest.MustNew(t, New, Config{}).UnmarshalBinary(b); err != nil {
+			t.Errorf("the fitted model does not decode: %v", err)
+		}
 		share, worst := reftest.RelClose(got, want, 1e-6)
 		tied := tiedAtK(t, ds.X, k)
 		t.Logf("%s (%dx%d, %s, tied at k: %v): %.4f%% of rows within 1e-6 relative; worst row %d: %v vs %v",
