@@ -1,0 +1,171 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"time"
+)
+
+// WriteHTML renders the report as one self-contained HTML page: styles inline, charts as
+// inline SVG, no script and no request to another host. The page is also well-formed XML.
+func WriteHTML(w io.Writer, r *Report) error {
+	funcs := template.FuncMap{
+		"seriesChart": func(i int, s Series) template.HTML {
+			return seriesChart(fmt.Sprintf("series-%d", i), s, r.Alerts.Items, r.Period)
+		},
+		"benchChart": func(i int, b Benchmark) template.HTML {
+			var bars []bar
+			for _, c := range b.Cells {
+				if c.Seconds > 0 {
+					bars = append(bars, bar{label: fmt.Sprintf("%s %d", abbrev(c.Algorithm), c.Rows), v: c.Seconds, lo: c.CILow, hi: c.CIHigh,
+						errorBarsKnown: true, title: fmt.Sprintf("%s: median %s s, 95%% CI [%s, %s]", c.ID, num(c.Seconds), num(c.CILow), num(c.CIHigh))})
+				}
+			}
+			return barChart(fmt.Sprintf("benchmark-%d", i), b.Name, bars)
+		},
+		"compareChart": func(i int, c Comparison) template.HTML {
+			var bars []bar
+			for _, a := range c.Algorithms {
+				if a.Seconds > 0 {
+					bars = append(bars, bar{label: abbrev(a.Algorithm), v: a.Seconds, lo: a.CILow, hi: a.CIHigh, errorBarsKnown: true, emphasise: a.Pareto,
+						title: fmt.Sprintf("%s: median %s s, 95%% CI [%s, %s]", a.Algorithm, num(a.Seconds), num(a.CILow), num(a.CIHigh))})
+				}
+			}
+			return barChart(fmt.Sprintf("compare-%d", i), c.Dataset, bars)
+		},
+		"curveChart":  func(i int, c Curve) template.HTML { return curveChart(fmt.Sprintf("scalability-%d", i), c) },
+		"memoryChart": func(i int, m MemoryTest) template.HTML { return memoryChart(fmt.Sprintf("memory-%d", i), m) },
+		"num":         num,
+		"x10":         func(n int) int { return 10 * n },
+		"pct":         func(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) },
+		"ms":          func(v float64) string { return fmt.Sprintf("%.3g ms", 1e3*v) },
+		"mb":          func(v int64) string { return fmt.Sprintf("%.1f MB", float64(v)/1e6) },
+		"when":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
+		"opt": func(p *float64) string {
+			if p == nil {
+				return "-"
+			}
+			return num(*p)
+		},
+		"signed": func(p *float64) string {
+			if p == nil {
+				return ""
+			}
+			return fmt.Sprintf("%+.1f %%", *p)
+		},
+	}
+	t, err := template.New("report").Funcs(funcs).Parse(pageTemplate)
+	if err != nil {
+		return fmt.Errorf("report: html template: %w", err)
+	}
+	return t.Execute(w, r)
+}
+
+// abbrev shortens an algorithm's name for a bar's label.
+func abbrev(name string) string {
+	short := map[string]string{"isolation_forest": "iforest", "local_outlier_factor": "lof", "one_class_svm": "ocsvm"}
+	if s, ok := short[name]; ok {
+		return s
+	}
+	return name
+}
+
+const pageTemplate = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+<title>gonomaly performance report {{when .Period.Since}} to {{when .Period.Until}}</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; } h3 { margin-bottom: 0.3em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.health { display: inline-block; padding: 2px 10px; border-radius: 4px; color: #fff; font-weight: bold; }
+.healthy { background: #2e7d32; } .degraded { background: #ef6c00; } .critical { background: #c62828; } .no_data { background: #777; }
+.better { color: #2e7d32; } .worse { color: #c62828; }
+.sev-critical, .sev-high { color: #c62828; } .sev-medium { color: #ef6c00; }
+svg.chart { display: block; max-width: 100%; height: auto; margin: 0.5em 0; }
+svg .frame { fill: #fafafa; stroke: #bbb; } svg .grid { stroke: #e6e6e6; } svg .tick, svg .unit { font-size: 10px; fill: #555; }
+svg .data { fill: none; stroke: #1565c0; stroke-width: 1.2; } svg .trend { stroke: #c62828; stroke-width: 1.5; stroke-dasharray: 6 3; }
+svg .alert { stroke: #ef6c00; stroke-width: 1; opacity: 0.7; } svg line.sev-critical, svg line.sev-high { stroke: #c62828; }
+svg .bar { fill: #90caf9; } svg .bar.best { fill: #1565c0; } svg .err { stroke: #333; stroke-width: 1.2; fill: none; }
+svg .pt { fill: #1565c0; } svg .pred { fill: none; stroke: #c62828; stroke-width: 2; } svg .fit { fill: none; stroke: #c62828; stroke-width: 1.2; }
+svg .limit { stroke: #c62828; stroke-dasharray: 4 3; }
+</style>
+</head>
+<body>
+<h1>gonomaly performance report</h1>
+<p>{{when .Period.Since}} to {{when .Period.Until}}, compared with {{when .Previous.Since}} to {{when .Previous.Until}}. Report model version {{.Version}}, generated {{when .GeneratedAt}}.</p>
+
+<h2 id="summary">Executive summary</h2>
+<p><span class="health {{.Summary.Health}}">{{.Summary.Health}}</span></p>
+<ul>{{range .Summary.Reasons}}<li>{{.}}</li>{{end}}</ul>
+<table>
+<tr><th>figure</th><th>this period</th><th>previous period</th><th>change</th></tr>
+{{range .Summary.Headlines}}<tr><td>{{.Name}}{{if .Unit}} ({{.Unit}}){{end}}</td><td class="n">{{opt .Value}}</td><td class="n">{{opt .Previous}}</td><td class="{{.Change}}">{{.Change}} {{signed .ChangePercent}}</td></tr>
+{{end}}</table>
+
+<h2 id="recommendations">Recommendations</h2>
+{{if .Recommendations}}<ol>{{range .Recommendations}}<li><span class="sev-{{.Severity}}">[{{.Severity}}]</span> <b>{{.Subject}}</b> ({{.Source}}): {{.Text}}{{if .Actions}}<ul>{{range .Actions}}<li>{{.}}</li>{{end}}</ul>{{end}}</li>
+{{end}}</ol>{{else}}<p>Nothing to do.</p>{{end}}
+
+<h2 id="trends">Trends</h2>
+{{if .Series}}{{range $i, $s := .Series}}<h3>{{$s.Name}}{{if $s.Unit}} ({{$s.Unit}}){{end}}</h3>
+<p>{{$s.Samples}} samples, {{len $s.Points}} points charted; min {{num $s.Min}}, mean {{num $s.Mean}}, max {{num $s.Max}}. Trend: <b>{{$s.Trend.Direction}}</b>, strength {{num $s.Trend.Strength}} (p = {{num $s.Trend.P}}), {{num $s.Trend.SlopePerHour}} an hour. {{$s.Trend.Recommendation}}</p>
+{{seriesChart $i $s}}
+{{end}}{{else}}<p>No samples stored in the period.</p>{{end}}
+
+<h2 id="operations">Operations</h2>
+{{if .Operations}}<table>
+<tr><th>operation</th><th>minutes</th><th>per second</th><th>error rate</th><th>p50</th><th>p95</th><th>p99</th><th>worst p99</th><th>alloc / call</th></tr>
+{{range .Operations}}<tr><td>{{.Name}}</td><td class="n">{{.Samples}}</td><td class="n">{{num .PerSecond}}</td><td class="n">{{pct .ErrorRate}}</td><td class="n">{{ms .P50Seconds}}</td><td class="n">{{ms .P95Seconds}}</td><td class="n">{{ms .P99Seconds}}</td><td class="n">{{ms .P99MaxSeconds}}</td><td class="n">{{if .MeanAllocBytes}}{{num .MeanAllocBytes}} B{{end}}</td></tr>
+{{end}}</table>{{else}}<p>No operation summaries stored in the period.</p>{{end}}
+
+<h2 id="alerts">Alerts</h2>
+<p>{{.Alerts.Total}} raised, {{.Alerts.Active}} still active at the end.{{range $k, $v := .Alerts.BySeverity}} {{$k}}: {{$v}}.{{end}}</p>
+{{if .Alerts.Items}}<table>
+<tr><th>raised</th><th>resolved</th><th>severity</th><th>rule</th><th>title</th><th>value</th><th>threshold</th></tr>
+{{range .Alerts.Items}}<tr><td>{{when .Time}}</td><td>{{if .ResolvedAt}}{{when .ResolvedAt}}{{else}}active{{end}}</td><td class="sev-{{.Severity}}">{{.Severity}}</td><td>{{.Rule}}</td><td>{{.Title}}</td><td class="n">{{num .Value}}</td><td class="n">{{num .Threshold}}</td></tr>
+{{end}}</table>{{end}}
+
+<h2 id="models">Model health</h2>
+{{if .Models}}<table>
+<tr><th>detector</th><th>status</th><th>rows</th><th>flagged</th><th>expected</th><th>rate p</th><th>score PSI</th><th>worst PSI</th><th>score KS p</th></tr>
+{{range .Models}}<tr><td>{{.Detector}}</td><td>{{.Status}}</td><td class="n">{{.Rows}}</td><td class="n">{{pct .AnomalyRate}}</td><td class="n">{{pct .ExpectedRate}}</td><td class="n">{{num .RateP}}</td><td class="n">{{num .ScorePSI}}</td><td class="n">{{num .ScorePSIMax}}</td><td class="n">{{num .ScoreKSP}}</td></tr>
+{{end}}</table>{{else}}<p>No model health stored in the period.</p>{{end}}
+
+<h2 id="benchmarks">Benchmark results</h2>
+{{range $i, $b := .Benchmarks}}<h3>{{$b.Name}} <small>{{$b.SuiteID}}, {{when $b.CreatedAt}}</small></h3>
+<p>Median total (fit + score) seconds per cell, with the 95 % confidence interval of the mean.</p>
+{{benchChart $i $b}}
+<table><tr><th>cell</th><th>status</th><th>median s</th><th>95 % CI</th><th>rows/s</th><th>ROC-AUC</th></tr>
+{{range $b.Cells}}<tr><td>{{.ID}}</td><td>{{.Status}}</td><td class="n">{{num .Seconds}}</td><td class="n">{{num .CILow}} to {{num .CIHigh}}</td><td class="n">{{num .Throughput}}</td><td class="n">{{opt .ROCAUC}}</td></tr>
+{{end}}</table>
+{{else}}<p>No benchmark runs stored in the period.</p>{{end}}
+
+<h2 id="comparison">Algorithm comparison</h2>
+{{range $i, $c := .Comparisons}}<h3>{{$c.Dataset}} <small>{{$c.Rows}} rows x {{$c.Cols}}, {{$c.SuiteID}}</small></h3>
+{{compareChart $i $c}}
+<table><tr><th>rank</th><th>algorithm</th><th>status</th><th>ROC-AUC</th><th>AP</th><th>median s</th><th>rows/s</th><th>Pareto</th></tr>
+{{range $c.Algorithms}}<tr><td class="n">{{.Rank}}</td><td>{{.Algorithm}}</td><td>{{.Status}}</td><td class="n">{{opt .ROCAUC}}</td><td class="n">{{opt .AveragePrecision}}</td><td class="n">{{num .Seconds}}</td><td class="n">{{num .Throughput}}</td><td>{{if .Pareto}}yes{{end}}</td></tr>
+{{end}}</table>
+{{range $c.Significant}}<p>{{.Faster}} is {{num .Ratio}}x faster than {{.Slower}} (Mann-Whitney p = {{num .P}}).</p>{{end}}
+{{else}}<p>No comparisons stored in the period.</p>{{end}}
+
+<h2 id="scalability">Scalability</h2>
+{{range $i, $c := .Scalability}}<h3>{{$c.Algorithm}} <small>{{$c.Source}} {{$c.SuiteID}}, {{$c.Cols}} columns</small></h3>
+<p>Grows as <b>{{$c.Pattern}}</b> (log-log exponent {{num $c.Exponent}}, R² {{num $c.R2}}, grade {{$c.Grade}}); predicted {{num $c.Predicted10x}} {{$c.Basis}} seconds at {{x10 $c.LargestRows}} rows (ten times the largest measured).</p>
+{{curveChart $i $c}}
+{{else}}<p>No scalability curves stored in the period.</p>{{end}}
+
+<h2 id="memory">Memory stress</h2>
+{{range $i, $m := .Memory}}<h3>{{$m.Algorithm}} <small>{{$m.SuiteID}}</small></h3>
+<p>Stopped: {{$m.StopReason}}; largest size that finished {{$m.LargestRows}} rows; {{num $m.RSSBytesPerRow}} bytes of resident memory per row ({{num $m.FitPeakBytesPerRow}} of peak heap in fit){{if $m.GrowthClass}}, growth {{$m.GrowthClass}}{{end}}; kill line {{mb $m.KillAtBytes}}.</p>
+{{memoryChart $i $m}}
+{{else}}<p>No memory tests stored in the period.</p>{{end}}
+{{if .Skipped}}<h2 id="skipped">Unreadable documents</h2><ul>{{range .Skipped}}<li>{{.Kind}} {{.ID}}: {{.Reason}}</li>{{end}}</ul>{{end}}
+</body>
+</html>
+`

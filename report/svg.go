@@ -1,0 +1,296 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"strings"
+	"time"
+)
+
+// Chart geometry, in SVG user units.
+const (
+	chartW, chartH                     = 720.0, 240.0
+	padLeft, padRight, padTop, padBott = 64.0, 16.0, 14.0, 30.0
+)
+
+// scale maps values of [lo, hi] (their logarithms when log) onto pixels [p0, p1].
+type scale struct {
+	lo, hi, p0, p1 float64
+	log            bool
+}
+
+func newScale(lo, hi, p0, p1 float64, log bool) scale {
+	if log {
+		lo, hi = math.Log10(lo), math.Log10(hi)
+	}
+	if !(hi > lo) || math.IsNaN(lo) || math.IsNaN(hi) {
+		lo, hi = lo-1, lo+1
+		if math.IsNaN(lo) || math.IsInf(lo, 0) {
+			lo, hi = 0, 1
+		}
+	}
+	return scale{lo: lo, hi: hi, p0: p0, p1: p1, log: log}
+}
+
+func (s scale) at(v float64) float64 {
+	if s.log {
+		v = math.Log10(v)
+	}
+	return s.p0 + (v-s.lo)/(s.hi-s.lo)*(s.p1-s.p0)
+}
+
+// ticks are about n round values across the scale (powers of ten on a log scale).
+func (s scale) ticks(n int) []float64 {
+	if s.log {
+		var out []float64
+		for e := math.Ceil(s.lo - 1e-9); e <= s.hi+1e-9; e++ {
+			out = append(out, math.Pow(10, e))
+		}
+		return out
+	}
+	step := math.Pow(10, math.Floor(math.Log10((s.hi-s.lo)/float64(n))))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if (s.hi-s.lo)/(step*m) <= float64(n) {
+			step *= m
+			break
+		}
+	}
+	var out []float64
+	for v := math.Ceil(s.lo/step) * step; v <= s.hi+step*1e-9; v += step {
+		out = append(out, v)
+	}
+	return out
+}
+
+// svg accumulates one chart.
+type svg struct {
+	b    strings.Builder
+	x, y scale
+}
+
+func newSVG(id string, points int, x, y scale, title string) *svg {
+	s := &svg{x: x, y: y}
+	fmt.Fprintf(&s.b, `<svg class="chart" data-chart="%s" data-points="%d" viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-label="%s">`,
+		esc(id), points, chartW, chartH, chartW, chartH, esc(title))
+	fmt.Fprintf(&s.b, `<rect class="frame" x="%g" y="%g" width="%g" height="%g"/>`, padLeft, padTop, chartW-padLeft-padRight, chartH-padTop-padBott)
+	return s
+}
+
+func esc(s string) string { return template.HTMLEscapeString(s) }
+
+func (s *svg) yAxis(unit string, format func(float64) string) {
+	for _, v := range s.y.ticks(5) {
+		py := s.y.at(v)
+		fmt.Fprintf(&s.b, `<line class="grid" x1="%g" y1="%.1f" x2="%g" y2="%.1f"/>`, padLeft, py, chartW-padRight, py)
+		fmt.Fprintf(&s.b, `<text class="tick" x="%g" y="%.1f" text-anchor="end">%s</text>`, padLeft-4, py+4, esc(format(v)))
+	}
+	if unit != "" {
+		fmt.Fprintf(&s.b, `<text class="unit" x="4" y="%g">%s</text>`, padTop-2, esc(unit))
+	}
+}
+
+func (s *svg) xAxis(format func(float64) string, n int) {
+	for _, v := range s.x.ticks(n) {
+		px := s.x.at(v)
+		fmt.Fprintf(&s.b, `<text class="tick" x="%.1f" y="%g" text-anchor="middle">%s</text>`, px, chartH-padBott+16, esc(format(v)))
+	}
+}
+
+func (s *svg) html() template.HTML {
+	s.b.WriteString(`</svg>`)
+	return template.HTML(s.b.String()) //nolint:gosec // every text in it went through esc
+}
+
+func num(v float64) string { return fmt.Sprintf("%.3g", v) }
+
+// seriesChart draws a sampled series: its points as a line, the trend line, and a marker at
+// each alert raised within the period.
+func seriesChart(id string, s Series, alerts []Alert, p Period) template.HTML {
+	lo, hi := s.Min, s.Max
+	for _, tp := range s.TrendLine {
+		lo, hi = min(lo, tp.V), max(hi, tp.V)
+	}
+	pad := (hi - lo) * 0.05
+	x := newScale(float64(p.Since.Unix()), float64(p.Until.Unix()), padLeft, chartW-padRight, false)
+	y := newScale(lo-pad, hi+pad, chartH-padBott, padTop, false)
+	c := newSVG(id, len(s.Points), x, y, s.Name)
+	c.yAxis(s.Unit, num)
+	span := p.Duration()
+	layout := "Jan 2 15:04"
+	if span > 3*24*time.Hour {
+		layout = "Jan 2"
+	}
+	for i := 0; i <= 4; i++ {
+		t := p.Since.Add(time.Duration(i) * span / 4)
+		anchor := map[int]string{0: "start", 4: "end"}[i]
+		if anchor == "" {
+			anchor = "middle"
+		}
+		fmt.Fprintf(&c.b, `<text class="tick" x="%.1f" y="%g" text-anchor="%s">%s</text>`, x.at(float64(t.Unix())), chartH-padBott+16, anchor, t.UTC().Format(layout))
+	}
+	n := 0
+	for _, a := range alerts {
+		if a.Time.Before(p.Since) || !a.Time.Before(p.Until) || n == 100 {
+			continue
+		}
+		n++
+		px := x.at(float64(a.Time.Unix()))
+		fmt.Fprintf(&c.b, `<line class="alert sev-%s" x1="%.1f" y1="%g" x2="%.1f" y2="%g"><title>%s</title></line>`,
+			esc(a.Severity), px, padTop, px, chartH-padBott, esc(a.Time.UTC().Format(time.RFC3339)+" "+a.Severity+": "+a.Title))
+	}
+	c.b.WriteString(`<polyline class="data" points="`)
+	for i, pt := range s.Points {
+		if i > 0 {
+			c.b.WriteByte(' ')
+		}
+		fmt.Fprintf(&c.b, "%.1f,%.1f", x.at(float64(pt.T.Unix())), y.at(pt.V))
+	}
+	c.b.WriteString(`"/>`)
+	if len(s.Points) > 0 {
+		a, b := s.TrendLine[0], s.TrendLine[1]
+		fmt.Fprintf(&c.b, `<line class="trend" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`,
+			x.at(float64(a.T.Unix())), y.at(a.V), x.at(float64(b.T.Unix())), y.at(b.V))
+	}
+	return c.html()
+}
+
+// bar is one bar of a bar chart, with its error bar.
+type bar struct {
+	label          string
+	v, lo, hi      float64
+	emphasise      bool
+	title          string
+	errorBarsKnown bool
+}
+
+// barChart draws bars of seconds on a linear scale from 0, each with its 95 % interval.
+func barChart(id, title string, bars []bar) template.HTML {
+	top := 0.0
+	for _, b := range bars {
+		top = max(top, b.v, b.hi)
+	}
+	x := newScale(0, float64(max(len(bars), 1)), padLeft, chartW-padRight, false)
+	y := newScale(0, top*1.05, chartH-padBott, padTop, false)
+	c := newSVG(id, len(bars), x, y, title)
+	c.yAxis("seconds", num)
+	w := (chartW - padLeft - padRight) / float64(max(len(bars), 1))
+	for i, b := range bars {
+		x0 := x.at(float64(i)) + w*0.15
+		cls := "bar"
+		if b.emphasise {
+			cls = "bar best"
+		}
+		fmt.Fprintf(&c.b, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
+			cls, x0, y.at(b.v), w*0.7, y.at(0)-y.at(b.v), esc(b.title))
+		if b.errorBarsKnown && b.hi > b.lo {
+			mid := x0 + w*0.35
+			lo := max(b.lo, 0)
+			fmt.Fprintf(&c.b, `<path class="err" d="M%.1f %.1fV%.1fM%.1f %.1fH%.1fM%.1f %.1fH%.1f"/>`,
+				mid, y.at(lo), y.at(b.hi), mid-4, y.at(lo), mid+4, mid-4, y.at(b.hi), mid+4)
+		}
+		if len(bars) <= 24 {
+			fmt.Fprintf(&c.b, `<text class="tick" x="%.1f" y="%g" text-anchor="middle">%s</text>`, x0+w*0.35, chartH-padBott+16, esc(b.label))
+		}
+	}
+	return c.html()
+}
+
+// growth evaluates a fitted pattern's f(n), false for an unknown pattern.
+func growth(pattern string, n float64) (float64, bool) {
+	switch pattern {
+	case "O(1)":
+		return 0, true
+	case "O(log n)":
+		return math.Log(n), true
+	case "O(n)":
+		return n, true
+	case "O(n log n)":
+		return n * math.Log(n), true
+	case "O(n^2)":
+		return n * n, true
+	case "O(n^3)":
+		return n * n * n, true
+	}
+	return 0, false
+}
+
+// curveChart draws a scalability curve on log-log axes: the measured points, the fitted
+// growth from the smallest size to ten times the largest, and the prediction there.
+func curveChart(id string, c Curve) template.HTML {
+	if len(c.Points) == 0 {
+		return ""
+	}
+	nlo, nhi := float64(c.Points[0].Rows), float64(max(c.LargestRows, c.Points[len(c.Points)-1].Rows))*10
+	slo, shi := math.Inf(1), 0.0
+	for _, p := range c.Points {
+		if p.Seconds > 0 {
+			slo, shi = min(slo, p.Seconds), max(shi, p.Seconds)
+		}
+		nlo = min(nlo, float64(p.Rows))
+	}
+	if c.Predicted10x > 0 {
+		shi = max(shi, c.Predicted10x)
+	}
+	if math.IsInf(slo, 0) {
+		slo, shi = 1e-3, 1
+	}
+	x := newScale(nlo/1.5, nhi*1.5, padLeft, chartW-padRight, true)
+	y := newScale(slo/2, shi*2, chartH-padBott, padTop, true)
+	s := newSVG(id, len(c.Points), x, y, c.Algorithm+" scalability")
+	s.yAxis(c.Basis+" seconds", num)
+	s.xAxis(func(v float64) string { return num(v) + " rows" }, 5)
+	if _, ok := growth(c.Pattern, nlo); ok {
+		s.b.WriteString(`<polyline class="fit" points="`)
+		const steps = 40
+		for i := 0; i <= steps; i++ {
+			n := nlo * math.Pow(nhi/nlo, float64(i)/steps)
+			f, _ := growth(c.Pattern, n)
+			v := c.A + c.B*f
+			if v <= 0 {
+				continue
+			}
+			fmt.Fprintf(&s.b, "%.1f,%.1f ", x.at(n), y.at(v))
+		}
+		s.b.WriteString(`"/>`)
+	}
+	for _, p := range c.Points {
+		if p.Seconds > 0 {
+			fmt.Fprintf(&s.b, `<circle class="pt" cx="%.1f" cy="%.1f" r="3.5"><title>%d rows: %s s</title></circle>`, x.at(float64(p.Rows)), y.at(p.Seconds), p.Rows, num(p.Seconds))
+		}
+	}
+	if c.Predicted10x > 0 && c.LargestRows > 0 {
+		n := float64(10 * c.LargestRows)
+		fmt.Fprintf(&s.b, `<circle class="pred" cx="%.1f" cy="%.1f" r="5"><title>predicted at %d rows: %s s</title></circle>`, x.at(n), y.at(c.Predicted10x), 10*c.LargestRows, num(c.Predicted10x))
+	}
+	return s.html()
+}
+
+// memoryChart draws a memory test's peak resident set against rows (linear axes), with the
+// kill line.
+func memoryChart(id string, m MemoryTest) template.HTML {
+	var xs, ys []float64
+	for _, st := range m.Steps {
+		if st.PeakRSS > 0 {
+			xs, ys = append(xs, float64(st.Rows)), append(ys, float64(st.PeakRSS)/1e6)
+		}
+	}
+	top := float64(m.KillAtBytes) / 1e6
+	right := 0.0
+	for i := range xs {
+		top, right = max(top, ys[i]), max(right, xs[i])
+	}
+	x := newScale(0, right*1.05, padLeft, chartW-padRight, false)
+	y := newScale(0, top*1.05, chartH-padBott, padTop, false)
+	s := newSVG(id, len(xs), x, y, m.Algorithm+" memory")
+	s.yAxis("peak RSS MB", num)
+	s.xAxis(func(v float64) string { return num(v) + " rows" }, 5)
+	if m.KillAtBytes > 0 {
+		ky := y.at(float64(m.KillAtBytes) / 1e6)
+		fmt.Fprintf(&s.b, `<line class="limit" x1="%g" y1="%.1f" x2="%g" y2="%.1f"><title>kill line</title></line>`, padLeft, ky, chartW-padRight, ky)
+	}
+	for i := range xs {
+		fmt.Fprintf(&s.b, `<circle class="pt" cx="%.1f" cy="%.1f" r="3.5"><title>%s rows: %s MB</title></circle>`, x.at(xs[i]), y.at(ys[i]), num(xs[i]), num(ys[i]))
+	}
+	return s.html()
+}
