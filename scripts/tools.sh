@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the Debian tools that gonomaly's tests use are on this machine: promtool (package
-# prometheus: checks the /metrics exposition). Idempotent; installs from Debian's packages
+# prometheus: checks the /metrics exposition), chromium (package chromium: the headless browser
+# the performance dashboard's browser test drives). Idempotent; installs from Debian's packages
 # (needs root) when a tool is missing, and says so when it cannot (the tests that need a tool
 # then fail and name it).
 set -u
@@ -15,4 +16,5 @@ need() { # need COMMAND PACKAGE
   if command -v "$1" >/dev/null; then echo "$1: installed from Debian package $2"; else echo "$1: MISSING (Debian package $2 did not install)" >&2; fi
 }
 need promtool prometheus
+need chromium chromium
 exit 0
