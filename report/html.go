@@ -119,8 +119,8 @@ svg .limit { stroke: #c62828; stroke-dasharray: 4 3; }
 
 <h2 id="operations">Operations</h2>
 {{if .Operations}}<table>
-<tr><th>operation</th><th>minutes</th><th>per second</th><th>error rate</th><th>p50</th><th>p95</th><th>p99</th><th>worst p99</th><th>alloc / call</th></tr>
-{{range .Operations}}<tr><td>{{.Name}}</td><td class="n">{{.Samples}}</td><td class="n">{{num .PerSecond}}</td><td class="n">{{pct .ErrorRate}}</td><td class="n">{{ms .P50Seconds}}</td><td class="n">{{ms .P95Seconds}}</td><td class="n">{{ms .P99Seconds}}</td><td class="n">{{ms .P99MaxSeconds}}</td><td class="n">{{if .MeanAllocBytes}}{{num .MeanAllocBytes}} B{{end}}</td></tr>
+<tr><th>operation</th><th>minutes</th><th>per second</th><th>error rate</th><th>p99 (median minute)</th><th>worst p99</th><th>alloc / call</th></tr>
+{{range .Operations}}<tr><td>{{.Name}}</td><td class="n">{{.Samples}}</td><td class="n">{{num .PerSecond}}</td><td class="n">{{pct .ErrorRate}}</td><td class="n">{{ms .P99Seconds}}</td><td class="n">{{ms .P99MaxSeconds}}</td><td class="n">{{if .MeanAllocBytes}}{{num .MeanAllocBytes}} B{{end}}</td></tr>
 {{end}}</table>{{else}}<p>No operation summaries stored in the period.</p>{{end}}
 
 <h2 id="alerts">Alerts</h2>

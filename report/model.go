@@ -208,12 +208,10 @@ type MemoryStep struct {
 type Operation struct {
 	Name    string `json:"name"`
 	Samples int    `json:"samples"` // minutes with a summary
-	// PerSecond and ErrorRate are means over the minutes; the percentiles are medians of
-	// the minutes' values, P99Max the worst minute's p99.
+	// PerSecond and ErrorRate are means over the minutes; P99Seconds is the median of the
+	// minutes' p99, P99Max the worst minute's.
 	PerSecond      float64 `json:"per_second"`
 	ErrorRate      float64 `json:"error_rate"`
-	P50Seconds     float64 `json:"p50_seconds"`
-	P95Seconds     float64 `json:"p95_seconds"`
 	P99Seconds     float64 `json:"p99_seconds"`
 	P99MaxSeconds  float64 `json:"p99_max_seconds"`
 	MeanAllocBytes float64 `json:"mean_alloc_bytes,omitempty"`
@@ -273,7 +271,7 @@ type Point struct {
 // Model is one served detector's health over the period, from the model_* samples.
 type Model struct {
 	Detector string `json:"detector"`
-	Samples  int    `json:"samples"`
+	Samples  int    `json:"samples"` // minutes with a score PSI stored
 	// Rows is the newest count of rows scored; the rates and tests are the newest values,
 	// ScorePSIMax and RateMinP the worst over the period.
 	Rows         int64   `json:"rows"`
