@@ -113,7 +113,7 @@ func (p *pageProblems) check(t *testing.T, tab string) {
 // fits a 1366x768 screen; a tab without a key says so on the 401 and works once one is typed.
 func TestDashboardInChromium(t *testing.T) {
 	browser := chromium(t)
-	const key = "dashboard-test-key"
+	const key = "dash+board/test=key" // taken from #key= as written: the plus stays a plus
 	e := newEnv(t, envOpts{key: key, cfg: func(c *Config) {
 		c.Monitor.Every = 200 * time.Millisecond
 		c.Monitor.Sampler.Interval = 250 * time.Millisecond

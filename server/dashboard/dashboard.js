@@ -130,16 +130,28 @@
   }
 
   // keyFromFragment takes #key=... into sessionStorage and out of the address bar (and so out
-  // of the history and of a shared screenshot).
+  // of the history and of a shared screenshot). The key is taken as written: a "+" stays a plus (URLSearchParams would make it a space);
+  // percent-escapes are decoded, so a key with "&" can be given as %26.
   function keyFromFragment() {
     const h = location.hash.replace(/^#/, "");
     if (!h) return;
-    const p = new URLSearchParams(h);
-    if (!p.has("key")) return;
-    setKey(p.get("key").trim());
-    p.delete("key");
-    const rest = p.toString();
-    history.replaceState(null, "", location.pathname + location.search + (rest ? "#" + rest : ""));
+    const rest = [];
+    let found = false;
+    for (const part of h.split("&")) {
+      if (!found && part.startsWith("key=")) {
+        let k = part.slice(4);
+        try {
+          k = decodeURIComponent(k);
+        } catch (e) {
+          // a stray "%": take the key as written
+        }
+        setKey(k.trim());
+        found = true;
+      } else if (part) {
+        rest.push(part);
+      }
+    }
+    if (found) history.replaceState(null, "", location.pathname + location.search + (rest.length ? "#" + rest.join("&") : ""));
   }
 
   // ---- messages ----
