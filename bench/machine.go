@@ -29,19 +29,26 @@ func CurrentMachine() Machine {
 }
 
 // BuildVersion describes the running binary from its build information: the main module's
-// version and, when the build recorded them, the VCS revision and whether the tree was
-// modified. It returns "unknown" when the binary carries no build information.
+// version ("(devel)" for a build from a work tree), then the VCS revision it was built from,
+// shortened to 12 hex digits, with "+dirty" when the tree had uncommitted changes: "(devel)
+// 1a2b3c4d5e6f+dirty". A binary built without a VCS stamp (go build -buildvcs=false, which
+// GOFLAGS may set, or any test binary) says so with "no-vcs" in place of the revision, so that
+// figures from unknown commits are not taken for one version; scripts/build.sh builds with the
+// stamp. It returns "unknown" when the binary carries no build information.
 func BuildVersion() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
 	}
-	v := bi.Main.Version
+	return buildVersion(bi.Main.Version, bi.Settings)
+}
+
+func buildVersion(v string, settings []debug.BuildSetting) string {
 	if v == "" {
 		v = "(devel)"
 	}
 	var rev, dirty string
-	for _, s := range bi.Settings {
+	for _, s := range settings {
 		switch s.Key {
 		case "vcs.revision":
 			rev = s.Value
@@ -51,8 +58,11 @@ func BuildVersion() string {
 			}
 		}
 	}
-	if rev != "" {
-		v += " " + rev + dirty
+	if rev == "" {
+		return v + " no-vcs"
 	}
-	return v
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return v + " " + rev + dirty
 }
