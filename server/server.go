@@ -269,6 +269,7 @@ func (s *Server) routes() *http.ServeMux {
 	api("GET /api/v1/jobs/{id}", s.getJob)
 	api("GET /api/performance/metrics", s.performanceMetrics)
 	api("GET /api/performance/alerts", s.performanceAlerts)
+	api("GET /performance/report", s.performanceReport)
 	mux.HandleFunc("GET /performance/dashboard", s.dashboard)
 	mux.HandleFunc("GET /performance/dashboard/{file}", s.dashboardFile)
 	mux.HandleFunc("GET /healthz", s.healthz)
