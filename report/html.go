@@ -36,6 +36,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		},
 		"curveChart":  func(i int, c Curve) template.HTML { return curveChart(fmt.Sprintf("scalability-%d", i), c) },
 		"memoryChart": func(i int, m MemoryTest) template.HTML { return memoryChart(fmt.Sprintf("memory-%d", i), m) },
+		"cdChart":     func(x *CrossDataset) template.HTML { return cdChart("datasets", x) },
 		"num":         num,
 		"x10":         func(n int) int { return 10 * n },
 		"pct":         func(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) },
@@ -153,6 +154,14 @@ svg .limit { stroke: #c62828; stroke-dasharray: 4 3; }
 {{end}}</table>
 {{range $c.Significant}}<p>{{.Faster}} is {{num .Ratio}}x faster than {{.Slower}} (Mann-Whitney p = {{num .P}}).</p>{{end}}
 {{else}}<p>No comparisons stored in the period.</p>{{end}}
+{{with .Datasets}}
+<h2 id="datasets">Comparison across datasets</h2>
+<p>ROC-AUC of each algorithm on each dataset (its newest comparison), ranked within each dataset (1 = best). Friedman test: {{if .Chi2}}χ² = {{opt .Chi2}}, p = {{opt .P}}{{else}}undefined (every dataset ties every algorithm){{end}}.{{if .CriticalDifference}} Nemenyi critical difference at 0.05: {{opt .CriticalDifference}}; algorithms joined by a bar are not significantly different.{{end}}</p>
+{{cdChart .}}
+<table><tr><th>dataset</th>{{range .Algorithms}}<th>{{.}}</th>{{end}}</tr>
+{{range .Datasets}}<tr><td>{{.Dataset}}</td>{{range .Scores}}<td class="n">{{num .}}</td>{{end}}</tr>
+{{end}}<tr><th>mean rank</th>{{range .MeanRanks}}<th class="n">{{num .}}</th>{{end}}</tr></table>
+{{end}}
 
 <h2 id="scalability">Scalability</h2>
 {{range $i, $c := .Scalability}}<h3>{{$c.Algorithm}} <small>{{$c.Source}} {{$c.SuiteID}}, {{$c.Cols}} columns</small></h3>

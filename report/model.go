@@ -44,9 +44,12 @@ type Report struct {
 	// are compared with.
 	Previous Period `json:"previous_period"`
 
-	Summary         Summary           `json:"summary"`
-	Benchmarks      []Benchmark       `json:"benchmarks"`
-	Comparisons     []Comparison      `json:"comparisons"`
+	Summary     Summary      `json:"summary"`
+	Benchmarks  []Benchmark  `json:"benchmarks"`
+	Comparisons []Comparison `json:"comparisons"`
+	// Datasets ranks the algorithms over the compared datasets; absent unless the period's
+	// comparisons cover at least two datasets with at least two algorithms in common.
+	Datasets        *CrossDataset     `json:"datasets,omitempty"`
 	Scalability     []Curve           `json:"scalability"`
 	Memory          []MemoryTest      `json:"memory"`
 	Operations      []Operation       `json:"operations"`
