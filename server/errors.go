@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,11 +63,19 @@ type errorBody struct {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	// Encoded before the header goes out: a value JSON cannot hold (a NaN) must become a 500,
+	// not a 200 with an empty body.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		buf.Reset()
+		status = http.StatusInternalServerError
+		_ = enc.Encode(errorBody{Error: "internal error", Code: CodeInternal})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // the client went away: nothing to do
+	_, _ = w.Write(buf.Bytes()) // the client went away: nothing to do
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
