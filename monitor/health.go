@@ -310,6 +310,13 @@ func (h *ModelHealth) Forget(id string) {
 	h.mu.Unlock()
 }
 
+// Follows reports whether detector id is followed (observed and not forgotten), cheaply.
+func (h *ModelHealth) Follows(id string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.dets[id] != nil
+}
+
 // Report returns the health of detector id, and false if it has not been observed. It costs
 // O(bins) for the counts, plus the KS p-values: up to about a millisecond each for the
 // scores of a large training set (stat.KSFromCounts sums a term per effective row), and a

@@ -104,6 +104,7 @@ type evaluation struct {
 	at          time.Time
 	bottlenecks []Bottleneck
 	trends      []TrendReport
+	models      []DetectorHealth
 	db          *store.DBStats
 	dbErr       error
 	leak        *LeakReport
@@ -278,7 +279,12 @@ func (m *Monitor) Evaluate(ctx context.Context) {
 	if ev.db != nil {
 		m.prevDB = *ev.db
 	}
-	conds = append(conds, m.health.Conditions(now)...)
+	// Reports do the drift statistics (about 0.5 ms a detector): computed once here, reused by
+	// Status and the collector until the next evaluation.
+	ev.models = m.health.Reports()
+	for _, r := range ev.models {
+		conds = append(conds, m.health.healthConditions(now, r)...)
+	}
 	lr := m.leak.Analyze()
 	ev.leak = &lr
 	conds = append(conds, m.leak.Conditions(now)...)
@@ -354,7 +360,7 @@ func (m *Monitor) Status(ctx context.Context) Status {
 		st.CPUUsage = r.CPUPercent
 	}
 	st.Health = m.componentHealth(ctx)
-	st.Models = m.health.Reports()
+	st.Models = m.modelReports()
 	st.Alerts = m.alerts.Active()
 	m.mu.Lock()
 	ev := m.last
@@ -459,7 +465,7 @@ func (m *Monitor) persist(ctx context.Context, now time.Time) {
 	for _, s := range m.tracker.Summaries() {
 		opSamples(s, map[string]string{"operation": s.Name})
 	}
-	for _, h := range m.health.Reports() {
+	for _, h := range m.modelReports() {
 		l := map[string]string{"detector": h.ID}
 		add("model_rows", float64(h.Rows), l)
 		add("model_anomaly_rate", h.Rate, l)
@@ -513,4 +519,19 @@ func (m *Monitor) resourceTrends() []TrendReport {
 		out = append(out, AnalyzeTrend(s.name, times, xs, TrendOptions{Unit: s.unit}))
 	}
 	return out
+}
+
+// modelReports returns the detectors' health as the latest evaluation found it, or computed
+// now when there has been none within Every (at start, or for a Monitor whose loop is slow):
+// the drift statistics cost about 0.5 ms a detector, too much to redo on every status request
+// of a large fleet.
+func (m *Monitor) modelReports() []DetectorHealth {
+	m.mu.Lock()
+	ev := m.last
+	m.mu.Unlock()
+	if !ev.at.IsZero() && time.Since(ev.at) < m.opts.Every {
+		// Without the detectors forgotten since (deleted): they must not show again.
+		return slices.DeleteFunc(slices.Clone(ev.models), func(r DetectorHealth) bool { return !m.health.Follows(r.ID) })
+	}
+	return m.health.Reports()
 }

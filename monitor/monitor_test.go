@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -319,4 +321,43 @@ func TestMonitorNamesTheMemoryBottleneck(t *testing.T) {
 	if !contains(keysOf(st.Alerts), "bottleneck/memory/load") {
 		t.Errorf("alerts %v lack bottleneck/memory/load", keysOf(st.Alerts))
 	}
+}
+
+// Status reuses the last evaluation's model health (the drift statistics are costly for a
+// large fleet) but never shows a detector forgotten since.
+func TestMonitorReusesModelHealth(t *testing.T) {
+	c := &clock{t: time.Now()}
+	m := newTestMonitor(t, c, Options{})
+	model, X := fitted(t)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b"} {
+		if err := m.Health().Observe(id, 1, model, X, make([]float64, X.Rows)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Evaluate(ctx)
+	if err := m.Health().Observe("c", 1, model, X, make([]float64, X.Rows)); err != nil {
+		t.Fatal(err)
+	}
+	m.Health().Forget("b")
+	var ids []string
+	for _, h := range m.Status(ctx).Models {
+		ids = append(ids, h.ID)
+	}
+	if strings.Join(ids, ",") != "a" {
+		t.Errorf("status models %v: want a (b forgotten, c after the evaluation)", ids)
+	}
+}
+
+func fitted(t *testing.T) (*detector.Model, *dataset.Matrix) {
+	t.Helper()
+	m, err := detector.NewModel("hbos", nil, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 600, Cols: 3, Seed: 1})
+	if _, err := m.Fit(context.Background(), X); err != nil {
+		t.Fatal(err)
+	}
+	return m, X
 }

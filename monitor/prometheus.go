@@ -65,7 +65,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for sev, n := range bySeverity {
 		gauge(descAlerts, n, sev)
 	}
-	for _, h := range m.health.Reports() {
+	for _, h := range m.modelReports() {
 		gauge(descModelRate, h.Rate, h.ID)
 		gauge(descModelExp, h.Expected, h.ID)
 		if h.Profiled {
