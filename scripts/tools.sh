@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the Debian tools that gonomaly's tests use are on this machine: promtool (package
 # prometheus: checks the /metrics exposition), chromium (package chromium: the headless browser
-# the performance dashboard's browser test drives). Idempotent; installs from Debian's packages
+# the performance dashboard's browser test drives), pdftoppm (package poppler-utils: the
+# report's PDF test renders its pages). Idempotent; installs from Debian's packages
 # (needs root) when a tool is missing, and says so when it cannot (the tests that need a tool
 # then fail and name it).
 set -u
@@ -17,4 +18,5 @@ need() { # need COMMAND PACKAGE
 }
 need promtool prometheus
 need chromium chromium
+need pdftoppm poppler-utils
 exit 0

@@ -1,0 +1,676 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"codeberg.org/go-pdf/fpdf"
+)
+
+// Page geometry of the PDF, in millimetres (A4 portrait).
+const (
+	pdfMargin = 15.0
+	pdfChartW = 180.0
+	pdfChartH = 62.0
+)
+
+// pdfDoc writes one report as a PDF: the HTML page's sections and tables, in the same order,
+// with the charts drawn with the PDF's own lines from the same figures.
+type pdfDoc struct {
+	f  *fpdf.Fpdf
+	tr func(string) string
+	r  *Report
+}
+
+// WritePDF renders the report as an A4 PDF: the same sections, tables and charts as
+// WriteHTML, text in the PDF's standard Helvetica (characters outside Windows-1252 show as
+// a dot).
+func WritePDF(w io.Writer, r *Report) error {
+	f := fpdf.New("P", "mm", "A4", "")
+	f.SetMargins(pdfMargin, pdfMargin, pdfMargin)
+	f.SetAutoPageBreak(true, pdfMargin)
+	f.SetCreationDate(r.GeneratedAt)
+	f.SetModificationDate(r.GeneratedAt)
+	f.SetCatalogSort(true)
+	title := "gonomaly performance report " + pdfWhen(r.Period.Since) + " to " + pdfWhen(r.Period.Until)
+	f.SetTitle(title, true)
+	f.SetCreator("gonomaly", true)
+	d := &pdfDoc{f: f, tr: f.UnicodeTranslatorFromDescriptor(""), r: r}
+	f.SetFooterFunc(func() {
+		f.SetY(-10)
+		f.SetFont("Helvetica", "", 8)
+		f.SetTextColor(110, 110, 110)
+		f.CellFormat(0, 5, d.text(fmt.Sprintf("gonomaly performance report, %s to %s, page %d", pdfWhen(r.Period.Since), pdfWhen(r.Period.Until), f.PageNo())), "", 0, "C", false, 0, "")
+	})
+	f.AddPage()
+	d.write()
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("report: pdf: %w", err)
+	}
+	if err := f.Output(w); err != nil {
+		return fmt.Errorf("report: pdf: %w", err)
+	}
+	return nil
+}
+
+func pdfWhen(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") }
+
+// text makes s printable in the core fonts: control characters become spaces, and the rest
+// Windows-1252.
+func (d *pdfDoc) text(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+	return d.tr(s)
+}
+
+func (d *pdfDoc) font(style string, size float64) { d.f.SetFont("Helvetica", style, size) }
+
+func (d *pdfDoc) h1(s string) {
+	d.font("B", 18)
+	d.f.SetTextColor(34, 34, 34)
+	d.f.MultiCell(0, 9, d.text(s), "", "L", false)
+}
+
+// h2 starts a section, on a new page when less than need millimetres are left.
+func (d *pdfDoc) h2(s string, need float64) {
+	d.room(12 + need)
+	d.f.Ln(4)
+	d.font("B", 14)
+	d.f.SetTextColor(34, 34, 34)
+	d.f.CellFormat(0, 8, d.text(s), "B", 1, "L", false, 0, "")
+	d.f.Ln(2)
+}
+
+func (d *pdfDoc) h3(s string) {
+	d.room(8)
+	d.font("B", 11)
+	d.f.SetTextColor(34, 34, 34)
+	d.f.MultiCell(0, 6, d.text(s), "", "L", false)
+}
+
+func (d *pdfDoc) para(s string) {
+	d.font("", 9.5)
+	d.f.SetTextColor(34, 34, 34)
+	d.f.MultiCell(0, 4.6, d.text(s), "", "L", false)
+	d.f.Ln(1)
+}
+
+// room starts a new page when less than h millimetres are left on this one.
+func (d *pdfDoc) room(h float64) {
+	_, ph := d.f.GetPageSize()
+	if d.f.GetY()+h > ph-pdfMargin-6 {
+		d.f.AddPage()
+	}
+}
+
+// fit cuts s to width w (mm) at the current font, ending it with "..." when cut.
+func (d *pdfDoc) fit(s string, w float64) string {
+	if d.f.GetStringWidth(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && d.f.GetStringWidth(string(r)+"...") > w {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "..."
+}
+
+// table draws a table of the given column widths (mm); numeric columns are right aligned.
+// The header repeats on each new page.
+func (d *pdfDoc) table(head []string, widths []float64, numeric []bool, rows [][]string) {
+	const rh = 5.2
+	header := func() {
+		d.font("B", 8.5)
+		d.f.SetFillColor(238, 238, 238)
+		d.f.SetTextColor(34, 34, 34)
+		d.f.SetDrawColor(200, 200, 200)
+		for i, h := range head {
+			d.f.CellFormat(widths[i], rh, d.fit(d.text(h), widths[i]-2), "1", 0, "L", true, 0, "")
+		}
+		d.f.Ln(-1)
+	}
+	d.room(2 * rh)
+	header()
+	for _, row := range rows {
+		_, ph := d.f.GetPageSize()
+		if d.f.GetY()+rh > ph-pdfMargin-6 {
+			d.f.AddPage()
+			header()
+		}
+		d.font("", 8.5)
+		for i, c := range row {
+			align := "L"
+			if i < len(numeric) && numeric[i] {
+				align = "R"
+			}
+			d.f.CellFormat(widths[i], rh, d.fit(d.text(c), widths[i]-2), "1", 0, align, false, 0, "")
+		}
+		d.f.Ln(-1)
+	}
+	d.f.Ln(2)
+}
+
+func pdfOpt(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return num(*p)
+}
+
+func pdfSigned(p *float64) string {
+	if p == nil {
+		return ""
+	}
+	return fmt.Sprintf("%+.1f %%", *p)
+}
+
+func pdfPct(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) }
+func pdfMS(v float64) string  { return fmt.Sprintf("%.3g ms", 1e3*v) }
+
+func (d *pdfDoc) write() {
+	r := d.r
+	d.h1("gonomaly performance report")
+	d.para(fmt.Sprintf("%s to %s, compared with %s to %s. Report model version %d, generated %s.",
+		pdfWhen(r.Period.Since), pdfWhen(r.Period.Until), pdfWhen(r.Previous.Since), pdfWhen(r.Previous.Until), r.Version, pdfWhen(r.GeneratedAt)))
+
+	d.h2("Executive summary", 30)
+	d.health(r.Summary.Health)
+	for _, s := range r.Summary.Reasons {
+		d.para("- " + s)
+	}
+	var rows [][]string
+	for _, h := range r.Summary.Headlines {
+		name := h.Name
+		if h.Unit != "" {
+			name += " (" + h.Unit + ")"
+		}
+		rows = append(rows, []string{name, pdfOpt(h.Value), pdfOpt(h.Previous), strings.TrimSpace(h.Change + " " + pdfSigned(h.ChangePercent))})
+	}
+	d.table([]string{"figure", "this period", "previous period", "change"}, []float64{80, 30, 35, 35}, []bool{false, true, true, false}, rows)
+
+	d.h2("Recommendations", 10)
+	if len(r.Recommendations) == 0 {
+		d.para("Nothing to do.")
+	}
+	for i, rec := range r.Recommendations {
+		d.para(fmt.Sprintf("%d. [%s] %s (%s): %s", i+1, rec.Severity, rec.Subject, rec.Source, rec.Text))
+		for _, a := range rec.Actions {
+			d.para("      - " + a)
+		}
+	}
+
+	d.h2("Trends", 20+pdfChartH)
+	if len(r.Series) == 0 {
+		d.para("No samples stored in the period.")
+	}
+	for i, s := range r.Series {
+		if i > 0 {
+			d.room(20 + pdfChartH)
+		}
+		name := s.Name
+		if s.Unit != "" {
+			name += " (" + s.Unit + ")"
+		}
+		d.h3(name)
+		d.para(fmt.Sprintf("%d samples, %d points charted; min %s, mean %s, max %s. Trend: %s, strength %s (p = %s), %s an hour. %s",
+			s.Samples, len(s.Points), num(s.Min), num(s.Mean), num(s.Max), s.Trend.Direction, num(s.Trend.Strength), num(s.Trend.P), num(s.Trend.SlopePerHour), s.Trend.Recommendation))
+		d.seriesChart(s)
+	}
+
+	d.h2("Operations", 15)
+	if len(r.Operations) == 0 {
+		d.para("No operation summaries stored in the period.")
+	} else {
+		rows = rows[:0]
+		for _, o := range r.Operations {
+			alloc := ""
+			if o.MeanAllocBytes != 0 {
+				alloc = num(o.MeanAllocBytes) + " B"
+			}
+			rows = append(rows, []string{o.Name, fmt.Sprint(o.Samples), num(o.PerSecond), pdfPct(o.ErrorRate), pdfMS(o.P99Seconds), pdfMS(o.P99MaxSeconds), alloc})
+		}
+		d.table([]string{"operation", "minutes", "per second", "error rate", "p99 (median min.)", "worst p99", "alloc / call"},
+			[]float64{52, 16, 20, 20, 26, 22, 24}, []bool{false, true, true, true, true, true, true}, rows)
+	}
+
+	d.h2("Alerts", 15)
+	line := fmt.Sprintf("%d raised, %d still active at the end.", r.Alerts.Total, r.Alerts.Active)
+	for _, k := range slices.Sorted(maps.Keys(r.Alerts.BySeverity)) {
+		line += fmt.Sprintf(" %s: %d.", k, r.Alerts.BySeverity[k])
+	}
+	d.para(line)
+	if len(r.Alerts.Items) > 0 {
+		rows = rows[:0]
+		for _, a := range r.Alerts.Items {
+			res := "active"
+			if a.ResolvedAt != nil {
+				res = pdfWhen(*a.ResolvedAt)
+			}
+			rows = append(rows, []string{pdfWhen(a.Time), res, a.Severity, a.Rule, a.Title, num(a.Value), num(a.Threshold)})
+		}
+		d.table([]string{"raised", "resolved", "severity", "rule", "title", "value", "threshold"},
+			[]float64{27, 27, 15, 28, 49, 17, 17}, []bool{false, false, false, false, false, true, true}, rows)
+	}
+
+	d.h2("Model health", 15)
+	if len(r.Models) == 0 {
+		d.para("No model health stored in the period.")
+	} else {
+		rows = rows[:0]
+		for _, m := range r.Models {
+			rows = append(rows, []string{m.Detector, m.Status, fmt.Sprint(m.Rows), pdfPct(m.AnomalyRate), pdfPct(m.ExpectedRate), num(m.RateP), num(m.ScorePSI), num(m.ScorePSIMax), num(m.ScoreKSP)})
+		}
+		d.table([]string{"detector", "status", "rows", "flagged", "expected", "rate p", "score PSI", "worst PSI", "KS p"},
+			[]float64{40, 18, 18, 17, 17, 17, 18, 18, 17}, []bool{false, false, true, true, true, true, true, true, true}, rows)
+	}
+
+	d.h2("Benchmark results", 20+pdfChartH)
+	if len(r.Benchmarks) == 0 {
+		d.para("No benchmark runs stored in the period.")
+	}
+	for i, b := range r.Benchmarks {
+		if i > 0 {
+			d.room(20 + pdfChartH)
+		}
+		d.h3(fmt.Sprintf("%s (%s, %s)", b.Name, b.SuiteID, pdfWhen(b.CreatedAt)))
+		d.para("Median total (fit + score) seconds per cell, with the 95 % confidence interval of the mean.")
+		var bars []bar
+		for _, c := range b.Cells {
+			if c.Seconds > 0 {
+				bars = append(bars, bar{label: fmt.Sprintf("%s %d", abbrev(c.Algorithm), c.Rows), v: c.Seconds, lo: c.CILow, hi: c.CIHigh, errorBarsKnown: true})
+			}
+		}
+		d.barChart(bars)
+		rows = rows[:0]
+		for _, c := range b.Cells {
+			rows = append(rows, []string{c.ID, c.Status, num(c.Seconds), num(c.CILow) + " to " + num(c.CIHigh), num(c.Throughput), pdfOpt(c.ROCAUC)})
+		}
+		d.table([]string{"cell", "status", "median s", "95 % CI", "rows/s", "ROC-AUC"}, []float64{62, 18, 20, 34, 24, 22},
+			[]bool{false, false, true, true, true, true}, rows)
+	}
+
+	d.h2("Algorithm comparison", 20+pdfChartH)
+	if len(r.Comparisons) == 0 {
+		d.para("No comparisons stored in the period.")
+	}
+	for i, c := range r.Comparisons {
+		if i > 0 {
+			d.room(20 + pdfChartH)
+		}
+		d.h3(fmt.Sprintf("%s (%d rows x %d, %s)", c.Dataset, c.Rows, c.Cols, c.SuiteID))
+		var bars []bar
+		for _, a := range c.Algorithms {
+			if a.Seconds > 0 {
+				bars = append(bars, bar{label: abbrev(a.Algorithm), v: a.Seconds, lo: a.CILow, hi: a.CIHigh, errorBarsKnown: true, emphasise: a.Pareto})
+			}
+		}
+		d.barChart(bars)
+		rows = rows[:0]
+		for _, a := range c.Algorithms {
+			pareto := ""
+			if a.Pareto {
+				pareto = "yes"
+			}
+			rows = append(rows, []string{fmt.Sprint(a.Rank), a.Algorithm, a.Status, pdfOpt(a.ROCAUC), pdfOpt(a.AveragePrecision), num(a.Seconds), num(a.Throughput), pareto})
+		}
+		d.table([]string{"rank", "algorithm", "status", "ROC-AUC", "AP", "median s", "rows/s", "Pareto"}, []float64{12, 46, 18, 20, 20, 22, 24, 18},
+			[]bool{true, false, false, true, true, true, true, false}, rows)
+		for _, s := range c.Significant {
+			d.para(fmt.Sprintf("%s is %sx faster than %s (Mann-Whitney p = %s).", s.Faster, num(s.Ratio), s.Slower, num(s.P)))
+		}
+	}
+
+	d.h2("Scalability", 20+pdfChartH)
+	if len(r.Scalability) == 0 {
+		d.para("No scalability curves stored in the period.")
+	}
+	for i, c := range r.Scalability {
+		if i > 0 {
+			d.room(20 + pdfChartH)
+		}
+		d.h3(fmt.Sprintf("%s (%s %s, %d columns)", c.Algorithm, c.Source, c.SuiteID, c.Cols))
+		d.para(fmt.Sprintf("Grows as %s (log-log exponent %s, R2 %s, grade %s); predicted %s %s seconds at %d rows (ten times the largest measured).",
+			c.Pattern, num(c.Exponent), num(c.R2), c.Grade, num(c.Predicted10x), c.Basis, 10*c.LargestRows))
+		d.curveChart(c)
+	}
+
+	d.h2("Memory stress", 20+pdfChartH)
+	if len(r.Memory) == 0 {
+		d.para("No memory tests stored in the period.")
+	}
+	for i, m := range r.Memory {
+		if i > 0 {
+			d.room(20 + pdfChartH)
+		}
+		d.h3(fmt.Sprintf("%s (%s)", m.Algorithm, m.SuiteID))
+		growth := ""
+		if m.GrowthClass != "" {
+			growth = ", growth " + m.GrowthClass
+		}
+		d.para(fmt.Sprintf("Stopped: %s; largest size that finished %d rows; %s bytes of resident memory per row (%s of peak heap in fit)%s; kill line %.1f MB.",
+			m.StopReason, m.LargestRows, num(m.RSSBytesPerRow), num(m.FitPeakBytesPerRow), growth, float64(m.KillAtBytes)/1e6))
+		d.memoryChart(m)
+	}
+
+	if len(r.Skipped) > 0 {
+		d.h2("Unreadable documents", 10)
+		for _, s := range r.Skipped {
+			d.para(fmt.Sprintf("- %s %s: %s", s.Kind, s.ID, s.Reason))
+		}
+	}
+}
+
+// health draws the health badge.
+func (d *pdfDoc) health(h string) {
+	c := map[string][3]int{HealthHealthy: {46, 125, 50}, HealthDegraded: {239, 108, 0}, HealthCritical: {198, 40, 40}}[h]
+	if c == [3]int{} {
+		c = [3]int{119, 119, 119}
+	}
+	d.font("B", 11)
+	d.f.SetFillColor(c[0], c[1], c[2])
+	d.f.SetTextColor(255, 255, 255)
+	d.f.CellFormat(d.f.GetStringWidth(h)+8, 7, d.text(h), "", 1, "C", true, 0, "")
+	d.f.Ln(2)
+}
+
+// pdfChart is one chart's frame on the page: x and y map the data onto millimetres.
+type pdfChart struct {
+	d    *pdfDoc
+	x, y scale
+	// left, top, right, bottom are the plot area's edges.
+	left, top, right, bottom float64
+}
+
+// newChart reserves a chart's room below the current position and draws its frame; x and y
+// are the data ranges (their logarithms when log).
+func (d *pdfDoc) newChart(xlo, xhi, ylo, yhi float64, xlog, ylog bool) *pdfChart {
+	d.room(pdfChartH + 2)
+	top := d.f.GetY() + 1
+	c := &pdfChart{d: d, left: pdfMargin + 16, top: top + 2, right: pdfMargin + pdfChartW - 2, bottom: top + pdfChartH - 8}
+	c.x = newScale(xlo, xhi, c.left, c.right, xlog)
+	c.y = newScale(ylo, yhi, c.bottom, c.top, ylog)
+	d.f.SetDrawColor(187, 187, 187)
+	d.f.SetFillColor(250, 250, 250)
+	d.f.SetLineWidth(0.2)
+	d.f.Rect(c.left, c.top, c.right-c.left, c.bottom-c.top, "FD")
+	d.f.SetY(top + pdfChartH)
+	return c
+}
+
+func finitePt(x, y float64) bool {
+	return !math.IsNaN(x) && !math.IsNaN(y) && !math.IsInf(x, 0) && !math.IsInf(y, 0)
+}
+
+// inside clamps a page coordinate to the plot area, vertically.
+func (c *pdfChart) clampY(y float64) float64 { return min(max(y, c.top), c.bottom) }
+
+// yAxis draws the grid and labels of the y scale, with the unit.
+func (c *pdfChart) yAxis(unit string) {
+	f := c.d.f
+	c.d.font("", 7)
+	f.SetTextColor(85, 85, 85)
+	ticks := safeTicks(c.y, 5)
+	for _, v := range ticks {
+		py := c.y.at(v)
+		if !finitePt(0, py) || py < c.top-0.01 || py > c.bottom+0.01 {
+			continue
+		}
+		f.SetDrawColor(230, 230, 230)
+		f.Line(c.left, py, c.right, py)
+		s := num(v)
+		f.Text(c.left-1.5-f.GetStringWidth(s), py+1.2, s)
+	}
+	if unit != "" {
+		f.Text(c.left, c.top-0.8, c.d.text(c.d.fit(unit, 60)))
+	}
+}
+
+// xAxis draws n labels of the x scale.
+func (c *pdfChart) xAxis(format func(float64) string) {
+	f := c.d.f
+	c.d.font("", 7)
+	f.SetTextColor(85, 85, 85)
+	ticks := safeTicks(c.x, 5)
+	for _, v := range ticks {
+		px := c.x.at(v)
+		if !finitePt(px, 0) || px < c.left-0.01 || px > c.right+0.01 {
+			continue
+		}
+		s := format(v)
+		f.Text(px-f.GetStringWidth(s)/2, c.bottom+4, s)
+	}
+}
+
+// safeTicks are s.ticks(n) when the scale's range is finite and its steps move the value
+// (a range of 1e300 to 1e300 + 1e285 does not), else none.
+func safeTicks(s scale, n int) []float64 {
+	span := s.hi - s.lo
+	if math.IsNaN(span) || math.IsInf(span, 0) || span <= 0 || math.IsInf(s.lo, 0) || math.IsInf(s.hi, 0) {
+		return nil
+	}
+	if s.log {
+		if span > 40 {
+			return nil
+		}
+		return s.ticks(n)
+	}
+	step := math.Pow(10, math.Floor(math.Log10(span/float64(n))))
+	if lo := math.Ceil(s.lo/step) * step; lo+step == lo || step == 0 {
+		return nil
+	}
+	return s.ticks(n)
+}
+
+// polyline draws the points that are finite, as one line.
+func (c *pdfChart) polyline(xs, ys []float64) {
+	f := c.d.f
+	px, py, have := 0.0, 0.0, false
+	for i := range xs {
+		x, y := c.x.at(xs[i]), c.y.at(ys[i])
+		if !finitePt(x, y) {
+			have = false
+			continue
+		}
+		y = c.clampY(y)
+		if have {
+			f.Line(px, py, x, y)
+		}
+		px, py, have = x, y, true
+	}
+}
+
+func (d *pdfDoc) seriesChart(s Series) {
+	r := d.r
+	lo, hi := s.Min, s.Max
+	for _, tp := range s.TrendLine {
+		lo, hi = min(lo, tp.V), max(hi, tp.V)
+	}
+	pad := (hi - lo) * 0.05
+	c := d.newChart(float64(r.Period.Since.Unix()), float64(r.Period.Until.Unix()), lo-pad, hi+pad, false, false)
+	c.yAxis(s.Unit)
+	f := d.f
+	span := r.Period.Duration()
+	layout := "Jan 2 15:04"
+	if span > 3*24*time.Hour {
+		layout = "Jan 2"
+	}
+	d.font("", 7)
+	for i := 0; i <= 4; i++ {
+		t := r.Period.Since.Add(time.Duration(i) * span / 4)
+		lbl := t.UTC().Format(layout)
+		x := c.x.at(float64(t.Unix())) - f.GetStringWidth(lbl)/2
+		x = min(max(x, c.left), c.right-f.GetStringWidth(lbl))
+		f.Text(x, c.bottom+4, lbl)
+	}
+	f.SetLineWidth(0.25)
+	n := 0
+	for _, a := range r.Alerts.Items {
+		if a.Time.Before(r.Period.Since) || !a.Time.Before(r.Period.Until) || n == 100 {
+			continue
+		}
+		n++
+		if a.Severity == "critical" || a.Severity == "high" {
+			f.SetDrawColor(198, 40, 40)
+		} else {
+			f.SetDrawColor(239, 108, 0)
+		}
+		px := c.x.at(float64(a.Time.Unix()))
+		f.Line(px, c.top, px, c.bottom)
+	}
+	f.SetDrawColor(21, 101, 192)
+	f.SetLineWidth(0.35)
+	xs, ys := make([]float64, len(s.Points)), make([]float64, len(s.Points))
+	for i, p := range s.Points {
+		xs[i], ys[i] = float64(p.T.Unix()), p.V
+	}
+	c.polyline(xs, ys)
+	if len(s.Points) > 0 {
+		a, b := s.TrendLine[0], s.TrendLine[1]
+		f.SetDrawColor(198, 40, 40)
+		f.SetLineWidth(0.4)
+		f.SetDashPattern([]float64{2, 1}, 0)
+		c.polyline([]float64{float64(a.T.Unix()), float64(b.T.Unix())}, []float64{a.V, b.V})
+		f.SetDashPattern(nil, 0)
+	}
+	f.SetLineWidth(0.2)
+}
+
+func (d *pdfDoc) barChart(bars []bar) {
+	top := 0.0
+	for _, b := range bars {
+		top = max(top, b.v, b.hi)
+	}
+	c := d.newChart(0, float64(max(len(bars), 1)), 0, top*1.05, false, false)
+	c.yAxis("seconds")
+	f := d.f
+	w := (c.right - c.left) / float64(max(len(bars), 1))
+	d.font("", 6.5)
+	for i, b := range bars {
+		x0 := c.x.at(float64(i)) + w*0.15
+		y1, y0 := c.y.at(b.v), c.y.at(0)
+		if !finitePt(x0, y1) || !finitePt(x0, y0) {
+			continue
+		}
+		y1 = c.clampY(y1)
+		if b.emphasise {
+			f.SetFillColor(21, 101, 192)
+		} else {
+			f.SetFillColor(144, 202, 249)
+		}
+		f.Rect(x0, y1, w*0.7, y0-y1, "F")
+		if b.errorBarsKnown && b.hi > b.lo {
+			mid := x0 + w*0.35
+			lo, hi := c.y.at(max(b.lo, 0)), c.y.at(b.hi)
+			if finitePt(lo, hi) {
+				lo, hi = c.clampY(lo), c.clampY(hi)
+				f.SetDrawColor(51, 51, 51)
+				f.SetLineWidth(0.3)
+				f.Line(mid, lo, mid, hi)
+				f.Line(mid-1.2, lo, mid+1.2, lo)
+				f.Line(mid-1.2, hi, mid+1.2, hi)
+				f.SetLineWidth(0.2)
+			}
+		}
+		if len(bars) <= 24 {
+			lbl := d.fit(d.text(b.label), w)
+			f.SetTextColor(85, 85, 85)
+			f.Text(x0+w*0.35-f.GetStringWidth(lbl)/2, c.bottom+4, lbl)
+		}
+	}
+}
+
+func (d *pdfDoc) curveChart(cv Curve) {
+	if len(cv.Points) == 0 {
+		return
+	}
+	nlo, nhi := float64(cv.Points[0].Rows), float64(max(cv.LargestRows, cv.Points[len(cv.Points)-1].Rows))*10
+	slo, shi := math.Inf(1), 0.0
+	for _, p := range cv.Points {
+		if p.Seconds > 0 {
+			slo, shi = min(slo, p.Seconds), max(shi, p.Seconds)
+		}
+		nlo = min(nlo, float64(p.Rows))
+	}
+	if cv.Predicted10x > 0 {
+		shi = max(shi, cv.Predicted10x)
+	}
+	if math.IsInf(slo, 0) {
+		slo, shi = 1e-3, 1
+	}
+	c := d.newChart(nlo/1.5, nhi*1.5, slo/2, shi*2, true, true)
+	c.yAxis(cv.Basis + " seconds")
+	c.xAxis(func(v float64) string { return num(v) + " rows" })
+	f := d.f
+	if _, ok := growth(cv.Pattern, nlo); ok && nlo > 0 {
+		var xs, ys []float64
+		const steps = 40
+		for i := 0; i <= steps; i++ {
+			n := nlo * math.Pow(nhi/nlo, float64(i)/steps)
+			g, _ := growth(cv.Pattern, n)
+			if v := cv.A + cv.B*g; v > 0 {
+				xs, ys = append(xs, n), append(ys, v)
+			}
+		}
+		f.SetDrawColor(198, 40, 40)
+		f.SetLineWidth(0.35)
+		c.polyline(xs, ys)
+		f.SetLineWidth(0.2)
+	}
+	f.SetFillColor(21, 101, 192)
+	for _, p := range cv.Points {
+		if p.Seconds > 0 {
+			if x, y := c.x.at(float64(p.Rows)), c.y.at(p.Seconds); finitePt(x, y) {
+				f.Circle(x, c.clampY(y), 1, "F")
+			}
+		}
+	}
+	if cv.Predicted10x > 0 && cv.LargestRows > 0 {
+		if x, y := c.x.at(float64(10*cv.LargestRows)), c.y.at(cv.Predicted10x); finitePt(x, y) {
+			f.SetDrawColor(198, 40, 40)
+			f.SetLineWidth(0.5)
+			f.Circle(x, c.clampY(y), 1.5, "D")
+			f.SetLineWidth(0.2)
+		}
+	}
+}
+
+func (d *pdfDoc) memoryChart(m MemoryTest) {
+	var xs, ys []float64
+	for _, st := range m.Steps {
+		if st.PeakRSS > 0 {
+			xs, ys = append(xs, float64(st.Rows)), append(ys, float64(st.PeakRSS)/1e6)
+		}
+	}
+	top := float64(m.KillAtBytes) / 1e6
+	right := 0.0
+	for i := range xs {
+		top, right = max(top, ys[i]), max(right, xs[i])
+	}
+	c := d.newChart(0, right*1.05, 0, top*1.05, false, false)
+	c.yAxis("peak RSS MB")
+	c.xAxis(func(v float64) string { return num(v) + " rows" })
+	f := d.f
+	if m.KillAtBytes > 0 {
+		if ky := c.y.at(float64(m.KillAtBytes) / 1e6); finitePt(0, ky) {
+			f.SetDrawColor(198, 40, 40)
+			f.SetDashPattern([]float64{1.5, 1}, 0)
+			f.Line(c.left, c.clampY(ky), c.right, c.clampY(ky))
+			f.SetDashPattern(nil, 0)
+		}
+	}
+	f.SetFillColor(21, 101, 192)
+	for i := range xs {
+		if x, y := c.x.at(xs[i]), c.y.at(ys[i]); finitePt(x, y) {
+			f.Circle(x, c.clampY(y), 1, "F")
+		}
+	}
+}
