@@ -33,9 +33,10 @@ memory stress results.
 
 The period is the last --time-period (24h, 7d, 30d, or any Go duration) up to now, or
 --since/--until (RFC 3339 times or dates, UTC). --format json writes the report model
-(docs/report-json.md); html one self-contained page with inline SVG charts; pdf is not built
-yet. The report goes to --output, or to stdout.`,
+(docs/report-json.md); html one self-contained page with inline SVG charts; pdf an A4 document
+with the same sections, tables and charts. The report goes to --output, or to stdout.`,
 		Example: `  gonomaly performance report --time-period 7d --format html --output report.html
+  gonomaly performance report --time-period 30d --format pdf --output report.pdf
   gonomaly perf report --since 2026-11-01 --until 2026-11-08 --format json
   gonomaly performance report --time-period 24h --format json --database postgres://postgres@127.0.0.1:5432/test`,
 		Args: cobra.NoArgs,
@@ -45,7 +46,7 @@ yet. The report goes to --output, or to stdout.`,
 	fl.StringVar(&f.timePeriod, "time-period", "7d", "the period up to now (or up to --until): 24h, 7d, 30d, or a duration such as 36h")
 	fl.StringVar(&f.since, "since", "", "start of the period (RFC 3339 time or YYYY-MM-DD, UTC); instead of --time-period")
 	fl.StringVar(&f.until, "until", "", "end of the period (RFC 3339 time or YYYY-MM-DD, UTC; default now)")
-	fl.StringVar(&f.format, "format", "html", "json, html or pdf (pdf is not built yet)")
+	fl.StringVar(&f.format, "format", "html", "json, html or pdf")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file (default stdout)")
 	fl.StringVar(&f.database, "database", "", "the store to read (sqlite:FILE or postgres://...; default $GONOMALY_DATABASE_URL, else sqlite:gonomaly.db)")
 	return cmd
@@ -59,7 +60,7 @@ func runReport(cmd *cobra.Command, f *reportFlags, now time.Time) error {
 	case "html":
 		write = func(b *bytes.Buffer, r *report.Report) error { return report.WriteHTML(b, r) }
 	case "pdf":
-		return usagef("--format pdf: the PDF renderer is not built yet; use --format html (and print it to PDF from a browser) or json")
+		write = func(b *bytes.Buffer, r *report.Report) error { return report.WritePDF(b, r) }
 	default:
 		return usagef("--format %q: want json, html or pdf", f.format)
 	}

@@ -86,13 +86,29 @@ func TestPerformanceReportHTMLFile(t *testing.T) {
 	}
 }
 
+func TestPerformanceReportPDFFile(t *testing.T) {
+	db := reportDB(t)
+	out := filepath.Join(t.TempDir(), "report.pdf")
+	code, stdout, stderr := gonomaly(t, "performance", "report", "--database", db, "--since", "2026-11-16T08:00:00Z",
+		"--until", "2026-11-16T09:00:00Z", "--format", "pdf", "--output", out)
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q: %s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "%PDF-") || !strings.Contains(string(b[len(b)-64:]), "%%EOF") || len(b) < 2000 {
+		t.Errorf("not a whole PDF: %d bytes, starting %.16q", len(b), b)
+	}
+}
+
 func TestPerformanceReportUsage(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "none.db")
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--format", "pdf"}, "not built yet"},
 		{[]string{"--format", "xml"}, "want json, html or pdf"},
 		{[]string{"--time-period", "7x"}, "--time-period"},
 		{[]string{"--time-period", "0d"}, "--time-period"},
