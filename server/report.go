@@ -28,6 +28,7 @@ var reportFormats = map[string]struct {
 }{
 	"json": {"application/json", "json", false, func(b *bytes.Buffer, r *report.Report) error { return report.WriteJSON(b, r) }},
 	"html": {"text/html; charset=utf-8", "html", false, func(b *bytes.Buffer, r *report.Report) error { return report.WriteHTML(b, r) }},
+	"pdf":  {"application/pdf", "pdf", true, func(b *bytes.Buffer, r *report.Report) error { return report.WritePDF(b, r) }},
 }
 
 // performanceReport answers GET /performance/report?period=7d&format=html|json|pdf (or
@@ -42,9 +43,6 @@ func (s *Server) performanceReport(w http.ResponseWriter, r *http.Request) *apiE
 		name = "html"
 	}
 	f, ok := reportFormats[name]
-	if !ok && name == "pdf" {
-		return errorf(http.StatusBadRequest, CodeBadRequest, "format=pdf: the PDF renderer is not built yet; use html or json")
-	}
 	if !ok {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "format=%q: want html, json or pdf", truncate(name, 32))
 	}

@@ -109,6 +109,11 @@ func TestPerformanceReport(t *testing.T) {
 	if !strings.Contains(string(body), "<svg") {
 		t.Errorf("html: no <svg> in %d bytes", len(body))
 	}
+	st, h, body = e.get(ctx, "/performance/report?period=1d&format=pdf")
+	if st != 200 || h.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(h.Get("Content-Disposition"), "attachment;") ||
+		!strings.HasPrefix(string(body), "%PDF-") {
+		t.Errorf("pdf: status %d, Content-Type %q, Content-Disposition %q, %d bytes starting %.8q", st, h.Get("Content-Type"), h.Get("Content-Disposition"), len(body), body)
+	}
 	if st, _, _ := e.get(ctx, "/performance/report"); st != 200 {
 		t.Errorf("no parameters (7d, html): status %d", st)
 	}
