@@ -197,6 +197,14 @@ func (p *proxy) serve(ln net.Listener) {
 				continue
 			}
 			p.mu.Lock()
+			if p.ln != ln {
+				// cut ran while this connection was being set up: it must not outlive the
+				// cut (a client's probe reconnecting through it ended a partition early).
+				p.mu.Unlock()
+				in.Close()
+				out.Close()
+				continue
+			}
 			p.conns[in], p.conns[out] = struct{}{}, struct{}{}
 			p.mu.Unlock()
 			p.wg.Add(2)
