@@ -103,6 +103,7 @@ func Build(ctx context.Context, st Reader, p Period) (*Report, error) {
 	r.Alerts = alertSection(alerts, p.Until)
 	r.addRuns(runs)
 	r.Datasets = crossDataset(r.Comparisons)
+	r.Versions = versions(runs)
 
 	prev, err := readSamples(ctx, st, r.Previous, []string{"operation_p99_seconds", "operation_throughput", "operation_error_rate", "process_rss_bytes"})
 	if err != nil {

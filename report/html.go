@@ -163,6 +163,15 @@ svg .limit { stroke: #c62828; stroke-dasharray: 4 3; }
 {{end}}<tr><th>mean rank</th>{{range .MeanRanks}}<th class="n">{{num .}}</th>{{end}}</tr></table>
 {{end}}
 
+<h2 id="versions">Performance by version</h2>
+{{with .Versions}}{{if .Builds}}<table><tr><th>build</th><th>version</th><th>benchmark runs</th><th>newest run</th></tr>
+{{range .Builds}}<tr><td>{{.Build}}</td><td>{{.GonomalyVersion}}</td><td class="n">{{.Runs}}</td><td>{{when .Newest}}</td></tr>
+{{end}}</table>{{else}}<p>No benchmark runs stored in the period.</p>{{end}}
+{{if .New}}<p>Cells of {{.New}} against {{.Old}}: median total seconds over each build's runs (one sample a run). A change is a regression or an improvement only when Mann-Whitney's p is below 0.05; "~" otherwise.</p>
+<table><tr><th>algorithm</th><th>rows</th><th>cols</th><th>contamination</th><th>old s (n)</th><th>new s (n)</th><th>change</th><th>p</th><th>verdict</th></tr>
+{{range .Cells}}<tr><td>{{.Algorithm}}</td><td class="n">{{.Rows}}</td><td class="n">{{.Cols}}</td><td class="n">{{num .Contamination}}</td><td class="n">{{num .OldSeconds}} ({{.OldN}})</td><td class="n">{{num .NewSeconds}} ({{.NewN}})</td><td class="n">{{printf "%+.1f %%" .ChangePercent}}</td><td class="n">{{opt .P}}</td><td class="{{if eq .Verdict "regression"}}worse{{else if eq .Verdict "improvement"}}better{{end}}">{{.Verdict}}</td></tr>
+{{end}}</table>{{else if .Builds}}<p>One build measured in the period: nothing to compare.</p>{{end}}{{end}}
+
 <h2 id="scalability">Scalability</h2>
 {{range $i, $c := .Scalability}}<h3>{{$c.Algorithm}} <small>{{$c.Source}} {{$c.SuiteID}}, {{$c.Cols}} columns</small></h3>
 <p>Grows as <b>{{$c.Pattern}}</b> (log-log exponent {{num $c.Exponent}}, R² {{num $c.R2}}, grade {{$c.Grade}}); predicted {{num $c.Predicted10x}} {{$c.Basis}} seconds at {{x10 $c.LargestRows}} rows (ten times the largest measured).</p>

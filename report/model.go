@@ -49,7 +49,9 @@ type Report struct {
 	Comparisons []Comparison `json:"comparisons"`
 	// Datasets ranks the algorithms over the compared datasets; absent unless the period's
 	// comparisons cover at least two datasets with at least two algorithms in common.
-	Datasets        *CrossDataset     `json:"datasets,omitempty"`
+	Datasets *CrossDataset `json:"datasets,omitempty"`
+	// Versions compares benchmark cells across the builds they were measured with.
+	Versions        Versions          `json:"versions"`
 	Scalability     []Curve           `json:"scalability"`
 	Memory          []MemoryTest      `json:"memory"`
 	Operations      []Operation       `json:"operations"`
