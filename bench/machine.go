@@ -2,6 +2,7 @@ package bench
 
 import (
 	"runtime/debug"
+	"strings"
 
 	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
@@ -63,6 +64,11 @@ func buildVersion(v string, settings []debug.BuildSetting) string {
 	}
 	if len(rev) > 12 {
 		rev = rev[:12]
+	}
+	if strings.Contains(v, rev) {
+		// Go derives a pseudo-version from the stamp (v0.0.0-<time>-<rev>[+dirty]): it
+		// names the commit already.
+		return v
 	}
 	return v + " " + rev + dirty
 }

@@ -19,6 +19,8 @@ func TestBuildVersion(t *testing.T) {
 		{"tagged module", "v1.2.3", rev, "v1.2.3 ede654e1f2a3"},
 		{"short revision", "", []debug.BuildSetting{{Key: "vcs.revision", Value: "abc"}}, "(devel) abc"},
 		{"no stamp", "", []debug.BuildSetting{{Key: "-buildvcs", Value: "false"}}, "(devel) no-vcs"},
+		// go build -buildvcs=true of a work tree: Go's pseudo-version names the commit.
+		{"pseudo-version", "v0.0.0-20261203150302-ede654e1f2a3+dirty", append(rev, debug.BuildSetting{Key: "vcs.modified", Value: "true"}), "v0.0.0-20261203150302-ede654e1f2a3+dirty"},
 	} {
 		if got := buildVersion(tc.version, tc.settings); got != tc.want {
 			t.Errorf("%s: buildVersion = %q, want %q", tc.name, got, tc.want)

@@ -13,10 +13,19 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gonomaly/gonomaly/bench"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=..."; without it, it is the
+// binary's build information: the commit it was built from (scripts/build.sh stamps it).
 var version = "dev"
+
+func init() {
+	if version == "dev" {
+		version = bench.BuildVersion()
+	}
+}
 
 // usageError marks errors in how the command was called (exit code 2).
 type usageError struct{ err error }
