@@ -329,6 +329,75 @@ func (d *pdfDoc) write() {
 		}
 	}
 
+	if x := r.Datasets; x != nil {
+		d.h2("Comparison across datasets", 20)
+		line := "ROC-AUC of each algorithm on each dataset (its newest comparison), ranked within each dataset (1 = best). Friedman test: "
+		if x.Chi2 != nil {
+			line += "chi2 = " + pdfOpt(x.Chi2) + ", p = " + pdfOpt(x.P) + "."
+		} else {
+			line += "undefined (every dataset ties every algorithm)."
+		}
+		if x.CriticalDifference != nil {
+			line += " Nemenyi critical difference at 0.05: " + pdfOpt(x.CriticalDifference) + "."
+		}
+		d.para(line)
+		if n := len(x.Algorithms); n > 0 {
+			head := append([]string{"dataset"}, x.Algorithms...)
+			w := make([]float64, n+1)
+			w[0] = 180 - 160*float64(n)/float64(n+1)
+			numeric := make([]bool, n+1)
+			for i := 1; i <= n; i++ {
+				w[i], numeric[i] = (180-w[0])/float64(n), true
+			}
+			rows = rows[:0]
+			for _, ds := range x.Datasets {
+				row := []string{ds.Dataset}
+				for i := range n {
+					v := "-"
+					if i < len(ds.Scores) {
+						v = num(ds.Scores[i])
+					}
+					row = append(row, v)
+				}
+				rows = append(rows, row)
+			}
+			row := []string{"mean rank"}
+			for i := range n {
+				v := "-"
+				if i < len(x.MeanRanks) {
+					v = num(x.MeanRanks[i])
+				}
+				row = append(row, v)
+			}
+			d.table(head, w, numeric, append(rows, row))
+		}
+	}
+
+	d.h2("Performance by version", 15)
+	v := r.Versions
+	if len(v.Builds) == 0 {
+		d.para("No benchmark runs stored in the period.")
+	} else {
+		rows = rows[:0]
+		for _, b := range v.Builds {
+			rows = append(rows, []string{b.Build, b.GonomalyVersion, fmt.Sprint(b.Runs), pdfWhen(b.Newest)})
+		}
+		d.table([]string{"build", "version", "benchmark runs", "newest run"}, []float64{60, 50, 30, 40}, []bool{false, false, true, false}, rows)
+		if v.New != "" {
+			d.para(fmt.Sprintf("Cells of %s against %s: median total seconds over each build's runs (one sample a run). A change is a regression or an improvement only when Mann-Whitney's p is below 0.05; \"~\" otherwise.", v.New, v.Old))
+			rows = rows[:0]
+			for _, c := range v.Cells {
+				rows = append(rows, []string{c.Algorithm, fmt.Sprint(c.Rows), fmt.Sprint(c.Cols), num(c.Contamination),
+					fmt.Sprintf("%s (%d)", num(c.OldSeconds), c.OldN), fmt.Sprintf("%s (%d)", num(c.NewSeconds), c.NewN),
+					fmt.Sprintf("%+.1f %%", c.ChangePercent), pdfOpt(c.P), c.Verdict})
+			}
+			d.table([]string{"algorithm", "rows", "cols", "contam.", "old s (n)", "new s (n)", "change", "p", "verdict"},
+				[]float64{34, 16, 12, 16, 24, 24, 18, 16, 20}, []bool{false, true, true, true, true, true, true, true, false}, rows)
+		} else {
+			d.para("One build measured in the period: nothing to compare.")
+		}
+	}
+
 	d.h2("Scalability", 20+pdfChartH)
 	if len(r.Scalability) == 0 {
 		d.para("No scalability curves stored in the period.")

@@ -89,7 +89,8 @@ func TestPDF(t *testing.T) {
 	t.Logf("%d pages, %d bytes", len(imgs), b.Len())
 }
 
-// An empty report, and one with figures no chart can place, still make a readable PDF.
+// An empty report, and one with figures no chart can place (and ragged dataset scores, a
+// version comparison), still make a readable PDF.
 func TestPDFOddFigures(t *testing.T) {
 	r := dayReport(t)
 	inf, nan := math.Inf(1), math.NaN()
@@ -104,6 +105,12 @@ func TestPDFOddFigures(t *testing.T) {
 		r.Scalability[i].Pattern = "O(n^3)"
 		r.Scalability[i].B = 1e300
 	}
+	p := 0.003
+	r.Datasets = &report.CrossDataset{Metric: "roc_auc", Algorithms: []string{"isolation_forest", "hbos", "lof"},
+		Datasets:  []report.DatasetScores{{Dataset: "wbc.csv", Scores: []float64{0.9, 0.8, nan}}, {Dataset: "short.csv", Scores: []float64{0.7}}},
+		MeanRanks: []float64{1.5, 2}, Chi2: &p, P: &p}
+	r.Versions.Old, r.Versions.New = "v1", "v2"
+	r.Versions.Cells = []report.VersionCell{{Algorithm: "lof", Rows: 1000, Cols: 10, OldN: 4, NewN: 4, OldSeconds: 1, NewSeconds: 2, ChangePercent: 100, P: &p, Verdict: report.VerdictRegression}}
 	r.Summary.Reasons = append(r.Summary.Reasons, "control \x1b[2J and non-Latin \u4e2d\u6587 text")
 	var b bytes.Buffer
 	if err := report.WritePDF(&b, r); err != nil {
