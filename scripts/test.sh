@@ -31,6 +31,9 @@ process_tests='TestSIGKILLUnderLoad|TestSIGTERMUnderLoad'
 echo "== go test -race (embedded reference subset)"
 GONOMALY_REFERENCE_DIR= go test -race -count=1 -skip "$process_tests" ./...
 
+echo "== timing bounds that mean nothing under the race detector"
+go test -count=1 -run 'TestWeekReport|TestWeekPDF' ./report/
+
 echo "== process fault tests (real service processes killed under load)"
 go test -count=1 -run "$process_tests" -v ./cmd/gonomaly/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS|\s+serve_process)'
 exit "${PIPESTATUS[0]}"
