@@ -661,20 +661,7 @@ func (d *pdfDoc) curveChart(cv Curve) {
 	if len(cv.Points) == 0 {
 		return
 	}
-	nlo, nhi := float64(cv.Points[0].Rows), float64(max(cv.LargestRows, cv.Points[len(cv.Points)-1].Rows))*10
-	slo, shi := math.Inf(1), 0.0
-	for _, p := range cv.Points {
-		if p.Seconds > 0 {
-			slo, shi = min(slo, p.Seconds), max(shi, p.Seconds)
-		}
-		nlo = min(nlo, float64(p.Rows))
-	}
-	if cv.Predicted10x > 0 {
-		shi = max(shi, cv.Predicted10x)
-	}
-	if math.IsInf(slo, 0) {
-		slo, shi = 1e-3, 1
-	}
+	nlo, nhi, slo, shi := cv.ranges()
 	c := d.newChart(nlo/1.5, nhi*1.5, slo/2, shi*2, true, true)
 	c.yAxis(cv.Basis + " seconds")
 	c.xAxis(func(v float64) string { return num(v) + " rows" })

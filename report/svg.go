@@ -221,20 +221,7 @@ func curveChart(id string, c Curve) template.HTML {
 	if len(c.Points) == 0 {
 		return ""
 	}
-	nlo, nhi := float64(c.Points[0].Rows), float64(max(c.LargestRows, c.Points[len(c.Points)-1].Rows))*10
-	slo, shi := math.Inf(1), 0.0
-	for _, p := range c.Points {
-		if p.Seconds > 0 {
-			slo, shi = min(slo, p.Seconds), max(shi, p.Seconds)
-		}
-		nlo = min(nlo, float64(p.Rows))
-	}
-	if c.Predicted10x > 0 {
-		shi = max(shi, c.Predicted10x)
-	}
-	if math.IsInf(slo, 0) {
-		slo, shi = 1e-3, 1
-	}
+	nlo, nhi, slo, shi := c.ranges()
 	x := newScale(nlo/1.5, nhi*1.5, padLeft, chartW-padRight, true)
 	y := newScale(slo/2, shi*2, chartH-padBott, padTop, true)
 	s := newSVG(id, len(c.Points), x, y, c.Algorithm+" scalability")
@@ -293,4 +280,25 @@ func memoryChart(id string, m MemoryTest) template.HTML {
 		fmt.Fprintf(&s.b, `<circle class="pt" cx="%.1f" cy="%.1f" r="3.5"><title>%s rows: %s MB</title></circle>`, x.at(xs[i]), y.at(ys[i]), num(xs[i]), num(ys[i]))
 	}
 	return s.html()
+}
+
+// ranges are the rows (to ten times the largest) and the positive seconds a scalability chart
+// must show, the prediction at 10x included; 1 ms to 1 s when no time is positive. Both the
+// SVG and the PDF chart use them.
+func (c Curve) ranges() (nlo, nhi, slo, shi float64) {
+	nlo, nhi = float64(c.Points[0].Rows), float64(max(c.LargestRows, c.Points[len(c.Points)-1].Rows))*10
+	slo, shi = math.Inf(1), 0.0
+	for _, p := range c.Points {
+		if p.Seconds > 0 {
+			slo, shi = min(slo, p.Seconds), max(shi, p.Seconds)
+		}
+		nlo = min(nlo, float64(p.Rows))
+	}
+	if c.Predicted10x > 0 {
+		shi = max(shi, c.Predicted10x)
+	}
+	if math.IsInf(slo, 0) {
+		slo, shi = 1e-3, 1
+	}
+	return nlo, nhi, slo, shi
 }
