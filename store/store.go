@@ -304,6 +304,7 @@ const (
 	KindScalability = "scalability"
 	KindMemory      = "memory"
 	KindCompare     = "compare"
+	KindSearch      = "search"
 )
 
 // BenchmarkRun is a stored performance result: a versioned JSON document (written by the
