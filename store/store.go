@@ -305,6 +305,7 @@ const (
 	KindMemory      = "memory"
 	KindCompare     = "compare"
 	KindSearch      = "search"
+	KindTune        = "tune" // gonomaly performance tune (docs/tuning.md)
 )
 
 // BenchmarkRun is a stored performance result: a versioned JSON document (written by the
