@@ -487,7 +487,7 @@ func (c *pdfChart) yAxis(unit string) {
 	f := c.d.f
 	c.d.font("", 7)
 	f.SetTextColor(85, 85, 85)
-	ticks := safeTicks(c.y, 5)
+	ticks := c.y.ticks(5)
 	for _, v := range ticks {
 		py := c.y.at(v)
 		if !finitePt(0, py) || py < c.top-0.01 || py > c.bottom+0.01 {
@@ -508,7 +508,7 @@ func (c *pdfChart) xAxis(format func(float64) string) {
 	f := c.d.f
 	c.d.font("", 7)
 	f.SetTextColor(85, 85, 85)
-	ticks := safeTicks(c.x, 5)
+	ticks := c.x.ticks(5)
 	for _, v := range ticks {
 		px := c.x.at(v)
 		if !finitePt(px, 0) || px < c.left-0.01 || px > c.right+0.01 {
@@ -517,26 +517,6 @@ func (c *pdfChart) xAxis(format func(float64) string) {
 		s := format(v)
 		f.Text(px-f.GetStringWidth(s)/2, c.bottom+4, s)
 	}
-}
-
-// safeTicks are s.ticks(n) when the scale's range is finite and its steps move the value
-// (a range of 1e300 to 1e300 + 1e285 does not), else none.
-func safeTicks(s scale, n int) []float64 {
-	span := s.hi - s.lo
-	if math.IsNaN(span) || math.IsInf(span, 0) || span <= 0 || math.IsInf(s.lo, 0) || math.IsInf(s.hi, 0) {
-		return nil
-	}
-	if s.log {
-		if span > 40 {
-			return nil
-		}
-		return s.ticks(n)
-	}
-	step := math.Pow(10, math.Floor(math.Log10(span/float64(n))))
-	if lo := math.Ceil(s.lo/step) * step; lo+step == lo || step == 0 {
-		return nil
-	}
-	return s.ticks(n)
 }
 
 // polyline draws the points that are finite, as one line.

@@ -20,44 +20,87 @@ type scale struct {
 	log            bool
 }
 
+// newScale is the scale of [lo, hi] onto [p0, p1]. A range that is empty, reversed or not
+// finite (min = max, NaN, an infinity, or bounds so close that they are equal in float64)
+// is widened around lo, or replaced by [0, 1], so that every scale has hi/2 > lo/2, both
+// finite.
 func newScale(lo, hi, p0, p1 float64, log bool) scale {
 	if log {
 		lo, hi = math.Log10(lo), math.Log10(hi)
 	}
-	if !(hi > lo) || math.IsNaN(lo) || math.IsNaN(hi) {
-		lo, hi = lo-1, lo+1
-		if math.IsNaN(lo) || math.IsInf(lo, 0) {
+	if !finite(lo) {
+		lo = hi
+	}
+	if !finite(hi) {
+		hi = lo
+	}
+	if !(hi/2 > lo/2) || !finite(lo) || !finite(hi) {
+		d := max(math.Abs(lo)/100, 1)
+		lo, hi = lo-d, lo+d
+		if !(hi/2 > lo/2) || !finite(lo) || !finite(hi) {
 			lo, hi = 0, 1
 		}
 	}
 	return scale{lo: lo, hi: hi, p0: p0, p1: p1, log: log}
 }
 
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// at maps v onto the pixels; NaN for a value the scale cannot place (NaN, or not positive on
+// a log scale), which the renderers leave out.
 func (s scale) at(v float64) float64 {
 	if s.log {
 		v = math.Log10(v)
 	}
-	return s.p0 + (v-s.lo)/(s.hi-s.lo)*(s.p1-s.p0)
+	// Halved, the difference of two finite float64s cannot overflow (hi - lo can: -1e308 to
+	// 1e308).
+	f := (v/2 - s.lo/2) / (s.hi/2 - s.lo/2)
+	return s.p0 + f*(s.p1-s.p0)
 }
 
-// ticks are about n round values across the scale (powers of ten on a log scale).
+// maxTicks bounds the ticks of any scale, whatever it is asked for.
+const maxTicks = 50
+
+// ticks are about n round values across the scale (powers of ten on a log scale), at most
+// maxTicks of them, all finite and within the scale. A scale whose round steps do not move a
+// float64 (1e308 to 1e308 + 1e292) has none.
 func (s scale) ticks(n int) []float64 {
+	n = min(max(n, 1), maxTicks)
+	if !finite(s.lo) || !finite(s.hi) || !(s.hi > s.lo) {
+		return nil
+	}
+	var out []float64
 	if s.log {
-		var out []float64
-		for e := math.Ceil(s.lo - 1e-9); e <= s.hi+1e-9; e++ {
-			out = append(out, math.Pow(10, e))
+		first := math.Ceil(s.lo - 1e-9)
+		stride := max(1, math.Ceil((s.hi-first)/maxTicks))
+		for i := range maxTicks + 1 {
+			e := first + float64(i)*stride
+			if e > s.hi+1e-9 {
+				break
+			}
+			if v := math.Pow(10, e); finite(v) && v > 0 {
+				out = append(out, v)
+			}
 		}
 		return out
 	}
-	step := math.Pow(10, math.Floor(math.Log10((s.hi-s.lo)/float64(n))))
+	span := s.hi/2 - s.lo/2 // half the span: the whole may overflow
+	step := math.Pow(10, math.Floor(math.Log10(span/float64(n))+math.Log10(2)))
 	for _, m := range []float64{1, 2, 5, 10} {
-		if (s.hi-s.lo)/(step*m) <= float64(n) {
+		if span/(step*m) <= float64(n)/2 {
 			step *= m
 			break
 		}
 	}
-	var out []float64
-	for v := math.Ceil(s.lo/step) * step; v <= s.hi+step*1e-9; v += step {
+	first := math.Ceil(s.lo/step) * step
+	if !finite(step) || step <= 0 || !finite(first) || first+step == first {
+		return nil
+	}
+	for i := range maxTicks + 1 {
+		v := first + float64(i)*step
+		if v > s.hi+step*1e-9 || !finite(v) {
+			break
+		}
 		out = append(out, v)
 	}
 	return out
