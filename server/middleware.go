@@ -50,12 +50,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // instrument wraps the whole mux: it recovers panics into a 500, bounds the body (size, time,
-// encoding), applies the request timeout, and records metrics and logs per route pattern.
+// encoding), applies the request timeout, and records metrics and logs per route pattern. A
+// stream (stream.go) gets StreamMaxDuration instead, bounds its body itself, and is tracked
+// by its batches rather than as one long request.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		stream, timeout := isStream(r), s.cfg.RequestTimeout
+		if stream {
+			timeout = s.cfg.StreamMaxDuration
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 		defer func() {
@@ -78,15 +84,17 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			if sw.code >= 500 {
 				failed = errServerFailed
 			}
-			s.monitor.Tracker().Add(monitor.Result{Op: route, Duration: d, Rows: sw.rows, Err: failed})
+			if !stream {
+				s.monitor.Tracker().Add(monitor.Result{Op: route, Duration: d, Rows: sw.rows, Err: failed})
+			}
 			switch {
 			case sw.code >= 500:
 				s.log.Error("request failed", "method", r.Method, "route", route, "status", sw.code, "duration", d)
-			case d > s.cfg.SlowRequest:
+			case d > s.cfg.SlowRequest && !stream:
 				s.log.Warn("slow request", "method", r.Method, "route", route, "status", sw.code, "duration", d)
 			}
 		}()
-		if r.Body != nil && r.Body != http.NoBody {
+		if r.Body != nil && r.Body != http.NoBody && !stream {
 			body, e := s.boundBody(w, r, start)
 			if e != nil {
 				closeAfter(sw, r)

@@ -73,6 +73,20 @@ type Config struct {
 	// (default 1 h); a train request needing more is refused with 400 invalid_parameter.
 	TrainTimeBudget time.Duration
 
+	// The bounds of POST /api/v1/detection/stream, whose body has no size or time limit of its
+	// own (MaxBodyBytes, BodyReadTimeout and RequestTimeout do not apply to it):
+	// StreamBatchRows is the most rows scored and answered at once (default 1024, fewer for
+	// rows of many values: a batch holds at most 8 MiB of them); StreamMaxLineBytes the
+	// longest line (default 1 MiB); StreamIdleTimeout the longest wait for the client's next
+	// bytes, or for it to take the answer's (default 30 s); StreamMaxDuration the longest
+	// stream (default 1 h); MaxStreams the streams served at once (default 16), each also
+	// taking a MaxInFlight slot and its memory bound of MaxInFlightBytes.
+	StreamBatchRows    int
+	StreamMaxLineBytes int
+	StreamIdleTimeout  time.Duration
+	StreamMaxDuration  time.Duration
+	MaxStreams         int
+
 	// Monitor configures the service's monitor (docs/monitoring.md), which the server runs
 	// and closes. Left empty, the server fills in: its store (for samples and alerts, unless
 	// the options hold their own), the store's database monitor when the store has one, its
@@ -120,6 +134,11 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.MaxInFlight, DefaultMaxInFlight)
 	orDefault(&c.MaxQueuedJobs, DefaultMaxQueuedJobs)
 	orDefault(&c.TrainTimeBudget, DefaultTrainTimeBudget)
+	orDefault(&c.StreamBatchRows, DefaultStreamBatchRows)
+	orDefault(&c.StreamMaxLineBytes, DefaultStreamMaxLineBytes)
+	orDefault(&c.StreamIdleTimeout, DefaultStreamIdleTimeout)
+	orDefault(&c.StreamMaxDuration, DefaultStreamMaxDuration)
+	orDefault(&c.MaxStreams, DefaultMaxStreams)
 	mem := sysstat.MemoryLimit()
 	orDefault(&c.MaxInFlightBytes, DefaultMaxInFlightBytes(mem, c.MaxBodyBytes))
 	c.MaxInFlightBytes = max(c.MaxInFlightBytes, c.MaxBodyBytes)
@@ -154,6 +173,7 @@ type Server struct {
 	inflightBytes atomic.Int64  // declared body bytes of the API requests being served
 	gone          *goneSet      // detectors deleted lately, whose results are no longer written
 	monitor       *monitor.Monitor
+	streams       *streamSet // the streams being served (stream.go)
 }
 
 // New builds a Server.
@@ -163,7 +183,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, cache: cfg.Cache, log: logger(cfg.Logger), metrics: newMetrics(),
-		inflight: make(chan struct{}, cfg.MaxInFlight), gone: newGoneSet(time.Minute)}
+		inflight: make(chan struct{}, cfg.MaxInFlight), gone: newGoneSet(time.Minute), streams: newStreamSet(cfg.MaxStreams)}
 	for _, h := range cfg.APIKeyHashes {
 		b, err := hex.DecodeString(h)
 		if err != nil || len(b) != sha256.Size {
@@ -265,6 +285,7 @@ func (s *Server) routes() *http.ServeMux {
 	api("GET /api/v1/datasets/{id}", s.getDataset)
 	api("POST /api/v1/detection/train", s.train)
 	api("POST /api/v1/detection/predict", s.predict)
+	mux.Handle("POST "+streamPath, s.requireKey(s.limitStream(s.handle(s.stream))))
 	api("GET /api/v1/detection/results", s.listResults)
 	api("GET /api/v1/jobs/{id}", s.getJob)
 	api("GET /api/performance/metrics", s.performanceMetrics)
@@ -335,6 +356,7 @@ func (s *Server) Run(ctx context.Context, l net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(s.streams.shutdown) // a stream ends at once, not at ShutdownTimeout
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
 	s.log.Info("serving", "addr", l.Addr().String(), "gomaxprocs", runtime.GOMAXPROCS(0), "auth", len(s.keyHashes) > 0)
@@ -362,6 +384,7 @@ func (s *Server) Run(ctx context.Context, l net.Listener) error {
 // Close stops the server's workers: it cancels running jobs, closes the batchers and writes
 // every accepted result. Run calls it; call it yourself only when you mounted Handler.
 func (s *Server) Close() {
+	s.streams.shutdown()
 	s.stopJobs()
 	_ = s.jobs.wait(context.Background())
 	s.serving.Close()
