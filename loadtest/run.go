@@ -1,0 +1,414 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Run sends the requests opts describe and returns what it measured. It returns when the
+// run's bound (Duration or Requests) is reached and the requests in flight have finished, or
+// when ctx ends: then with the result so far and ctx's error. Requests cut short by ctx are not
+// counted. No goroutine of the run outlives it.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	return run(ctx, opts, nil)
+}
+
+// inspector reads a successful answer's body (the train stress test's training time); it is
+// called with the shard's lock held.
+type inspector func(body []byte, sh *shard)
+
+type runner struct {
+	opts     Options
+	client   *http.Client
+	header   http.Header
+	inspect  inspector
+	start    time.Time
+	interval float64 // open model: nanoseconds between scheduled requests
+	limit    uint64  // requests, or no bound
+
+	seq                     atomic.Uint64
+	sent, done, ok, dropped atomic.Int64
+	shards                  []*shard
+}
+
+// shard is the results of some of the workers: a few shards keep workers from queueing on one
+// lock, and cost far less memory than a histogram per worker (~140 KB each).
+type shard struct {
+	mu                sync.Mutex
+	lat, lag, server  *hdrhistogram.Histogram
+	status            map[int]int64
+	errs              map[string]int64
+	reqs, ok, dropped int64
+	late, in, out     int64
+	lastSend, lastEnd time.Duration
+	sent              int64
+}
+
+func (s *shard) addError(kind string) {
+	if _, ok := s.errs[kind]; !ok && len(s.errs) >= MaxErrorKinds {
+		kind = OtherErrors
+	}
+	s.errs[kind]++
+}
+
+// worker is one goroutine's reusable state.
+type worker struct {
+	sh    *shard
+	timer *time.Timer
+	lr    io.LimitedReader
+	buf   bytes.Buffer
+}
+
+func run(ctx context.Context, opts Options, inspect inspector) (*Result, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	r := &runner{opts: opts, inspect: inspect, limit: ^uint64(0)}
+	if opts.Requests > 0 {
+		r.limit = uint64(opts.Requests)
+	}
+	if opts.Rate > 0 {
+		r.interval = 1e9 / opts.Rate
+	}
+	r.header = opts.Header.Clone()
+	if r.header == nil {
+		r.header = http.Header{}
+	}
+	if r.header.Get("Content-Type") == "" {
+		r.header.Set("Content-Type", "application/json")
+	}
+	n := opts.workers()
+	var transport *http.Transport
+	if opts.Client != nil {
+		c := *opts.Client
+		if c.Timeout == 0 {
+			c.Timeout = opts.Timeout
+		}
+		r.client = &c
+	} else {
+		transport = &http.Transport{
+			Proxy:               nil, // it targets only the URL it is given
+			DialContext:         (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        n,
+			MaxIdleConnsPerHost: n,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+			TLSHandshakeTimeout: opts.Timeout,
+		}
+		r.client = &http.Client{Transport: transport, Timeout: opts.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	nShards := min(n, 8)
+	r.shards = make([]*shard, nShards)
+	for i := range r.shards {
+		s := &shard{lat: newHist(), status: map[int]int64{}, errs: map[string]int64{}}
+		if opts.Rate > 0 {
+			s.lag = newHist()
+		}
+		if inspect != nil {
+			s.server = newHist()
+		}
+		r.shards[i] = s
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.start = time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		w := &worker{sh: r.shards[i%nShards]}
+		wg.Go(func() {
+			if opts.Rate > 0 {
+				r.openLoop(runCtx, w)
+			} else {
+				r.closedLoop(runCtx, w)
+			}
+		})
+	}
+	stop := make(chan struct{})
+	var pwg sync.WaitGroup
+	if opts.Progress != nil {
+		pwg.Go(func() { r.progressLoop(stop) })
+	}
+	wg.Wait()
+	close(stop)
+	pwg.Wait()
+	if transport != nil {
+		transport.CloseIdleConnections()
+	}
+	return r.result(), ctx.Err()
+}
+
+func (r *runner) progressLoop(stop <-chan struct{}) {
+	t := time.NewTicker(r.opts.ProgressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			sent, done := r.sent.Load(), r.done.Load()
+			r.opts.Progress(Progress{Elapsed: time.Since(r.start), Sent: sent, Done: done, Successes: r.ok.Load(),
+				Dropped: r.dropped.Load(), InFlight: sent - done})
+		}
+	}
+}
+
+// openLoop is one in-flight slot of the open model. Request seq is due at seq x interval from
+// the start. A free slot claims the next request and waits for its time; when every slot is
+// busy the next request is claimed late, and its latency counts from its due time: the wait
+// the service caused is part of what users would feel (coordinated omission). A request
+// claimed before its time but sent late only because the timer woke late (Go's timers can
+// overshoot by a millisecond on Linux) counts from when it was sent: the service did not cause
+// that wait; SendLag reports it.
+func (r *runner) openLoop(ctx context.Context, w *worker) {
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	for {
+		seq := r.seq.Add(1) - 1
+		if seq >= r.limit {
+			return
+		}
+		due := time.Duration(float64(seq) * r.interval)
+		if r.opts.Duration > 0 && due >= r.opts.Duration {
+			return
+		}
+		now := time.Since(r.start)
+		late := now > due
+		if late && now-due > r.opts.MaxLag {
+			r.dropped.Add(1)
+			w.sh.mu.Lock()
+			w.sh.reqs++
+			w.sh.dropped++
+			w.sh.addError("dropped: more than max lag behind schedule (every in-flight slot busy)")
+			w.sh.mu.Unlock()
+			continue
+		}
+		if !late {
+			w.timer.Reset(due - now)
+			select {
+			case <-ctx.Done():
+				w.timer.Stop()
+				return
+			case <-w.timer.C:
+			}
+		}
+		sent := time.Since(r.start)
+		from := sent
+		if late {
+			from = due
+		}
+		if !r.do(ctx, w, seq, from, sent, sent-due, late) {
+			return
+		}
+	}
+}
+
+// closedLoop is one client of the closed model.
+func (r *runner) closedLoop(ctx context.Context, w *worker) {
+	for {
+		seq := r.seq.Add(1) - 1
+		if seq >= r.limit || ctx.Err() != nil {
+			return
+		}
+		sent := time.Since(r.start)
+		if r.opts.Duration > 0 && sent >= r.opts.Duration {
+			return
+		}
+		if !r.do(ctx, w, seq, sent, sent, 0, false) {
+			return
+		}
+	}
+}
+
+// do sends request seq and records it; latency counts from from. It reports false when ctx
+// ended (the request is then not recorded).
+func (r *runner) do(ctx context.Context, w *worker, seq uint64, from, sent, lag time.Duration, late bool) bool {
+	r.sent.Add(1)
+	t := r.opts.Targeter.Target(seq)
+	status, kind, in := r.send(ctx, w, t)
+	end := time.Since(r.start)
+	if kind != "" && ctx.Err() != nil {
+		return false
+	}
+	r.done.Add(1)
+	ok := kind == ""
+	if ok {
+		r.ok.Add(1)
+	}
+	sh := w.sh
+	sh.mu.Lock()
+	sh.reqs++
+	sh.sent++
+	_ = sh.lat.RecordValue(micros(end - from))
+	if sh.lag != nil {
+		_ = sh.lag.RecordValue(micros(lag))
+	}
+	if late {
+		sh.late++
+	}
+	if status != 0 {
+		sh.status[status]++
+	}
+	if ok {
+		sh.ok++
+		if r.inspect != nil {
+			r.inspect(w.buf.Bytes(), sh)
+		}
+	} else {
+		sh.addError(kind)
+	}
+	sh.in += in
+	sh.out += int64(len(t.Body))
+	sh.lastSend = max(sh.lastSend, sent)
+	sh.lastEnd = max(sh.lastEnd, end)
+	sh.mu.Unlock()
+	return true
+}
+
+// bodyReader is a request body: a bytes.Reader that closes.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
+
+// send makes one request and reads its answer: the status (0 without an answer), the failure's
+// kind ("" for a 2xx answer read whole) and the bytes of body read.
+func (r *runner) send(ctx context.Context, w *worker, t *Target) (status int, kind string, in int64) {
+	req, err := r.request(ctx, t)
+	if err != nil {
+		return 0, errorKind(err), 0
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, errorKind(err), 0
+	}
+	defer resp.Body.Close()
+	status = resp.StatusCode
+	good := status >= 200 && status < 300
+	limit := r.opts.MaxResponseBytes
+	w.buf.Reset()
+	w.lr.R, w.lr.N = resp.Body, limit+1
+	switch {
+	case good && r.inspect == nil:
+		in, err = io.Copy(io.Discard, &w.lr)
+	case good:
+		in, err = w.buf.ReadFrom(&w.lr)
+	default:
+		// Keep the start of an error answer for its code; read the rest to reuse the connection.
+		w.lr.N = 4096
+		in, err = w.buf.ReadFrom(&w.lr)
+		if err == nil {
+			w.lr.N = limit + 1 - in
+			var n int64
+			n, err = io.Copy(io.Discard, &w.lr)
+			in += n
+		}
+	}
+	w.lr.R = nil
+	switch {
+	case err != nil:
+		return status, errorKind(err), in
+	case in > limit:
+		return status, errorKind(errTooLarge), limit
+	case !good:
+		return status, statusKind(status, w.buf.Bytes()), in
+	}
+	return status, "", in
+}
+
+// request builds the request for t with the run's header and context.
+func (r *runner) request(ctx context.Context, t *Target) (*http.Request, error) {
+	if t.u == nil {
+		req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(t.Body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header = r.header
+		return req, nil
+	}
+	body := t.Body
+	rd := &bodyReader{}
+	rd.Reset(body)
+	req := &http.Request{
+		Method: t.Method, URL: t.u, Host: t.u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: r.header, Body: rd, ContentLength: int64(len(body)),
+		GetBody: func() (io.ReadCloser, error) {
+			b := &bodyReader{}
+			b.Reset(body)
+			return b, nil
+		},
+	}
+	if len(body) == 0 {
+		req.Body = http.NoBody
+	}
+	return req.WithContext(ctx), nil
+}
+
+// result merges the shards.
+func (r *runner) result() *Result {
+	o := r.opts
+	res := &Result{Model: Closed, Concurrency: o.Concurrency, StatusCodes: map[string]int64{}, hist: newHist()}
+	if o.Rate > 0 {
+		res.Model, res.Rate, res.Concurrency, res.MaxInFlight = Open, o.Rate, 0, o.MaxInFlight
+	}
+	var lag *hdrhistogram.Histogram
+	if o.Rate > 0 {
+		lag = newHist()
+	}
+	errs := map[string]int64{}
+	var lastSend, lastEnd time.Duration
+	var sent int64
+	for _, s := range r.shards {
+		s.mu.Lock()
+		res.hist.Merge(s.lat)
+		if lag != nil {
+			lag.Merge(s.lag)
+		}
+		for code, n := range s.status {
+			res.StatusCodes[statusKey(code)] += n
+		}
+		for k, n := range s.errs {
+			errs[k] += n
+		}
+		res.Requests += s.reqs
+		res.Successes += s.ok
+		res.Dropped += s.dropped
+		res.Late += s.late
+		res.BytesIn += s.in
+		res.BytesOut += s.out
+		sent += s.sent
+		lastSend = max(lastSend, s.lastSend)
+		lastEnd = max(lastEnd, s.lastEnd)
+		s.mu.Unlock()
+	}
+	res.Elapsed = lastEnd
+	if res.Elapsed <= 0 {
+		res.Elapsed = time.Since(r.start)
+	}
+	if res.Requests > 0 {
+		res.SuccessRate = float64(res.Successes) / float64(res.Requests)
+	}
+	if res.Elapsed > 0 {
+		res.Throughput = float64(res.Successes) / res.Elapsed.Seconds()
+	}
+	if sent > 1 && lastSend > 0 {
+		res.SentRate = float64(sent-1) / lastSend.Seconds()
+	}
+	res.Latency = summarize(res.hist)
+	if lag != nil {
+		l := summarize(lag)
+		res.SendLag = &l
+	}
+	res.Errors = errorCounts(errs)
+	res.Percentiles = curve(res.hist)
+	res.Histogram = buckets(res.hist)
+	return res
+}
