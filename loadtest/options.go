@@ -42,8 +42,8 @@ type Options struct {
 	// modified. Content-Type defaults to application/json.
 	Header http.Header
 	// Client sends the requests; nil means a client made for the run, with a connection pool
-	// as large as the concurrency, closed when the run ends. A given client's Timeout is
-	// replaced by Timeout for the run's requests only if it is zero.
+	// as large as the concurrency, closed when the run ends. Timeout applies to every request
+	// whatever client sends it.
 	Client *http.Client
 	// MaxResponseBytes bounds each answer's body (default DefaultMaxResponseBytes); a larger
 	// one is a failure, "response too large".

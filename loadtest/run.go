@@ -18,7 +18,7 @@ import (
 // when ctx ends: then with the result so far and ctx's error. Requests cut short by ctx are not
 // counted. No goroutine of the run outlives it.
 func Run(ctx context.Context, opts Options) (*Result, error) {
-	return run(ctx, opts, nil)
+	return run(ctx, opts, nil, nil)
 }
 
 // inspector reads a successful answer's body (the train stress test's training time); it is
@@ -67,7 +67,9 @@ type worker struct {
 	buf   bytes.Buffer
 }
 
-func run(ctx context.Context, opts Options, inspect inspector) (*Result, error) {
+// run is Run with an inspector of successful answers and keep, which receives the shards
+// after the run (for what the inspector recorded in them).
+func run(ctx context.Context, opts Options, inspect inspector, keep func([]*shard)) (*Result, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
@@ -88,11 +90,7 @@ func run(ctx context.Context, opts Options, inspect inspector) (*Result, error) 
 	n := opts.workers()
 	var transport *http.Transport
 	if opts.Client != nil {
-		c := *opts.Client
-		if c.Timeout == 0 {
-			c.Timeout = opts.Timeout
-		}
-		r.client = &c
+		r.client = opts.Client
 	} else {
 		transport = &http.Transport{
 			Proxy:               nil, // it targets only the URL it is given
@@ -103,7 +101,9 @@ func run(ctx context.Context, opts Options, inspect inspector) (*Result, error) 
 			DisableCompression:  true,
 			TLSHandshakeTimeout: opts.Timeout,
 		}
-		r.client = &http.Client{Transport: transport, Timeout: opts.Timeout,
+		// No Client.Timeout: it costs a goroutine per request; each request's context has the
+		// deadline instead (send).
+		r.client = &http.Client{Transport: transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	nShards := min(n, 8)
@@ -143,6 +143,9 @@ func run(ctx context.Context, opts Options, inspect inspector) (*Result, error) 
 	pwg.Wait()
 	if transport != nil {
 		transport.CloseIdleConnections()
+	}
+	if keep != nil {
+		keep(r.shards)
 	}
 	return r.result(), ctx.Err()
 }
@@ -282,6 +285,8 @@ func (*bodyReader) Close() error { return nil }
 // send makes one request and reads its answer: the status (0 without an answer), the failure's
 // kind ("" for a 2xx answer read whole) and the bytes of body read.
 func (r *runner) send(ctx context.Context, w *worker, t *Target) (status int, kind string, in int64) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
 	req, err := r.request(ctx, t)
 	if err != nil {
 		return 0, errorKind(err), 0
