@@ -305,7 +305,8 @@ const (
 	KindMemory      = "memory"
 	KindCompare     = "compare"
 	KindSearch      = "search"
-	KindTune        = "tune" // gonomaly performance tune (docs/tuning.md)
+	KindTune        = "tune"     // gonomaly performance tune (docs/tuning.md)
+	KindLoadTest    = "loadtest" // gonomaly performance loadtest (loadtest.Kind, docs/loadtest.md)
 )
 
 // BenchmarkRun is a stored performance result: a versioned JSON document (written by the
