@@ -3,12 +3,18 @@ package bench
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gonomaly/gonomaly/dataset"
+	"github.com/gonomaly/gonomaly/detector"
+	"github.com/gonomaly/gonomaly/internal/parallel"
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
 // CompareConfig compares algorithms on one labelled CSV file.
@@ -26,6 +32,12 @@ type CompareConfig struct {
 	MemoryProfiling bool    `json:"enable_memory_profiling" yaml:"enable_memory_profiling"`
 	Isolate         bool    `json:"isolate" yaml:"isolate"`
 	Seed            uint64  `json:"seed" yaml:"seed"`
+	// Parallel runs up to this many algorithms at once (0 or 1: one at a time), within half
+	// of the machine's memory by the detectors' estimates (an algorithm whose estimate passes
+	// that runs alone). The algorithms then share the cores: their times are those of
+	// contended runs, longer than alone, so the time ranks and tests compare contended runs;
+	// the accuracy figures do not change.
+	Parallel int `json:"parallel,omitempty" yaml:"parallel,omitempty"`
 }
 
 // DefaultCompare compares the algorithms with five measured iterations after one warm-up (five
@@ -51,6 +63,8 @@ func (c *CompareConfig) Validate() error {
 		return bad("need a dataset file and its label column")
 	case !(c.Confidence > 0 && c.Confidence < 1):
 		return bad("confidence %v: must be in (0, 1), such as 0.95", c.Confidence)
+	case c.Parallel < 0 || c.Parallel > MaxParallel:
+		return bad("parallel %d: must be in [1, %d]", c.Parallel, MaxParallel)
 	}
 	return bc.Validate()
 }
@@ -75,22 +89,27 @@ func RunCompare(ctx context.Context, cfg CompareConfig, opts Options) (*CompareD
 	doc := &CompareDoc{Header: opts.header(KindCompare, "compare-"+baseName(cfg.Dataset), "", cfg.Seed, cfg.Isolate), Config: cfg}
 	tr := newTracker(opts.Reporter, len(cfg.Algorithms))
 	timeout := time.Duration(cfg.TimeoutSeconds * float64(time.Second))
-	for _, a := range cfg.Algorithms {
+	doc.Entries = make([]CompareEntry, len(cfg.Algorithms))
+	var mu sync.Mutex // guards doc's shape and fatal when algorithms run at once
+	var fatal error   // the data cannot be compared: no labels, or one class
+	one := func(ctx context.Context, i int) {
+		a := cfg.Algorithms[i]
 		spec := CellSpec{Algorithm: a, Dataset: cfg.Dataset, Label: cfg.Label, Contamination: cfg.Contamination,
 			Seed: cfg.Seed, Iterations: cfg.Iterations, Warmup: cfg.Warmup, Memory: cfg.MemoryProfiling}
 		tr.report(spec.ID(), false)
 		res, _, err := opts.execute(ctx, spec, timeout, cfg.Isolate, 0)
 		if ctx.Err() != nil {
-			doc.finish()
-			return doc, fmt.Errorf("bench: compare stopped: %w", ctx.Err())
+			return
 		}
 		tr.report("", true)
 		e := CompareEntry{Algorithm: a.Name, Params: maps.Clone(a.Params), Status: statusOf(err)}
+		mu.Lock()
+		defer mu.Unlock()
 		if err == nil && !res.Labelled {
-			return nil, fmt.Errorf("bench: compare: %s has no label column %q: %w", cfg.Dataset, cfg.Label, ErrConfig)
+			fatal = cmp.Or(fatal, fmt.Errorf("bench: compare: %s has no label column %q: %w", cfg.Dataset, cfg.Label, ErrConfig))
 		}
 		if err == nil && res.Accuracy == nil {
-			return nil, fmt.Errorf("bench: compare: the labels of %s hold one class only: %w", cfg.Dataset, ErrConfig)
+			fatal = cmp.Or(fatal, fmt.Errorf("bench: compare: the labels of %s hold one class only: %w", cfg.Dataset, ErrConfig))
 		}
 		if err != nil {
 			e.Error = err.Error()
@@ -108,7 +127,56 @@ func RunCompare(ctx context.Context, cfg CompareConfig, opts Options) (*CompareD
 				e.totals = append(e.totals, m.FitSeconds+m.ScoreSeconds)
 			}
 		}
-		doc.Entries = append(doc.Entries, e)
+		doc.Entries[i] = e
+	}
+	if cfg.Parallel <= 1 {
+		for i := range cfg.Algorithms {
+			if one(ctx, i); fatal != nil {
+				return nil, fatal
+			}
+			if ctx.Err() != nil {
+				doc.Entries = doc.Entries[:i]
+				break
+			}
+		}
+	} else {
+		costs, err := compareCosts(ctx, cfg)
+		if err != nil && ctx.Err() == nil {
+			return nil, err
+		}
+		idx := make([]int, len(cfg.Algorithms))
+		for i := range idx {
+			idx[i] = i
+		}
+		schedule(ctx, idx, cfg.Parallel, sysstat.MemoryLimit()/2, func(i int) int64 {
+			if i < len(costs) { // costs is nil when ctx ended while counting, and nothing starts
+				return costs[i]
+			}
+			return 0
+		}, one,
+			func(i int, p *parallel.PanicError) {
+				mu.Lock()
+				defer mu.Unlock()
+				e := CompareEntry{Algorithm: cfg.Algorithms[i].Name, Params: maps.Clone(cfg.Algorithms[i].Params), Status: StatusError}
+				e.Error = fmt.Sprintf("bench: %s: %v: panic: %v", cfg.Algorithms[i].Name, detector.ErrInternal, p.Value)
+				doc.Entries[i] = e
+			})
+		if fatal != nil {
+			return nil, fatal
+		}
+		if ctx.Err() != nil {
+			kept := doc.Entries[:0]
+			for _, e := range doc.Entries {
+				if e.Status != "" {
+					kept = append(kept, e)
+				}
+			}
+			doc.Entries = kept
+		}
+	}
+	if ctx.Err() != nil {
+		doc.finish()
+		return doc, fmt.Errorf("bench: compare stopped: %w", ctx.Err())
 	}
 	rankEntries(doc.Entries)
 	doc.ParetoFront = paretoFront(doc.Entries)
@@ -201,4 +269,34 @@ func pairTests(es []CompareEntry, confidence float64) ([]PairTest, error) {
 		}
 	}
 	return pairs, nil
+}
+
+// compareCosts is each algorithm's memory estimate (detector.Model.Estimate) on the file's
+// shape, for running algorithms at once: one pass over the file counts its rows, in reused
+// chunks.
+func compareCosts(ctx context.Context, cfg CompareConfig) ([]int64, error) {
+	src, closer, err := dataset.OpenCSV(cfg.Dataset, dataset.CSVOptions{Label: cfg.Label})
+	if err != nil {
+		return nil, fmt.Errorf("bench: compare: %w", err)
+	}
+	defer closer.Close()
+	rows, cols := 0, len(src.Columns())
+	for {
+		m, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bench: compare: %w", err)
+		}
+		rows += m.Rows
+	}
+	costs := make([]int64, len(cfg.Algorithms))
+	for i, a := range cfg.Algorithms {
+		// A model that cannot be made fails in its cell, where its error is reported.
+		if m, err := newModel(a, cfg.Contamination, cfg.Seed); err == nil {
+			costs[i] = m.Estimate(rows, cols).Bytes
+		}
+	}
+	return costs, nil
 }

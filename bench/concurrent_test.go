@@ -226,3 +226,40 @@ func TestRunDetectionsCancel(t *testing.T) {
 		t.Errorf("on a cancelled context: %v, %v", err, res)
 	}
 }
+
+// Compare with algorithms run two at a time gives the sequential run's accuracy figures, in
+// the order asked, each isolated in its child process.
+func TestCompareParallel(t *testing.T) {
+	cfg := bench.DefaultCompare(wbc, "label", "isolation_forest", "hbos", "ecod", "knn")
+	cfg.Iterations, cfg.Warmup, cfg.Seed = 2, 0, 3
+	run := func(p int, isolate bool) *bench.CompareDoc {
+		cfg.Parallel, cfg.Isolate = p, isolate
+		doc, err := bench.RunCompare(context.Background(), cfg, bench.Options{Child: childCmd()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	seq, par := run(0, false), run(2, true)
+	if len(par.Entries) != 4 || par.Rows != 223 {
+		t.Fatalf("%d entries, %d rows", len(par.Entries), par.Rows)
+	}
+	for i, e := range par.Entries {
+		s := seq.Entries[i]
+		if e.Algorithm != s.Algorithm || e.Status != bench.StatusOK || e.Accuracy == nil || *e.Accuracy != *s.Accuracy || e.Rank != s.Rank {
+			t.Errorf("%d: %s %s %v rank %d, sequential %s %v rank %d", i, e.Algorithm, e.Status, e.Accuracy, e.Rank, s.Algorithm, s.Accuracy, s.Rank)
+		}
+	}
+	cfg.Parallel = bench.MaxParallel + 1
+	if err := cfg.Validate(); !errors.Is(err, bench.ErrConfig) {
+		t.Errorf("parallel %d: %v", cfg.Parallel, err)
+	}
+	// Cancelled before it starts: no entry, the error says so.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cfg.Parallel = 2
+	doc, err := bench.RunCompare(ctx, cfg, bench.Options{Child: childCmd()})
+	if !errors.Is(err, context.Canceled) || doc == nil || len(doc.Entries) != 0 {
+		t.Errorf("cancelled: %v, %v", err, doc)
+	}
+}
