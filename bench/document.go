@@ -80,6 +80,9 @@ type Memory struct {
 	RSSScope      string `json:"rss_scope"`
 }
 
+// MaxSamples is the most per-iteration times a Cell keeps.
+const MaxSamples = 100
+
 // Cell is one cell of a benchmark document.
 type Cell struct {
 	ID            string         `json:"id"`
@@ -100,6 +103,11 @@ type Cell struct {
 	Score *Summary `json:"score_seconds,omitempty"`
 	Total *Summary `json:"total_seconds,omitempty"`
 	CPU   *Summary `json:"cpu_seconds,omitempty"`
+	// Samples are the measured iterations' total (fit + score) seconds in the order measured,
+	// at most MaxSamples of them (a longer run keeps MaxSamples evenly spaced ones): what
+	// reports compare builds with, as benchstat does. Documents written before they existed
+	// have none; their cells compare by their median.
+	Samples []float64 `json:"total_seconds_samples,omitempty"`
 	// Throughput is rows / median total seconds; ScoreThroughput rows / median score seconds.
 	Throughput      float64 `json:"throughput_rows_per_sec"`
 	ScoreThroughput float64 `json:"score_rows_per_sec"`

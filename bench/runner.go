@@ -260,6 +260,7 @@ func makeCell(spec CellSpec, res *CellResult, err error, wall time.Duration) Cel
 	c.Rows, c.Cols = res.Rows, res.Cols
 	c.Iterations = len(res.Measurements)
 	c.Fit, c.Score, c.Total, c.CPU = summarizeRuns(res.Measurements)
+	c.Samples = totalSamples(res.Measurements, MaxSamples)
 	if c.Total.Median > 0 {
 		c.Throughput = float64(c.Rows) / c.Total.Median
 	}
@@ -282,6 +283,24 @@ func memoryOf(res *CellResult) *Memory {
 		m.ScorePeakHeap = max(m.ScorePeakHeap, ms.ScorePeakHeap)
 	}
 	return m
+}
+
+// totalSamples are the iterations' total seconds, at most n of them: evenly spaced ones of a
+// longer run, the first and last included.
+func totalSamples(ms []Measurement, n int) []float64 {
+	if len(ms) == 0 || n <= 0 {
+		return nil
+	}
+	k := min(len(ms), n)
+	out := make([]float64, k)
+	for i := range k {
+		j := i
+		if k < len(ms) && k > 1 {
+			j = i * (len(ms) - 1) / (k - 1)
+		}
+		out[i] = ms[j].FitSeconds + ms[j].ScoreSeconds
+	}
+	return out
 }
 
 // summarizeRuns summarises fit, score, total and CPU seconds over measured iterations; the
