@@ -274,13 +274,43 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) *apiError {
 	}
 	f := streamFailed{Error: truncate(end.msg, maxErrorText), Code: end.code, Line: end.line, Rows: st.rows, Anomalies: st.anomalies}
 	if !st.started {
+		closeAfter(w, r) // what is left of the body is not read
 		writeJSON(w, end.status, f)
 		return nil
 	}
 	b, _ := json.Marshal(f) // strings and ints only: cannot fail
-	_ = st.write(append(b, '\n'))
+	if st.write(append(b, '\n')) == nil {
+		st.closeConn(r)
+	}
 	return nil
 }
+
+// closeConn ends the answer of a stream that ends before its body and closes the connection.
+// Left to net/http, the rest of the body would be read as far as 256 KB to keep the
+// connection, and in full-duplex mode that read can race the reading of the next request
+// ("invalid concurrent Body.Read call", Go 1.26); a stream that failed keeps no connection.
+func (st *stream) closeConn(r *http.Request) {
+	conn, bw, err := st.rc.Hijack()
+	if err != nil {
+		return // HTTP/2: the stream is reset when the handler returns
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(streamLinger))
+	if r.ProtoAtLeast(1, 1) {
+		_, _ = bw.WriteString("0\r\n\r\n") // the end of the chunked answer
+		_ = bw.Flush()
+	}
+	// Closing with unread bytes would reset the connection, and the client could lose the
+	// end of the answer: close our side, then read what comes until the client closes its
+	// side or streamLinger passes.
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_, _ = io.Copy(io.Discard, conn)
+}
+
+// streamLinger bounds how long a failed stream's connection is drained before it is closed.
+const streamLinger = 500 * time.Millisecond
 
 // run reads, scores and answers batches until the body ends (nil) or something ends the
 // stream early.
@@ -432,6 +462,9 @@ func (st *stream) write(b []byte) error {
 		h.Set("Content-Type", "application/x-ndjson")
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Accel-Buffering", "no") // a proxy in front (nginx) must not hold the lines back
+		// The connection ends with the stream: one that fails before its body ends is closed
+		// (closeConn), and a client must not pick it up for its next request meanwhile.
+		h.Set("Connection", "close")
 		st.w.WriteHeader(http.StatusOK)
 	}
 	if _, err := st.w.Write(b); err != nil {
@@ -496,17 +529,8 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	}
 	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	b.mu.Unlock()
-	n, err := b.r.Read(p)
-	if err == io.EOF {
-		// From now on net/http reads the connection only to notice the client leaving: a
-		// deadline passing there would cancel the stream while it answers its last batch.
-		b.mu.Lock()
-		if !b.stopped {
-			_ = b.rc.SetReadDeadline(time.Time{})
-		}
-		b.mu.Unlock()
-	}
-	return n, err
+	// At the body's end net/http lifts the deadline itself, to watch for the client leaving.
+	return b.r.Read(p)
 }
 
 // stop makes the read in progress, and every later one, fail at once.
@@ -610,12 +634,12 @@ func parseRow(line []byte, dst []float64, cols int) ([]float64, *lineError) {
 	if !p.byte(']') {
 		for {
 			p.ws()
-			if n == cols {
-				return dst[:start], lineErrorf(CodeInvalidData, ": more than %d values, the detector was trained on %d", cols, cols)
-			}
 			v, e := jsonNumber(&p, n)
 			if e != nil {
 				return dst[:start], e
+			}
+			if n == cols {
+				return dst[:start], lineErrorf(CodeInvalidData, ": more than %d values, the detector was trained on %d", cols, cols)
 			}
 			dst = append(dst, v)
 			n++
