@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,15 +17,43 @@ import (
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector"
 	"github.com/gonomaly/gonomaly/eval"
+	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
 type detectFlags struct {
 	modelFlags
-	model  string
-	output string
-	json   bool
-	chunk  int
+	model   string
+	output  string
+	json    bool
+	chunk   int
+	fitRows int
 }
+
+// Defaults and bounds of detect's memory planning (see docs/streaming.md).
+const (
+	// defaultDetectMemory is --max-memory's default for detect: the whole process's budget.
+	defaultDetectMemory = 400 << 20
+	// baseMemory is what the process takes before any data: the runtime, the binary, the
+	// readers' buffers (measured: 28 MB of RSS for detect on a 223-row file).
+	baseMemory = 32 << 20
+	// maxAutoFitRows bounds the sample the budget chooses: past a million rows a fit's
+	// threshold and model change little, and its time grows.
+	maxAutoFitRows = 1_000_000
+	// minFitRows is the least sample detect fits on without being told to: a smaller budget
+	// is refused (or --force'd) rather than fitted on a handful of rows.
+	minFitRows = 256
+	// maxFitRows bounds --fit-rows.
+	maxFitRows = 100_000_000
+	// maxChunkRows bounds --chunk-rows.
+	maxChunkRows = 1 << 22
+	// metricBytesPerRow is what the metrics hold per row on the streaming path: the score
+	// and the label (8 bytes each), then the sort order that ROC-AUC and average precision
+	// build (8 more), with room for the slices' growth.
+	metricBytesPerRow = 40
+)
+
+// afterSample, when set (by tests), runs between the sampling pass and the scoring pass.
+var afterSample func()
 
 // detectResult is the JSON document `detect --json` prints (see docs/architecture.md).
 type detectResult struct {
@@ -39,6 +71,7 @@ type detectResult struct {
 
 func newDetectCmd() *cobra.Command {
 	f := &detectFlags{}
+	f.maxMemory = defaultDetectMemory
 	cmd := &cobra.Command{
 		Use:   "detect (--algorithm NAME | --model FILE) --input FILE [flags]",
 		Short: "Score every row of a CSV or Parquet file for anomalies",
@@ -48,8 +81,19 @@ file and scores its rows (for knn and local_outlier_factor each row is left out 
 neighbours, as scikit-learn does for training data). With --model it loads a model saved by
 'gonomaly train' and streams the file through it in chunks, so memory stays bounded by the
 chunk size, not the file size; each chunk is scored on all cores while the next is read.
-On a terminal, stderr shows progress: the rows read and scored, their rate and the time
-left, and how long a fit has been running.
+
+--max-memory is the budget of the whole process (default 400MiB). Before reading a file,
+detect estimates its rows (the file's size and the first chunk's bytes per row, the
+compressed share for gzip, the footer for Parquet) and what the fit on them needs. When
+that is over the budget, it says so on stderr and streams instead: it fits on a seeded
+reservoir sample of as many rows as the budget allows (at most 1,000,000; --fit-rows sets
+the number and always takes this path), then scores every row in a second pass, as --model
+does; every row, the sample's included, is then scored as a new row. Standard input is read
+into memory (it cannot be read twice). With --label on the streaming path the metrics are
+computed when every score and label fits the budget beside the model, else skipped with a
+note on stderr (ROC-AUC needs every score).
+On a terminal, stderr shows progress: the rows read, sampled and scored, their rate and the
+time left, and how long a fit has been running.
 
 A summary goes to stderr; --json prints one JSON object on stdout instead:
   {"algorithm","rows","cols","fit_seconds","score_seconds","anomalies","threshold",
@@ -60,16 +104,22 @@ when the name ends in .parquet).
 ` + algorithmHelp(),
 		Example: `  gonomaly detect --algorithm isolation_forest --input testdata/datasets/adbench/thyroid.csv --label label
   gonomaly detect -a local_outlier_factor -i data.csv -p n_neighbors=35 --output scores.csv
+  gonomaly detect -a isolation_forest -i big.csv.gz --max-memory 1GiB --output scores.parquet
   gonomaly detect --model forest.gnm --input new.csv --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDetect(cmd, f) },
 	}
 	f.register(cmd.Flags())
 	fs := cmd.Flags()
+	if mm := fs.Lookup("max-memory"); mm != nil {
+		mm.Usage = "memory budget of the whole process, e.g. 1GiB: data that would not fit it is fitted on a sample that does, then scored streaming"
+		mm.DefValue = formatSize(defaultDetectMemory)
+	}
 	fs.StringVarP(&f.model, "model", "m", "", "model file saved by 'gonomaly train' (instead of --algorithm)")
 	fs.StringVarP(&f.output, "output", "o", "", "write score,is_anomaly per row to this file (.csv or .parquet)")
 	fs.BoolVar(&f.json, "json", false, "print the result as one JSON object on stdout")
-	fs.IntVar(&f.chunk, "chunk-rows", dataset.DefaultChunkRows, "rows per chunk when streaming through --model")
+	fs.IntVar(&f.chunk, "chunk-rows", dataset.DefaultChunkRows, "rows per chunk when streaming")
+	fs.IntVar(&f.fitRows, "fit-rows", 0, "fit on a seeded sample (--seed) of this many rows, then score every row streaming (default: all rows if they fit --max-memory, else what it allows, at most 1000000)")
 	cmd.MarkFlagsMutuallyExclusive("algorithm", "model")
 	cmd.MarkFlagsOneRequired("algorithm", "model")
 	cmd.MarkFlagRequired("input")
@@ -77,14 +127,68 @@ when the name ends in .parquet).
 }
 
 func runDetect(cmd *cobra.Command, f *detectFlags) error {
-	if f.chunk < 1 {
-		return usagef("--chunk-rows %d: must be at least 1", f.chunk)
+	if f.chunk < 1 || f.chunk > maxChunkRows {
+		return usagef("--chunk-rows %d: must be between 1 and %d", f.chunk, maxChunkRows)
+	}
+	fitRowsSet := cmd.Flags().Changed("fit-rows")
+	if fitRowsSet && (f.fitRows < 1 || f.fitRows > maxFitRows) {
+		return usagef("--fit-rows %d: must be between 1 and %d (leave it out to let --max-memory choose)", f.fitRows, maxFitRows)
+	}
+	if f.model != "" {
+		if cmd.Flags().Changed("param") || cmd.Flags().Changed("contamination") || cmd.Flags().Changed("seed") {
+			return usagef("--param, --contamination and --seed set up a new detector; they do not apply to a saved --model")
+		}
+		for _, fl := range append(budgetFlags, "fit-rows") {
+			if cmd.Flags().Changed(fl) {
+				return usagef("--%s bounds a fit; a saved --model is not fitted again", fl)
+			}
+		}
+	}
+	if f.maxFitTime < 0 {
+		return usagef("--max-fit-time %v: must not be negative (0: no limit)", f.maxFitTime)
+	}
+	lim := sysstat.MemoryLimit()
+	switch {
+	case cmd.Flags().Changed("max-memory") && int64(f.maxMemory) > lim:
+		return usagef("--max-memory %s: more than the %s this process may use (the machine's memory or its container's limit)", formatSize(int64(f.maxMemory)), humanSize(lim))
+	case f.maxMemory == 0:
+		f.maxMemory = defaultDetectMemory
+	}
+	if int64(f.maxMemory) > lim { // the default, on a machine smaller than it
+		f.maxMemory = byteSize(lim / 2)
+	}
+	regular := false
+	if fi, err := os.Stat(f.input); err == nil && f.input != "-" {
+		regular = fi.Mode().IsRegular()
+	}
+	if fitRowsSet && !regular {
+		return usagef("--fit-rows reads --input twice (a sample, then every row); %s cannot be read twice: give a file", f.input)
 	}
 	prog := newProgress(cmd.ErrOrStderr(), f.json)
 	defer prog.clear()
 	ctx := detector.WithProgress(cmd.Context(), prog.report)
 	if f.output != "" && sameFile(f.input, f.output) {
 		return usagef("--output %s is the --input file: the scores would replace the data", f.output)
+	}
+	var m *detector.Model
+	if f.model == "" {
+		var err error
+		if m, err = f.newModel(cmd); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if m, err = detector.LoadFile(f.model); err != nil {
+			return err
+		}
+	}
+	// Plan before creating the output, so a refused plan leaves nothing behind.
+	var plan *streamPlan
+	if f.model == "" && regular {
+		var err error
+		if plan, err = f.planDetect(ctx, cmd.ErrOrStderr(), m, fitRowsSet); err != nil {
+			return err
+		}
 	}
 	var out *scoreFile
 	if f.output != "" {
@@ -97,13 +201,8 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	res := &detectResult{}
 	var scores []float64 // kept only when labels need them
 	var labels []int
-	var m *detector.Model
-
-	if f.model == "" {
-		var err error
-		if m, err = f.newModel(cmd); err != nil {
-			return err
-		}
+	switch {
+	case f.model == "" && plan == nil:
 		tab, fr, err := f.fitInput(ctx, cmd.ErrOrStderr(), prog, m)
 		if err != nil {
 			return err
@@ -123,44 +222,28 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 				return err
 			}
 		}
-	} else {
-		if cmd.Flags().Changed("param") || cmd.Flags().Changed("contamination") || cmd.Flags().Changed("seed") {
-			return usagef("--param, --contamination and --seed set up a new detector; they do not apply to a saved --model")
-		}
-		for _, fl := range budgetFlags {
-			if cmd.Flags().Changed(fl) {
-				return usagef("--%s bounds a fit; a saved --model is not fitted again", fl)
+	default:
+		var keepRows int64 // rows of scores and labels the metrics may hold
+		if f.model == "" {
+			defer setMemoryLimit(int64(f.maxMemory))()
+			fr, err := f.fitSample(ctx, prog, m, plan)
+			if err != nil {
+				return err
 			}
+			res.FitSeconds = (fr.FitTime + fr.ScoreTime).Seconds()
+			keepRows = plan.keepRows
+		} else {
+			keepRows = max(0, int64(f.maxMemory)-baseMemory-streamBytes(f.chunk, m.Cols, f.input, f.output)-modelBytes(f.model)) / metricBytesPerRow
 		}
-		var err error
-		if m, err = detector.LoadFile(f.model); err != nil {
-			return err
-		}
-		src, err := dataset.Open(f.input, dataset.Options{Label: f.label, ChunkRows: f.chunk})
+		st, err := f.scoreStream(ctx, prog, m, out, keepRows, plan)
 		if err != nil {
 			return err
 		}
-		defer src.Close()
-		if n := len(src.Columns()); n != m.Cols {
-			hint := ""
-			if n == m.Cols+1 && f.label == "" {
-				hint = " (is one of them a label column? name it with --label)"
-			}
-			return fmt.Errorf("%s has %d feature columns, the model was fitted on %d%s: %w", f.input, n, m.Cols, hint, detector.ErrDimension)
-		}
-		tap := &labelTap{Source: src}
-		sink := &detectSink{out: out, keep: f.label != ""}
-		prog.step("score", "rows", "scoring %s", f.input)
-		t0 := time.Now()
-		n, err := m.ScoreStream(ctx, tap, sink)
-		prog.clear()
-		if err != nil {
-			return err
-		}
-		res.Cols, res.Rows, res.ScoreSeconds = m.Cols, n, time.Since(t0).Seconds()
-		res.Anomalies, scores = sink.anomalies, sink.scores
-		if f.label != "" {
-			labels = tap.labels
+		res.Cols, res.Rows, res.ScoreSeconds, res.Anomalies = m.Cols, st.rows, st.seconds, st.anomalies
+		scores, labels = st.scores, st.labels
+		if f.label != "" && st.skipped {
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: the scores and labels of %s rows (%s) do not fit --max-memory %s beside the model: no accuracy metrics (ROC-AUC needs every score)\n",
+				group(int64(st.rows)), humanSize(int64(st.rows)*metricBytesPerRow), formatSize(int64(f.maxMemory)))
 		}
 	}
 	res.Algorithm, res.Threshold = m.Algorithm, m.Threshold
@@ -169,7 +252,7 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 			return err
 		}
 	}
-	if labels != nil {
+	if labels != nil && scores != nil {
 		met, err := eval.Evaluate(labels, scores)
 		if err != nil && !errors.Is(err, eval.ErrOneClass) {
 			return err
@@ -184,7 +267,262 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		return writeJSON(cmd.OutOrStdout(), res)
 	}
 	printDetect(cmd.ErrOrStderr(), res, f.output)
+	if plan != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%-18s a seeded sample of %s rows (of %s), %.3f s to draw\n", "fitted on", group(int64(plan.sampled)), group(plan.seen), plan.sampleSeconds)
+	}
 	return nil
+}
+
+// streamPlan is detect's plan for data fitted on a sample and scored streaming.
+type streamPlan struct {
+	fitRows  int   // the sample's size asked for
+	keepRows int64 // rows of scores and labels the metrics may hold beside the model
+	// Filled by the sampling pass.
+	sampled       int
+	seen          int64
+	sampleSeconds float64
+}
+
+// inputShape is what detect learns of --input before reading it whole: its feature columns
+// and an estimate of its rows.
+type inputShape struct {
+	cols int
+	rows int64 // 0 when unknown
+}
+
+// probeInput reads the first chunk of path to learn its columns and estimate its rows: a
+// Parquet footer says how many; for CSV the file's size over the first chunk's bytes per row
+// (gzip: the share of the compressed file the chunk took). An error of that chunk (a bad
+// row, no rows) is returned as reading the file would return it.
+func probeInput(ctx context.Context, path, label string) (inputShape, error) {
+	src, err := dataset.Open(path, dataset.Options{Label: label})
+	if err != nil {
+		return inputShape{}, err
+	}
+	defer src.Close()
+	sh := inputShape{cols: len(src.Columns())}
+	if _, err := src.Next(ctx); err != nil {
+		return sh, err
+	}
+	if z, ok := src.(dataset.Sized); ok {
+		sh.rows = z.TotalRows()
+	}
+	return sh, nil
+}
+
+// planDetect decides how detect --algorithm runs on a file: nil to read it into memory and
+// fit on every row (the data, its growth while read, and the fit fit --max-memory), or a
+// plan to fit on a sample and stream (the data would not fit, or --fit-rows asks for it).
+// The switch is said on w. A sample that does not fit the budget either is refused like a
+// fit over it (a warning, exit 1) unless --force.
+func (f *detectFlags) planDetect(ctx context.Context, w io.Writer, m *detector.Model, fitRowsSet bool) (*streamPlan, error) {
+	sh, err := probeInput(ctx, f.input, f.label)
+	if err != nil {
+		return nil, err
+	}
+	budget := int64(f.maxMemory)
+	rows, cols := sh.rows, sh.cols
+	labelled := f.label != ""
+	if !fitRowsSet && (rows <= 0 || inMemoryBytes(m, f.input, rows, cols, labelled) <= float64(budget)) {
+		return nil, nil
+	}
+	stream := streamBytes(f.chunk, cols, f.input, f.output)
+	p := &streamPlan{fitRows: f.fitRows}
+	if !fitRowsSet {
+		hi := int64(maxAutoFitRows)
+		if rows > 0 {
+			hi = min(hi, rows)
+		}
+		// The largest sample whose rows and fit fit the budget with the stream's buffers:
+		// Estimate grows with the rows, so a binary search finds it.
+		lo := int64(0)
+		for lo < hi {
+			mid := lo + (hi-lo+1)/2
+			if float64(baseMemory+stream)+sampleBytes(m, mid, cols) <= float64(budget) {
+				lo = mid
+			} else {
+				hi = mid - 1
+			}
+		}
+		p.fitRows = int(lo)
+		if lo < minFitRows {
+			p.fitRows = minFitRows
+			if rows > 0 {
+				p.fitRows = int(min(rows, minFitRows))
+			}
+		}
+		fmt.Fprintf(w, "note: %s holds about %s rows x %d columns: reading them and fitting %s on all of them needs about %s, over --max-memory %s; fitting on a seeded sample of %s rows instead, then scoring every row streaming\n",
+			f.input, group(sh.rows), cols, m.Algorithm, humanSize(int64(min(inMemoryBytes(m, f.input, rows, cols, labelled), math.MaxInt64/2))),
+			formatSize(budget), group(int64(p.fitRows)))
+	} else {
+		fmt.Fprintf(w, "note: fitting %s on a seeded sample of %s rows (--fit-rows) of %s, then scoring every row streaming\n", m.Algorithm, group(int64(p.fitRows)), f.input)
+	}
+	if err := m.CheckBudget(p.fitRows, cols, detector.Budget{Bytes: budget, Time: f.maxFitTime}); err != nil {
+		if !errors.Is(err, detector.ErrOverBudget) {
+			return nil, err
+		}
+		if err := f.checkBudget(w, m, p.fitRows, cols); err != nil { // the warning, and --force
+			return nil, err
+		}
+	} else if need := float64(baseMemory+stream) + sampleBytes(m, int64(p.fitRows), cols); need > float64(budget) {
+		fmt.Fprintf(w, "warning: a sample of %s rows x %d columns, its fit and the stream's buffers need about %s, over --max-memory %s\n",
+			group(int64(p.fitRows)), cols, humanSize(int64(need)), formatSize(budget))
+		if !f.force {
+			return nil, errors.New("not fitting over the budget: ask for fewer rows with --fit-rows, raise --max-memory, or pass --force to fit anyway")
+		}
+		fmt.Fprintln(w, "warning: fitting anyway (--force)")
+	}
+	left := float64(budget-baseMemory-stream) - retainedBytes(int64(p.fitRows), cols)
+	p.keepRows = int64(max(0, left) / metricBytesPerRow)
+	return p, nil
+}
+
+// inMemoryBytes estimates what reading rows x cols into memory and fitting on them needs:
+// the base and the reader's buffers, the matrix twice (a slice grown by appending holds up to
+// twice its length), the labels and metrics, the anomaly flags, and the detector's estimate
+// of the fit.
+func inMemoryBytes(m *detector.Model, in string, rows int64, cols int, labelled bool) float64 {
+	r := float64(rows)
+	need := float64(baseMemory+readerBytes(in, cols)) + 2*r*float64(cols)*8 + r
+	if labelled {
+		need += 2*r*8 + metricBytesPerRow*r
+	}
+	if rows > math.MaxInt32 {
+		return need + float64(m.Estimate(math.MaxInt32, cols).Bytes)
+	}
+	return need + float64(m.Estimate(int(rows), cols).Bytes)
+}
+
+// sampleBytes is what a sample of n rows x cols and the fit on it need: the rows, the
+// sampler's bookkeeping (a stream row and a slot a row), and the detector's estimate.
+func sampleBytes(m *detector.Model, n int64, cols int) float64 {
+	return retainedBytes(n, cols) + float64(m.Estimate(int(n), cols).Bytes)
+}
+
+// retainedBytes is what may outlive a fit on n rows: the sample itself, which neighbour
+// detectors keep as their model.
+func retainedBytes(n int64, cols int) float64 {
+	return float64(n) * (float64(cols)*8 + 16)
+}
+
+// streamBytes is what the scoring pass holds whatever the rows: the source's chunk and the
+// two ScoreStream copies, their scores and flags, and the Parquet reader's pages (a page of
+// every column) or writer's row group when those formats are in play.
+func streamBytes(chunk, cols int, in, out string) int64 {
+	b := int64(chunk)*(3*int64(cols)*8+2*9) + readerBytes(in, cols)
+	if isParquetName(out) {
+		b += 48 << 20
+	}
+	return b
+}
+
+// readerBytes is what reading in holds besides its chunk: for Parquet, a page of every
+// column and the library's decode buffers (a page is a megabyte or so).
+func readerBytes(in string, cols int) int64 {
+	if isParquetName(in) {
+		return 8<<20 + int64(min(cols, 1024))<<20
+	}
+	return 0
+}
+
+func isParquetName(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".parquet" || ext == ".pq"
+}
+
+// modelBytes is the size of a model file, a stand-in for what the loaded model holds.
+func modelBytes(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return 2 * fi.Size()
+}
+
+// setMemoryLimit sets the runtime's soft memory limit to the budget, so the heap of a large
+// sample does not grow to twice its live size before a collection, and returns what undoes
+// it. A GOMEMLIMIT the user set is left alone, as is a budget too small to steer by.
+func setMemoryLimit(budget int64) func() {
+	if os.Getenv("GOMEMLIMIT") != "" || budget < 2*baseMemory {
+		return func() {}
+	}
+	prev := debug.SetMemoryLimit(budget)
+	return func() { debug.SetMemoryLimit(prev) }
+}
+
+// fitSample draws the plan's sample in a first pass over --input (seeded by --seed) and fits
+// m on it.
+func (f *detectFlags) fitSample(ctx context.Context, prog *progress, m *detector.Model, plan *streamPlan) (*detector.FitResult, error) {
+	src, err := dataset.Open(f.input, dataset.Options{Label: f.label, ChunkRows: f.chunk})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	prog.step("sample", "rows", "sampling %s rows of %s", group(int64(plan.fitRows)), f.input)
+	t0 := time.Now()
+	rp := &readProgress{Source: src, ctx: ctx, phase: "sample"}
+	x, err := dataset.Reservoir(ctx, rp, plan.fitRows, uint64(f.seed))
+	prog.clear()
+	if err != nil {
+		return nil, err
+	}
+	plan.sampled, plan.seen, plan.sampleSeconds = x.Rows, rp.rows, time.Since(t0).Seconds()
+	if afterSample != nil {
+		afterSample()
+	}
+	prog.step("fit", "rows", "fitting %s on a sample of %d x %d", m.Algorithm, x.Rows, x.Cols)
+	fr, err := m.Fit(ctx, x)
+	prog.clear()
+	return fr, err
+}
+
+// streamed is what the scoring pass found.
+type streamed struct {
+	rows      int
+	seconds   float64
+	anomalies int
+	scores    []float64 // nil unless labelled and within the budget
+	labels    []int
+	skipped   bool // the metrics were given up: the scores and labels would not fit
+}
+
+// scoreStream scores every row of --input through m into out (if any), keeping scores and
+// labels for the metrics while they number at most keepRows.
+func (f *detectFlags) scoreStream(ctx context.Context, prog *progress, m *detector.Model, out *scoreFile, keepRows int64, plan *streamPlan) (*streamed, error) {
+	src, err := dataset.Open(f.input, dataset.Options{Label: f.label, ChunkRows: f.chunk})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	if n := len(src.Columns()); n != m.Cols {
+		hint := ""
+		if n == m.Cols+1 && f.label == "" {
+			hint = " (is one of them a label column? name it with --label)"
+		}
+		return nil, fmt.Errorf("%s has %d feature columns, the model was fitted on %d%s: %w", f.input, n, m.Cols, hint, detector.ErrDimension)
+	}
+	keep := f.label != ""
+	tap := &labelTap{Source: src, keep: keep, max: keepRows}
+	if plan != nil {
+		tap.total = plan.seen // the sampling pass counted them
+	}
+	sink := &detectSink{out: out, keep: keep, max: keepRows}
+	prog.step("score", "rows", "scoring %s", f.input)
+	t0 := time.Now()
+	n, err := m.ScoreStream(ctx, tap, sink)
+	prog.clear()
+	if err != nil {
+		return nil, err
+	}
+	st := &streamed{rows: n, seconds: time.Since(t0).Seconds(), anomalies: sink.anomalies}
+	if keep {
+		if tap.dropped || sink.dropped {
+			st.skipped = true
+		} else {
+			st.scores, st.labels = sink.scores, tap.labels
+		}
+	}
+	return st, nil
 }
 
 func printDetect(w io.Writer, r *detectResult, output string) {
@@ -221,8 +559,9 @@ func readTable(ctx context.Context, prog *progress, path, label string) (*datase
 // readProgress reports the rows a Source has read to the progress hook of ctx.
 type readProgress struct {
 	dataset.Source
-	ctx  context.Context
-	rows int64
+	ctx   context.Context
+	phase string // "read" when empty
+	rows  int64
 }
 
 func (r *readProgress) Next(ctx context.Context) (*dataset.Matrix, error) {
@@ -233,27 +572,44 @@ func (r *readProgress) Next(ctx context.Context) (*dataset.Matrix, error) {
 		if z, ok := r.Source.(dataset.Sized); ok {
 			total = z.TotalRows()
 		}
-		detector.ReportProgress(r.ctx, "read", r.rows, total)
+		phase := r.phase
+		if phase == "" {
+			phase = "read"
+		}
+		detector.ReportProgress(r.ctx, phase, r.rows, total)
 	}
 	return x, err
 }
 
-// labelTap keeps the labels of the chunks a Source returns, for the metrics.
+// labelTap keeps the labels of the chunks a Source returns, for the metrics, while they
+// number at most max (then it drops them and says so in dropped). It is Sized: total when
+// set (a first pass counted the rows), else the source's estimate.
 type labelTap struct {
 	dataset.Source
-	labels []int
+	keep    bool
+	max     int64
+	total   int64
+	labels  []int
+	dropped bool
 }
 
 func (l *labelTap) Next(ctx context.Context) (*dataset.Matrix, error) {
 	x, err := l.Source.Next(ctx)
-	if err == nil {
-		l.labels = append(l.labels, l.Source.Labels()...)
+	if err == nil && l.keep {
+		if int64(len(l.labels)+x.Rows) > l.max {
+			l.keep, l.dropped, l.labels = false, true, nil
+		} else {
+			l.labels = append(l.labels, l.Source.Labels()...)
+		}
 	}
 	return x, err
 }
 
-// TotalRows passes on the source's estimate, for progress.
+// TotalRows passes on the rows counted, or the source's estimate, for progress.
 func (l *labelTap) TotalRows() int64 {
+	if l.total > 0 {
+		return l.total
+	}
 	if z, ok := l.Source.(dataset.Sized); ok {
 		return z.TotalRows()
 	}
@@ -261,10 +617,12 @@ func (l *labelTap) TotalRows() int64 {
 }
 
 // detectSink counts the anomalies of a stream of scores, keeps the scores when keep is set
-// (for the metrics) and passes them on to out, if any.
+// (for the metrics) while they number at most max, and passes them on to out, if any.
 type detectSink struct {
 	out       *scoreFile
 	keep      bool
+	max       int64
+	dropped   bool
 	anomalies int
 	scores    []float64
 }
@@ -276,7 +634,11 @@ func (d *detectSink) Write(scores []float64, isAnomaly []bool) error {
 		}
 	}
 	if d.keep {
-		d.scores = append(d.scores, scores...)
+		if int64(len(d.scores)+len(scores)) > d.max {
+			d.keep, d.dropped, d.scores = false, true, nil
+		} else {
+			d.scores = append(d.scores, scores...)
+		}
 	}
 	if d.out != nil {
 		return d.out.Write(scores, isAnomaly)
