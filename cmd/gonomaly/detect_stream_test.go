@@ -226,7 +226,7 @@ func TestDetectSwitchesToStreaming(t *testing.T) {
 			t.Errorf("%s: stderr does not say why and how it streams: %q", kind, stderr)
 		}
 		_, after, ok := strings.Cut(stderr, "fitting on a seeded sample of ")
-		n, _ := strconv.Atoi(strings.ReplaceAll(strings.Fields(after+" x")[0], ",", ""))
+		n, _ := strconv.Atoi(strings.ReplaceAll(strings.Fields(after + " x")[0], ",", ""))
 		if !ok || n < 11_000 || n > 12_000 {
 			t.Errorf("%s: sample of %d rows, want the 12,000 the budget allows: %q", kind, n, stderr)
 		}
