@@ -56,7 +56,8 @@ var seriesDefs = []struct {
 // Metrics read per operation and per model.
 var (
 	// opMetrics leaves out the stored p50 and p95: reading a series costs about 6 us a sample
-	// on SQLite, and with them a week of a few operations took over 2 s to read.
+	// on SQLite, and with them a week of a few operations took over 2 s to read. Build reads
+	// those from a sample of the minutes (readSampled).
 	opMetrics    = []string{"operation_throughput", "operation_error_rate", "operation_p99_seconds", "operation_mean_alloc_bytes"}
 	modelMetrics = []string{"model_rows", "model_anomaly_rate", "model_expected_rate", "model_anomaly_rate_p",
 		"model_score_psi", "model_score_ks_p"}
@@ -86,6 +87,15 @@ func Build(ctx context.Context, st Reader, p Period) (*Report, error) {
 	if err := readLatest(ctx, st, p, samples); err != nil {
 		return nil, err
 	}
+	quantiles := make([]string, len(sampledQuantiles))
+	for i, q := range sampledQuantiles {
+		quantiles[i] = q.metric
+	}
+	sampled, err := readSampled(ctx, st, p, quantiles, seriesCount(samples["operation_p99_seconds"]))
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(samples, sampled)
 	alerts, err := st.ListAlerts(ctx, store.AlertFilter{Since: p.Since, Until: p.Until, Limit: alertLimit})
 	if err != nil {
 		return nil, fmt.Errorf("report: reading alerts: %w", err)
@@ -225,7 +235,7 @@ func median(xs []float64) float64 {
 
 func operations(samples map[string][]store.Sample) []Operation {
 	per := map[string]map[string][]float64{} // operation -> metric -> values
-	for _, m := range opMetrics {
+	for _, m := range slices.Concat(opMetrics, []string{sampledQuantiles[0].metric, sampledQuantiles[1].metric}) {
 		for op, ss := range bySubject(samples[m], "operation") {
 			if per[op] == nil {
 				per[op] = map[string][]float64{}
@@ -242,6 +252,7 @@ func operations(samples map[string][]store.Sample) []Operation {
 		for _, x := range v["operation_p99_seconds"] {
 			o.P99MaxSeconds = max(o.P99MaxSeconds, x)
 		}
+		o.Latency = latencyCurve(v)
 		out = append(out, o)
 	}
 	// The service first, then the busiest.

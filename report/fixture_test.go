@@ -64,6 +64,8 @@ func seedStore(tb testing.TB, st store.Store, p report.Period, step time.Duratio
 		add(t, "operation_p99_seconds", 0.020+0.010*frac+noise(0.004), svc)
 		add(t, "operation_throughput", 100+noise(10), pred)
 		add(t, "operation_error_rate", 0, pred)
+		add(t, "operation_p50_seconds", 0.003, pred) // no noise: the other series keep their draws
+		add(t, "operation_p95_seconds", 0.010+0.002*frac, pred)
 		add(t, "operation_p99_seconds", 0.018+noise(0.004), pred)
 		add(t, "operation_mean_alloc_bytes", 150e6+noise(1e6), pred)
 		add(t, "operation_throughput", 0.5+noise(0.1), train)

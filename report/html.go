@@ -22,7 +22,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 						errorBarsKnown: true, title: fmt.Sprintf("%s: median %s s, 95%% CI [%s, %s]", c.ID, num(c.Seconds), num(c.CILow), num(c.CIHigh))})
 				}
 			}
-			return barChart(fmt.Sprintf("benchmark-%d", i), b.Name, bars)
+			return barChart(fmt.Sprintf("benchmark-%d", i), b.Name, "seconds", bars)
 		},
 		"compareChart": func(i int, c Comparison) template.HTML {
 			var bars []bar
@@ -32,17 +32,29 @@ func WriteHTML(w io.Writer, r *Report) error {
 						title: fmt.Sprintf("%s: median %s s, 95%% CI [%s, %s]", a.Algorithm, num(a.Seconds), num(a.CILow), num(a.CIHigh))})
 				}
 			}
-			return barChart(fmt.Sprintf("compare-%d", i), c.Dataset, bars)
+			return barChart(fmt.Sprintf("compare-%d", i), c.Dataset, "seconds", bars)
 		},
-		"curveChart":  func(i int, c Curve) template.HTML { return curveChart(fmt.Sprintf("scalability-%d", i), c) },
-		"memoryChart": func(i int, m MemoryTest) template.HTML { return memoryChart(fmt.Sprintf("memory-%d", i), m) },
-		"cdChart":     func(x *CrossDataset) template.HTML { return cdChart("datasets", x) },
-		"num":         num,
-		"x10":         func(n int) int { return 10 * n },
-		"pct":         func(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) },
-		"ms":          func(v float64) string { return fmt.Sprintf("%.3g ms", 1e3*v) },
-		"mb":          func(v int64) string { return fmt.Sprintf("%.1f MB", float64(v)/1e6) },
-		"when":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
+		"latencyChart": func(ops []Operation) template.HTML {
+			return percentileChart("latency", "Latency percentiles of the main operations (median minute)", opLines(ops))
+		},
+		"curveChart":    func(i int, c Curve) template.HTML { return curveChart(fmt.Sprintf("scalability-%d", i), c) },
+		"memoryChart":   func(i int, m MemoryTest) template.HTML { return memoryChart(fmt.Sprintf("memory-%d", i), m) },
+		"cdChart":       func(x *CrossDataset) template.HTML { return cdChart("datasets", x) },
+		"latencyCurves": latencyCurves,
+		"pctl": func(o Operation, pc float64) string {
+			for _, l := range o.Latency {
+				if l.Percentile == pc {
+					return fmt.Sprintf("%.3g ms", 1e3*l.Seconds)
+				}
+			}
+			return "-"
+		},
+		"num":  num,
+		"x10":  func(n int) int { return 10 * n },
+		"pct":  func(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) },
+		"ms":   func(v float64) string { return fmt.Sprintf("%.3g ms", 1e3*v) },
+		"mb":   func(v int64) string { return fmt.Sprintf("%.1f MB", float64(v)/1e6) },
+		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
 		"opt": func(p *float64) string {
 			if p == nil {
 				return "-"
@@ -61,6 +73,19 @@ func WriteHTML(w io.Writer, r *Report) error {
 		return fmt.Errorf("report: html template: %w", err)
 	}
 	return t.Execute(w, r)
+}
+
+// opLines are the latency curves of operations (median minute).
+func opLines(ops []Operation) []pctLine {
+	var out []pctLine
+	for _, o := range ops {
+		l := pctLine{name: o.Name}
+		for _, p := range o.Latency {
+			l.percentiles, l.seconds = append(l.percentiles, p.Percentile), append(l.seconds, p.Seconds)
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // abbrev shortens an algorithm's name for a bar's label.
@@ -94,6 +119,9 @@ svg .alert { stroke: #ef6c00; stroke-width: 1; opacity: 0.7; } svg line.sev-crit
 svg .bar { fill: #90caf9; } svg .bar.best { fill: #1565c0; } svg .err { stroke: #333; stroke-width: 1.2; fill: none; }
 svg .pt { fill: #1565c0; } svg .pred { fill: none; stroke: #c62828; stroke-width: 2; } svg .fit { fill: none; stroke: #c62828; stroke-width: 1.2; }
 svg .limit { stroke: #c62828; stroke-dasharray: 4 3; }
+svg .pctl { fill: none; stroke-width: 1.6; } svg .label { font-size: 10px; }
+svg .pctl.line-0 { stroke: #1565c0; } svg .pctl.line-1 { stroke: #c62828; } svg .pctl.line-2 { stroke: #2e7d32; } svg .pctl.line-3 { stroke: #6a1b9a; } svg .pctl.line-4 { stroke: #ef6c00; }
+svg .pt.line-1, svg .label.line-1 { fill: #c62828; } svg .pt.line-2, svg .label.line-2 { fill: #2e7d32; } svg .pt.line-3, svg .label.line-3 { fill: #6a1b9a; } svg .pt.line-4, svg .label.line-4 { fill: #ef6c00; } svg .label.line-0 { fill: #1565c0; }
 </style>
 </head>
 <body>
@@ -120,9 +148,11 @@ svg .limit { stroke: #c62828; stroke-dasharray: 4 3; }
 
 <h2 id="operations">Operations</h2>
 {{if .Operations}}<table>
-<tr><th>operation</th><th>minutes</th><th>per second</th><th>error rate</th><th>p99 (median minute)</th><th>worst p99</th><th>alloc / call</th></tr>
-{{range .Operations}}<tr><td>{{.Name}}</td><td class="n">{{.Samples}}</td><td class="n">{{num .PerSecond}}</td><td class="n">{{pct .ErrorRate}}</td><td class="n">{{ms .P99Seconds}}</td><td class="n">{{ms .P99MaxSeconds}}</td><td class="n">{{if .MeanAllocBytes}}{{num .MeanAllocBytes}} B{{end}}</td></tr>
-{{end}}</table>{{else}}<p>No operation summaries stored in the period.</p>{{end}}
+<tr><th>operation</th><th>minutes</th><th>per second</th><th>error rate</th><th>p50</th><th>p95</th><th>p99 (median minute)</th><th>worst p99</th><th>alloc / call</th></tr>
+{{range .Operations}}<tr><td>{{.Name}}</td><td class="n">{{.Samples}}</td><td class="n">{{num .PerSecond}}</td><td class="n">{{pct .ErrorRate}}</td><td class="n">{{pctl . 50.0}}</td><td class="n">{{pctl . 95.0}}</td><td class="n">{{ms .P99Seconds}}</td><td class="n">{{ms .P99MaxSeconds}}</td><td class="n">{{if .MeanAllocBytes}}{{num .MeanAllocBytes}} B{{end}}</td></tr>
+{{end}}</table>
+<p>p50, p95 and p99 are the median minute's (the monitor stores these three percentiles of each minute, no histogram; p50 and p95 are read from a sample of up to 120 minutes spread over the period).</p>
+{{with latencyCurves .Operations}}{{latencyChart .}}{{end}}{{else}}<p>No operation summaries stored in the period.</p>{{end}}
 
 <h2 id="alerts">Alerts</h2>
 <p>{{.Alerts.Total}} raised, {{.Alerts.Active}} still active at the end.{{range $k, $v := .Alerts.BySeverity}} {{$k}}: {{$v}}.{{end}}</p>

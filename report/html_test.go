@@ -119,6 +119,16 @@ func TestHTML(t *testing.T) {
 	for i, m := range r.Memory {
 		want[fmt.Sprintf("memory-%d", i)] = len(m.Steps)
 	}
+	curves := 0
+	for _, o := range r.Operations {
+		if len(o.Latency) >= 2 && curves < report.MaxLatencyCurves {
+			curves++
+			want["latency"] += len(o.Latency)
+		}
+	}
+	if curves == 0 {
+		t.Fatal("the fixture has no latency curve to draw")
+	}
 	if len(charts) != len(want) {
 		t.Errorf("%d charts in the page, want %d", len(charts), len(want))
 	}
@@ -157,6 +167,14 @@ func TestHTML(t *testing.T) {
 			}
 		case strings.HasPrefix(id, "memory-"):
 			got = c.count("circle", "pt")
+		case id == "latency":
+			got = c.count("circle", "pt")
+			if l := c.count("polyline", "pctl"); l != curves {
+				t.Errorf("chart %s: %d curves, want %d", id, l, curves)
+			}
+			if l := c.count("text", "label"); l != curves {
+				t.Errorf("chart %s: %d curve names, want %d", id, l, curves)
+			}
 		}
 		if got != n {
 			t.Errorf("chart %s: %d points drawn, want %d", id, got, n)

@@ -220,6 +220,9 @@ type Operation struct {
 	P99Seconds     float64 `json:"p99_seconds"`
 	P99MaxSeconds  float64 `json:"p99_max_seconds"`
 	MeanAllocBytes float64 `json:"mean_alloc_bytes,omitempty"`
+	// Latency is the operation's latency curve: the percentiles the monitor stores each
+	// minute (50, 95 and 99; it stores no histogram), each in the median and worst minute.
+	Latency []LatencyPercentile `json:"latency_percentiles"`
 }
 
 // Alerts are the alerts raised in the period.

@@ -236,10 +236,17 @@ func (d *pdfDoc) write() {
 			if o.MeanAllocBytes != 0 {
 				alloc = num(o.MeanAllocBytes) + " B"
 			}
-			rows = append(rows, []string{o.Name, fmt.Sprint(o.Samples), num(o.PerSecond), pdfPct(o.ErrorRate), pdfMS(o.P99Seconds), pdfMS(o.P99MaxSeconds), alloc})
+			rows = append(rows, []string{o.Name, fmt.Sprint(o.Samples), num(o.PerSecond), pdfPct(o.ErrorRate), opPercentile(o, 50), opPercentile(o, 95),
+				pdfMS(o.P99Seconds), pdfMS(o.P99MaxSeconds), alloc})
 		}
-		d.table([]string{"operation", "minutes", "per second", "error rate", "p99 (median min.)", "worst p99", "alloc / call"},
-			[]float64{52, 16, 20, 20, 26, 22, 24}, []bool{false, true, true, true, true, true, true}, rows)
+		d.table([]string{"operation", "minutes", "per second", "error rate", "p50", "p95", "p99", "worst p99", "alloc / call"},
+			[]float64{46, 14, 18, 18, 16, 16, 16, 18, 18}, []bool{false, true, true, true, true, true, true, true, true}, rows)
+		d.para("p50, p95 and p99 are the median minute's (the monitor stores these three percentiles of each minute, no histogram; p50 and p95 are read from a sample of up to 120 minutes spread over the period).")
+		if ops := latencyCurves(r.Operations); len(ops) > 0 {
+			d.room(8 + pdfChartH)
+			d.h3("Latency percentiles of the main operations (median minute)")
+			d.pctChart(opLines(ops))
+		}
 	}
 
 	d.h2("Alerts", 15)
@@ -709,4 +716,61 @@ func (d *pdfDoc) memoryChart(m MemoryTest) {
 			f.Circle(x, c.clampY(y), 1, "F")
 		}
 	}
+}
+
+// opPercentile is an operation's latency at a percentile, "-" when not stored.
+func opPercentile(o Operation, pc float64) string {
+	for _, l := range o.Latency {
+		if l.Percentile == pc {
+			return pdfMS(l.Seconds)
+		}
+	}
+	return "-"
+}
+
+// pdfPalette colours a chart's lines, as the page's line-0 to line-4.
+var pdfPalette = [][3]int{{21, 101, 192}, {198, 40, 40}, {46, 125, 50}, {106, 27, 154}, {239, 108, 0}}
+
+// pctChart draws latency curves against the percentile on a nines scale (see
+// percentileChart), each line named at its end.
+func (d *pdfDoc) pctChart(lines []pctLine) {
+	xhi, ylo, yhi := pctRanges(lines)
+	c := d.newChart(0, xhi+0.35, ylo*1e3/1.5, yhi*1e3*1.5, false, true)
+	c.right -= 22 // room for the names
+	c.x = newScale(0, xhi+0.35, c.left, c.right, false)
+	c.yAxis("latency ms")
+	f := d.f
+	d.font("", 7)
+	for _, t := range ninesTicks {
+		if nines(t.pc) <= xhi+1e-9 {
+			f.Text(c.x.at(nines(t.pc))-f.GetStringWidth(t.label)/2, c.bottom+4, t.label)
+		}
+	}
+	f.Text(c.right+2, c.bottom+4, "percentile")
+	for i, l := range lines {
+		col := pdfPalette[i%len(pdfPalette)]
+		f.SetDrawColor(col[0], col[1], col[2])
+		f.SetFillColor(col[0], col[1], col[2])
+		f.SetTextColor(col[0], col[1], col[2])
+		f.SetLineWidth(0.4)
+		var xs, ys []float64
+		for j, pc := range l.percentiles {
+			if j < len(l.seconds) && l.seconds[j] > 0 && finite(l.seconds[j]) {
+				xs, ys = append(xs, nines(pc)), append(ys, l.seconds[j]*1e3)
+			}
+		}
+		c.polyline(xs, ys)
+		for j := range xs {
+			if x, y := c.x.at(xs[j]), c.y.at(ys[j]); finitePt(x, y) {
+				f.Circle(x, c.clampY(y), 0.7, "F")
+			}
+		}
+		if n := len(xs); n > 0 {
+			if x, y := c.x.at(xs[n-1]), c.y.at(ys[n-1]); finitePt(x, y) {
+				f.Text(x+1.5, c.clampY(y)+1, d.text(shorten(l.name, 18)))
+			}
+		}
+	}
+	f.SetLineWidth(0.2)
+	f.SetTextColor(34, 34, 34)
 }

@@ -207,8 +207,9 @@ type bar struct {
 	errorBarsKnown bool
 }
 
-// barChart draws bars of seconds on a linear scale from 0, each with its 95 % interval.
-func barChart(id, title string, bars []bar) template.HTML {
+// barChart draws bars of a unit (seconds, requests) on a linear scale from 0, each with its
+// 95 % interval when known.
+func barChart(id, title, unit string, bars []bar) template.HTML {
 	top := 0.0
 	for _, b := range bars {
 		top = max(top, b.v, b.hi)
@@ -216,7 +217,7 @@ func barChart(id, title string, bars []bar) template.HTML {
 	x := newScale(0, float64(max(len(bars), 1)), padLeft, chartW-padRight, false)
 	y := newScale(0, top*1.05, chartH-padBott, padTop, false)
 	c := newSVG(id, len(bars), x, y, title)
-	c.yAxis("seconds", num)
+	c.yAxis(unit, num)
 	w := (chartW - padLeft - padRight) / float64(max(len(bars), 1))
 	for i, b := range bars {
 		x0 := x.at(float64(i)) + w*0.15
@@ -344,4 +345,95 @@ func (c Curve) ranges() (nlo, nhi, slo, shi float64) {
 		slo, shi = 1e-3, 1
 	}
 	return nlo, nhi, slo, shi
+}
+
+// pctLine is one latency curve of a percentile chart: latencies in seconds at percentiles
+// (0 to 100).
+type pctLine struct {
+	name        string
+	percentiles []float64
+	seconds     []float64
+}
+
+// nines is where a percentile sits on a percentile chart's x axis: -log10(1 - p/100), so that
+// 90, 99 and 99.9 are equally spaced (HdrHistogram's plots); 99.999 and above at 5.
+func nines(pc float64) float64 {
+	if !(pc < 99.999) {
+		return 5
+	}
+	return -math.Log10(1 - max(pc, 0)/100)
+}
+
+// ninesTicks are the labelled percentiles of a percentile chart's x axis.
+var ninesTicks = []struct {
+	pc    float64
+	label string
+}{{0, "0"}, {50, "50"}, {90, "90"}, {99, "99"}, {99.9, "99.9"}, {99.99, "99.99"}, {99.999, "99.999"}}
+
+// pctRanges are the x (nines) and y (seconds, positive) ranges of a percentile chart.
+func pctRanges(lines []pctLine) (xhi, ylo, yhi float64) {
+	xhi, ylo, yhi = nines(99), math.Inf(1), 0
+	for _, l := range lines {
+		for i, pc := range l.percentiles {
+			if i < len(l.seconds) && l.seconds[i] > 0 && finite(l.seconds[i]) {
+				xhi, ylo, yhi = max(xhi, nines(pc)), min(ylo, l.seconds[i]), max(yhi, l.seconds[i])
+			}
+		}
+	}
+	if math.IsInf(ylo, 0) {
+		ylo, yhi = 1e-3, 1
+	}
+	return xhi, ylo, yhi
+}
+
+// percentileChart draws latency curves: latency (log scale, ms) against the percentile on a
+// nines scale, each line named at its end so that the chart reads without a legend.
+func percentileChart(id, title string, lines []pctLine) template.HTML {
+	xhi, ylo, yhi := pctRanges(lines)
+	x := newScale(0, xhi+0.35, padLeft, chartW-padRight-70, false)
+	y := newScale(ylo*1e3/1.5, yhi*1e3*1.5, chartH-padBott, padTop, true)
+	n := 0
+	for _, l := range lines {
+		n += len(l.seconds)
+	}
+	c := newSVG(id, n, x, y, title)
+	c.yAxis("latency ms", num)
+	for _, t := range ninesTicks {
+		if nines(t.pc) <= xhi+1e-9 {
+			fmt.Fprintf(&c.b, `<text class="tick" x="%.1f" y="%g" text-anchor="middle">%s</text>`, x.at(nines(t.pc)), chartH-padBott+16, t.label)
+		}
+	}
+	fmt.Fprintf(&c.b, `<text class="unit" x="%g" y="%g" text-anchor="end">percentile</text>`, chartW-padRight, chartH-4)
+	for i, l := range lines {
+		cls := fmt.Sprintf("line-%d", i%5)
+		c.b.WriteString(`<polyline class="pctl ` + cls + `" points="`)
+		lx, ly, ok := 0.0, 0.0, false
+		for j, pc := range l.percentiles {
+			if j >= len(l.seconds) || !(l.seconds[j] > 0) || !finite(l.seconds[j]) {
+				continue
+			}
+			lx, ly, ok = x.at(nines(pc)), y.at(l.seconds[j]*1e3), true
+			fmt.Fprintf(&c.b, "%.1f,%.1f ", lx, ly)
+		}
+		c.b.WriteString(`"/>`)
+		for j, pc := range l.percentiles {
+			if j < len(l.seconds) && l.seconds[j] > 0 && finite(l.seconds[j]) {
+				fmt.Fprintf(&c.b, `<circle class="pt %s" cx="%.1f" cy="%.1f" r="2.5"><title>%s p%s: %s ms</title></circle>`,
+					cls, x.at(nines(pc)), y.at(l.seconds[j]*1e3), esc(l.name), num(pc), num(l.seconds[j]*1e3))
+			}
+		}
+		if ok {
+			fmt.Fprintf(&c.b, `<text class="label %s" x="%.1f" y="%.1f">%s</text>`, cls, lx+6, ly+3, esc(shorten(l.name, 18)))
+		}
+	}
+	return c.html()
+}
+
+// shorten cuts s to n runes with an ellipsis.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
