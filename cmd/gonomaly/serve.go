@@ -31,6 +31,7 @@ type serveFlags struct {
 	bodyTimeout, trainTime                     time.Duration
 	batchMax, maxInFlight, maxJobs             int
 	mon                                        monitorServeFlags
+	opt                                        optimizeServeFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -65,6 +66,11 @@ health (flagged share and drift of every served detector), the database and leak
 and resolving alerts (stored, and POSTed to --alert-webhook). Thresholds come from the seed's
 defaults, then --thresholds FILE (YAML or JSON), then the threshold flags. See them live with
 GET /api/performance/metrics or gonomaly performance monitor --watch --url http://HOST:PORT.
+
+Optimization (docs/optimize.md): --optimize FILE (YAML or JSON, the seed's OptimizationConfig)
+sets the micro-batching (batch_size, batch_wait, max_workers), the cache size (cache_size_mb) and
+the Go runtime's soft memory limit (memory_limit_mb); --batch-max, --batch-wait and --cache-mb
+override the file.
 
 SIGINT or SIGTERM shuts down gracefully: requests in flight finish and every answered result
 is stored.`,
@@ -102,6 +108,7 @@ is stored.`,
 	fl.Var(&f.trainMemory, "train-memory-budget", fmt.Sprintf("most memory one training may need by its detector's estimate, else 400 (a size; 0: the default, half of the memory this process may use shared by the %d trainings that may run at once)", server.DefaultTrainConcurrency))
 	fl.DurationVar(&f.trainTime, "train-time-budget", 0, fmt.Sprintf("longest one training may take by its detector's estimate, else 400 (0: the default, %s)", detector.HumanDuration(server.DefaultTrainTimeBudget)))
 	f.mon.register(fl)
+	f.opt.register(fl)
 	return cmd
 }
 
@@ -168,6 +175,9 @@ func (f *serveFlags) storeOptions() store.Options {
 func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	log, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel)
 	if err != nil {
+		return err
+	}
+	if err := f.opt.apply(cmd, f, log); err != nil {
 		return err
 	}
 	if err := f.check(); err != nil {
@@ -242,7 +252,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		Monitor: monOpts,
 		Store:   st, Cache: c, APIKeyHashes: hashes, Logger: log,
 		MaxBodyBytes: int64(f.maxBody), RequestTimeout: f.requestTimeout, TrainWait: f.trainWait,
-		Batch:           optimize.BatchOptions{MaxBatch: f.batchMax, MaxWait: f.batchWait},
+		Batch:           optimize.BatchOptions{MaxBatch: f.batchMax, MaxWait: f.batchWait, Workers: f.opt.workers},
 		BodyReadTimeout: f.bodyTimeout, MaxInFlight: f.maxInFlight, MaxInFlightBytes: int64(f.maxInFlightBytes),
 		MaxQueuedJobs: f.maxJobs, TrainMemoryBudget: int64(f.trainMemory), TrainTimeBudget: f.trainTime,
 	})
