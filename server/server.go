@@ -288,6 +288,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST "+streamPath, s.requireKey(s.limitStream(s.handle(s.stream))))
 	api("GET /api/v1/detection/results", s.listResults)
 	api("GET /api/v1/jobs/{id}", s.getJob)
+	api("GET "+tuningPath, s.getTuning)
+	api("PUT "+tuningPath, s.putTuning)
 	api("GET /api/performance/metrics", s.performanceMetrics)
 	api("GET /api/performance/alerts", s.performanceAlerts)
 	api("GET /performance/report", s.performanceReport)
