@@ -118,4 +118,3 @@ func (s *Server) putTuning(w http.ResponseWriter, r *http.Request) *apiError {
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
-
