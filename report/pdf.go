@@ -391,15 +391,15 @@ func (d *pdfDoc) write() {
 		}
 		d.table([]string{"build", "version", "benchmark runs", "newest run"}, []float64{60, 50, 30, 40}, []bool{false, false, true, false}, rows)
 		if v.New != "" {
-			d.para(fmt.Sprintf("Cells of %s against %s: median total seconds over each build's runs (one sample a run). A change is a regression or an improvement only when Mann-Whitney's p is below 0.05; \"~\" otherwise.", v.New, v.Old))
+			d.para(fmt.Sprintf("Cells of %s against %s: median total seconds over the iterations of each build's runs (a run stored without its iterations counts its median once). A change is a regression or an improvement only when Mann-Whitney's p is below 0.05; \"~\" otherwise.", v.New, v.Old))
 			rows = rows[:0]
 			for _, c := range v.Cells {
 				rows = append(rows, []string{c.Algorithm, fmt.Sprint(c.Rows), fmt.Sprint(c.Cols), num(c.Contamination),
 					fmt.Sprintf("%s (%d)", num(c.OldSeconds), c.OldN), fmt.Sprintf("%s (%d)", num(c.NewSeconds), c.NewN),
-					fmt.Sprintf("%+.1f %%", c.ChangePercent), pdfOpt(c.P), c.Verdict})
+					c.Samples, fmt.Sprintf("%+.1f %%", c.ChangePercent), pdfOpt(c.P), c.Verdict})
 			}
-			d.table([]string{"algorithm", "rows", "cols", "contam.", "old s (n)", "new s (n)", "change", "p", "verdict"},
-				[]float64{34, 16, 12, 16, 24, 24, 18, 16, 20}, []bool{false, true, true, true, true, true, true, true, false}, rows)
+			d.table([]string{"algorithm", "rows", "cols", "contam.", "old s (n)", "new s (n)", "samples", "change", "p", "verdict"},
+				[]float64{30, 13, 10, 14, 22, 22, 20, 17, 14, 18}, []bool{false, true, true, true, true, true, false, true, true, false}, rows)
 		} else {
 			d.para("One build measured in the period: nothing to compare.")
 		}

@@ -45,17 +45,29 @@ type BuildRuns struct {
 	Newest          time.Time `json:"newest_run"`
 }
 
+// Sample kinds of VersionCell.Samples.
+const (
+	SamplesIterations = "iterations"  // every run kept its iterations' times
+	SamplesRuns       = "run_medians" // no run did (documents older than the samples)
+	SamplesMixed      = "mixed"       // some runs did
+)
+
 // VersionCell is one benchmark cell (algorithm, size, width, contamination) measured by both
-// compared builds. Its samples are the median total (fit + score) seconds of each run of the
-// cell with each build: a document keeps a cell's summary, not its iterations, so as with
-// benchstat a run is a sample, and at least 4 runs a side are needed for p < 0.05.
+// compared builds. Each side's samples are, as benchstat pools them, the per-iteration total
+// (fit + score) seconds of every run of the cell with the build (bench.Cell.Samples); a run
+// stored before cells kept their iterations gives its median as one sample. With iterations,
+// one run a side of 3 or more iterations is enough for p < 0.05; with medians only, 4 runs a
+// side are needed.
 type VersionCell struct {
 	Algorithm     string  `json:"algorithm"`
 	Rows          int     `json:"rows"`
 	Cols          int     `json:"cols"`
 	Contamination float64 `json:"contamination"`
-	OldN          int     `json:"old_n"`
-	NewN          int     `json:"new_n"`
+	// OldN and NewN count each side's samples; Samples says what they are: iterations,
+	// run_medians or mixed.
+	OldN    int    `json:"old_n"`
+	NewN    int    `json:"new_n"`
+	Samples string `json:"samples"`
 	// OldSeconds and NewSeconds are the medians of each side's samples; ChangePercent is
 	// 100 (new - old) / old.
 	OldSeconds    float64 `json:"old_seconds_median"`
@@ -79,6 +91,9 @@ func versions(runs []*store.BenchmarkRun) Versions {
 	v := Versions{Builds: []BuildRuns{}, Cells: []VersionCell{}}
 	builds := map[string]*BuildRuns{}
 	samples := map[string]map[cellKey][]float64{}
+	// kinds records, per build and cell, whether its runs gave iterations (1), medians (2)
+	// or both (3).
+	kinds := map[string]map[cellKey]int{}
 	for _, run := range runs {
 		if run.Kind != store.KindBenchmark {
 			continue
@@ -91,7 +106,7 @@ func versions(runs []*store.BenchmarkRun) Versions {
 		br := builds[b]
 		if br == nil {
 			br = &BuildRuns{Build: b, GonomalyVersion: d.GonomalyVersion}
-			builds[b], samples[b] = br, map[cellKey][]float64{}
+			builds[b], samples[b], kinds[b] = br, map[cellKey][]float64{}, map[cellKey]int{}
 		}
 		br.Runs++
 		if run.CreatedAt.After(br.Newest) {
@@ -100,7 +115,13 @@ func versions(runs []*store.BenchmarkRun) Versions {
 		for _, c := range d.Cells {
 			if c.Status == bench.StatusOK && c.Total != nil && c.Total.Median > 0 {
 				k := cellKey{c.Algorithm, c.Rows, c.Cols, c.Contamination}
-				samples[b][k] = append(samples[b][k], c.Total.Median)
+				if its := iterationSamples(c.Samples); len(its) > 0 {
+					samples[b][k] = append(samples[b][k], its...)
+					kinds[b][k] |= 1
+				} else {
+					samples[b][k] = append(samples[b][k], c.Total.Median)
+					kinds[b][k] |= 2
+				}
 			}
 		}
 	}
@@ -126,6 +147,14 @@ func versions(runs []*store.BenchmarkRun) Versions {
 		}
 		c := VersionCell{Algorithm: k.alg, Rows: k.rows, Cols: k.cols, Contamination: k.contamination, OldN: len(o), NewN: len(n),
 			OldSeconds: stat.Median(o), NewSeconds: stat.Median(n), Verdict: VerdictSame}
+		switch kinds[v.Old][k] | kinds[v.New][k] {
+		case 1:
+			c.Samples = SamplesIterations
+		case 2:
+			c.Samples = SamplesRuns
+		default:
+			c.Samples = SamplesMixed
+		}
 		c.ChangePercent = 100 * (c.NewSeconds - c.OldSeconds) / c.OldSeconds
 		if _, p := stat.MannWhitneyU(o, n); !math.IsNaN(p) {
 			c.P = &p
@@ -139,4 +168,16 @@ func versions(runs []*store.BenchmarkRun) Versions {
 		v.Cells = append(v.Cells, c)
 	}
 	return v
+}
+
+// iterationSamples are a cell's stored iteration times that can be compared: positive and
+// finite, at most bench.MaxSamples of them (a document is outside input).
+func iterationSamples(xs []float64) []float64 {
+	var out []float64
+	for _, x := range xs {
+		if x > 0 && !math.IsInf(x, 0) && len(out) < bench.MaxSamples {
+			out = append(out, x)
+		}
+	}
+	return out
 }

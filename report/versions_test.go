@@ -93,3 +93,69 @@ func TestVersionsOneBuild(t *testing.T) {
 		t.Errorf("versions %+v, want one build and no cells", v)
 	}
 }
+
+// addBenchmarkIterations stores a benchmark run of one iforest cell whose iterations took
+// the given seconds (none: a document from before cells kept them, its median 1).
+func addBenchmarkIterations(tb testing.TB, st store.Store, i int, t time.Time, build string, its []float64) {
+	tb.Helper()
+	d := bench.BenchmarkDoc{Header: header(bench.KindBenchmark, i)}
+	d.SuiteID, d.Build, d.GonomalyVersion = fmt.Sprintf("benchmark-%d", i), build, "v-"+build
+	d.Cells = []bench.Cell{{ID: "iforest", Algorithm: "iforest", Rows: 1000, Cols: 10, Contamination: 0.1,
+		Status: bench.StatusOK, Total: summary(1), Samples: its}}
+	b, err := json.Marshal(d)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.CreateBenchmarkRun(context.Background(), &store.BenchmarkRun{SuiteID: d.SuiteID, Kind: store.KindBenchmark,
+		Name: "benchmark", CreatedAt: t, Document: b}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// With their iterations kept, one run a side is enough: 5 iterations each, all new ones
+// slower (U = 0, exact p = 2/252: scipy.stats.mannwhitneyu([1.0, 1.01, 1.02, 1.03, 1.04],
+// [1.2, 1.21, 1.22, 1.23, 1.24]).pvalue = 0.007936507936507936). A side without iterations
+// counts its median once and the cell says mixed; hostile samples (negative, zero)
+// are left out.
+func TestVersionsIterations(t *testing.T) {
+	at := func(h int) time.Time { return day0.Add(time.Duration(h) * time.Hour) }
+	day := report.Period{Since: day0, Until: day0.Add(24 * time.Hour)}
+	for _, tc := range []struct {
+		name       string
+		old, new   []float64
+		oldN, newN int
+		samples    string
+		verdict    string
+		p          float64 // 0: not checked
+	}{
+		{"iterations", []float64{1.0, 1.01, 1.02, 1.03, 1.04}, []float64{1.2, 1.21, 1.22, 1.23, 1.24}, 5, 5, report.SamplesIterations,
+			report.VerdictRegression, 2.0 / 252},
+		{"faster", []float64{1.2, 1.21, 1.22, 1.23, 1.24}, []float64{1.0, 1.01, 1.02, 1.03, 1.04}, 5, 5, report.SamplesIterations,
+			report.VerdictImprovement, 2.0 / 252},
+		{"overlapping", []float64{1.0, 1.2, 1.01, 1.21}, []float64{1.02, 1.19, 1.0, 1.22}, 4, 4, report.SamplesIterations, report.VerdictSame, 0},
+		{"old without iterations", nil, []float64{1.2, 1.21, 1.22}, 1, 3, report.SamplesMixed, report.VerdictSame, 0},
+		{"hostile samples", []float64{-1e308, -1, 1.0, 1.01, 1.02, 1.03, 1.04}, []float64{1.2, 1.21, 1.22, 1.23, 1.24, 0},
+			5, 5, report.SamplesIterations, report.VerdictRegression, 2.0 / 252},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openStore(t)
+			addBenchmarkIterations(t, st, 0, at(1), "old", tc.old)
+			addBenchmarkIterations(t, st, 1, at(2), "new", tc.new)
+			r, err := report.Build(context.Background(), st, day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Versions.Cells) != 1 {
+				t.Fatalf("%d cells compared, want 1", len(r.Versions.Cells))
+			}
+			c := r.Versions.Cells[0]
+			if c.OldN != tc.oldN || c.NewN != tc.newN || c.Samples != tc.samples || c.Verdict != tc.verdict {
+				t.Errorf("n %d and %d, samples %s, verdict %s; want %d and %d, %s, %s", c.OldN, c.NewN, c.Samples, c.Verdict,
+					tc.oldN, tc.newN, tc.samples, tc.verdict)
+			}
+			if tc.p > 0 && (c.P == nil || math.Abs(*c.P-tc.p) > 1e-9) {
+				t.Errorf("p %v, want %v", c.P, tc.p)
+			}
+		})
+	}
+}
