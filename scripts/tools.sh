@@ -2,7 +2,8 @@
 # Make sure the Debian tools that gonomaly's tests use are on this machine: promtool (package
 # prometheus: checks the /metrics exposition), chromium (package chromium: the headless browser
 # the performance dashboard's browser test drives), pdftoppm (package poppler-utils: the
-# report's PDF test renders its pages). Idempotent; installs from Debian's packages
+# report's PDF test renders its pages), wrk (package wrk: scripts/loadtest-vs-wrk.sh and
+# scripts/vs-fastapi.sh load the service with it). Idempotent; installs from Debian's packages
 # (needs root) when a tool is missing, and says so when it cannot (the tests that need a tool
 # then fail and name it).
 set -u
@@ -19,4 +20,5 @@ need() { # need COMMAND PACKAGE
 need promtool prometheus
 need chromium chromium
 need pdftoppm poppler-utils
+need wrk wrk
 exit 0
