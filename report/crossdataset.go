@@ -35,6 +35,36 @@ type CrossDataset struct {
 	// are all within the critical difference of each other (the bars of a CD diagram); only
 	// runs of two or more.
 	Groups [][]string `json:"groups"`
+	// Seconds is each algorithm's median over the datasets of its median total (fit +
+	// score) seconds, in the order of Algorithms; 0 when no dataset timed it.
+	Seconds []float64 `json:"seconds_median"`
+	// Recommendation is the algorithm the comparison recommends, by the rule in
+	// docs/report-json.md.
+	Recommendation DatasetRecommendation `json:"recommendation"`
+}
+
+// Rules of DatasetRecommendation.Rule.
+const (
+	// RuleBestRanked: the Friedman test rejects at 0.05 that the algorithms perform alike;
+	// the best mean rank is recommended.
+	RuleBestRanked = "best_ranked"
+	// RuleFastest: it does not (or is undefined); the data cannot tell the algorithms apart,
+	// and the fastest is recommended.
+	RuleFastest = "fastest"
+)
+
+// DatasetRecommendation is the choice the comparison across datasets supports.
+type DatasetRecommendation struct {
+	Rule      string `json:"rule"`
+	Algorithm string `json:"algorithm"`
+	// NotDifferent are, under RuleBestRanked, the algorithms whose mean rank is within the
+	// Nemenyi critical difference of the recommended one's (not significantly worse); empty
+	// when the critical difference is undefined (more than 10 algorithms).
+	NotDifferent []string `json:"not_significantly_different"`
+	// Fastest is the fastest of the recommended algorithm and NotDifferent, when it is
+	// another one: as accurate as far as the data can tell, and quicker.
+	Fastest string `json:"fastest_equivalent,omitempty"`
+	Text    string `json:"text"`
 }
 
 // DatasetScores is one dataset's accuracies, from its newest comparison in the period.
@@ -120,7 +150,101 @@ func crossDataset(comparisons []Comparison) *CrossDataset {
 			x.Groups = append(x.Groups, slices.Clone(x.Algorithms[g[0]:g[1]+1]))
 		}
 	}
+	for _, a := range x.Algorithms {
+		var secs []float64
+		for _, d := range datasets {
+			for _, c := range newest[d].Algorithms {
+				if c.Algorithm == a && c.Seconds > 0 && !math.IsInf(c.Seconds, 0) {
+					secs = append(secs, c.Seconds)
+					break
+				}
+			}
+		}
+		x.Seconds = append(x.Seconds, median(secs))
+	}
+	x.Recommendation = x.recommend()
 	return x
+}
+
+// datasetAlpha is the level at which the Friedman test's rejection is taken.
+const datasetAlpha = 0.05
+
+// recommend applies the rule of docs/report-json.md: when the Friedman test rejects at 0.05,
+// the best mean rank, naming those within the critical difference of it and the fastest of
+// them; else the fastest, since the data cannot tell the algorithms apart.
+func (x *CrossDataset) recommend() DatasetRecommendation {
+	fastest := func(among []int) int {
+		best := -1
+		for _, j := range among {
+			if x.Seconds[j] > 0 && (best < 0 || x.Seconds[j] < x.Seconds[best]) {
+				best = j
+			}
+		}
+		return best
+	}
+	secs := func(j int) string {
+		if x.Seconds[j] > 0 {
+			return fmt.Sprintf("%.3g s", x.Seconds[j])
+		}
+		return "not timed"
+	}
+	if x.P != nil && *x.P < datasetAlpha {
+		r := DatasetRecommendation{Rule: RuleBestRanked, Algorithm: x.Algorithms[0], NotDifferent: []string{}}
+		among := []int{0}
+		if x.CriticalDifference != nil {
+			for j := 1; j < len(x.Algorithms); j++ {
+				if x.MeanRanks[j]-x.MeanRanks[0] < *x.CriticalDifference {
+					r.NotDifferent = append(r.NotDifferent, x.Algorithms[j])
+					among = append(among, j)
+				}
+			}
+		}
+		r.Text = fmt.Sprintf("%s ranks best over %d datasets (mean rank %.2f; Friedman p = %.2g < 0.05)", r.Algorithm, len(x.Datasets), x.MeanRanks[0], *x.P)
+		switch {
+		case x.CriticalDifference == nil:
+			r.Text += "; with more than 10 algorithms the Nemenyi test is not applied, so no algorithm is shown to be worse"
+		case len(r.NotDifferent) == 0:
+			r.Text += fmt.Sprintf("; every other algorithm is significantly worse (Nemenyi critical difference %.2f)", *x.CriticalDifference)
+		default:
+			r.Text += fmt.Sprintf("; %s not significantly different from it (Nemenyi critical difference %.2f)",
+				andList(r.NotDifferent, "is", "are"), *x.CriticalDifference)
+		}
+		if f := fastest(among); f > 0 && x.Seconds[0] > 0 {
+			r.Fastest = x.Algorithms[f]
+			r.Text += fmt.Sprintf("; of those, %s is the fastest (%s against %s)", r.Fastest, secs(f), secs(0))
+		}
+		return r
+	}
+	all := make([]int, len(x.Algorithms))
+	for j := range all {
+		all[j] = j
+	}
+	r := DatasetRecommendation{Rule: RuleFastest, NotDifferent: []string{}}
+	why := "the Friedman test is undefined (every dataset ties every algorithm)"
+	if x.P != nil {
+		why = fmt.Sprintf("Friedman p = %.2g >= 0.05", *x.P)
+	}
+	if f := fastest(all); f >= 0 {
+		r.Algorithm = x.Algorithms[f]
+		r.Text = fmt.Sprintf("over %d datasets the data cannot tell the algorithms apart (%s): the fastest, %s (median %s), is recommended",
+			len(x.Datasets), why, r.Algorithm, secs(f))
+	} else {
+		r.Algorithm = x.Algorithms[0]
+		r.Text = fmt.Sprintf("over %d datasets the data cannot tell the algorithms apart (%s) and none was timed: %s has the best mean rank",
+			len(x.Datasets), why, r.Algorithm)
+	}
+	return r
+}
+
+// andList joins names as "a", "a and b", "a, b and c", with the verb for one or several.
+func andList(names []string, one, several string) string {
+	switch len(names) {
+	case 1:
+		return names[0] + " " + one
+	case 2:
+		return names[0] + " and " + names[1] + " " + several
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " " + several
 }
 
 // cdGroups returns the maximal runs [i, j] of sorted mean ranks with ranks[j] - ranks[i] < cd,

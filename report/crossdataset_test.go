@@ -20,6 +20,12 @@ import (
 // algorithm failed).
 func addCompare(tb testing.TB, st store.Store, i int, t time.Time, dataset string, auc map[string]float64) {
 	tb.Helper()
+	addCompareTimed(tb, st, i, t, dataset, auc, nil)
+}
+
+// addCompareTimed is addCompare with each algorithm's median seconds (0.01 when not given).
+func addCompareTimed(tb testing.TB, st store.Store, i int, t time.Time, dataset string, auc, secs map[string]float64) {
+	tb.Helper()
 	d := bench.CompareDoc{Header: header(bench.KindCompare, i), Rows: 100, Cols: 5, Anomalies: 10, ParetoFront: []string{}}
 	d.SuiteID = fmt.Sprintf("compare-%d", i)
 	d.Config.Dataset = dataset
@@ -30,7 +36,11 @@ func addCompare(tb testing.TB, st store.Store, i int, t time.Time, dataset strin
 			}
 		}
 	}) {
-		e := bench.CompareEntry{Algorithm: name, Status: bench.StatusOK, Total: summary(0.01)}
+		sec := 0.01
+		if v, ok := secs[name]; ok {
+			sec = v
+		}
+		e := bench.CompareEntry{Algorithm: name, Status: bench.StatusOK, Total: summary(sec)}
 		if math.IsNaN(auc[name]) {
 			e.Status, e.Total = "failed", nil
 		} else {
@@ -92,6 +102,16 @@ func TestCrossDataset(t *testing.T) {
 	if fmt.Sprint(x.Groups) != "[[iforest hbos] [hbos lof]]" {
 		t.Errorf("groups %v, want [[iforest hbos] [hbos lof]]", x.Groups)
 	}
+	if rec := x.Recommendation; rec.Rule != report.RuleBestRanked || rec.Algorithm != "iforest" || !slices.Equal(rec.NotDifferent, []string{"hbos"}) || rec.Fastest != "" {
+		t.Errorf("recommendation %+v, want iforest, hbos not different, none faster (all take 0.01 s)", rec)
+	}
+	found := false
+	for _, rec := range r.Recommendations {
+		found = found || rec.Source == "datasets" && rec.Subject == "iforest"
+	}
+	if !found {
+		t.Errorf("recommendations %+v lack the datasets one", r.Recommendations)
+	}
 
 	var page bytes.Buffer
 	if err := report.WriteHTML(&page, r); err != nil {
@@ -127,5 +147,62 @@ func TestCrossDatasetNeedsTwo(t *testing.T) {
 	var page bytes.Buffer
 	if err := report.WriteHTML(&page, r); err != nil || bytes.Contains(page.Bytes(), []byte(`id="datasets"`)) {
 		t.Errorf("page has a datasets section (%v)", err)
+	}
+}
+
+// The recommendation rule (docs/report-json.md): when Friedman rejects, the best mean rank,
+// those within the critical difference of it, and the fastest of them; when it does not, the
+// fastest.
+func TestCrossDatasetRecommendation(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		auc          func(i int) map[string]float64
+		secs         map[string]float64
+		rule, alg    string
+		notDifferent []string
+		fastest      string
+	}{
+		{
+			// Same ranks as TestCrossDataset: hbos is within the CD of iforest and 5x faster.
+			name: "rejects, a faster equivalent",
+			auc: func(i int) map[string]float64 {
+				return map[string]float64{"iforest": 0.9 - 0.01*float64(i), "hbos": 0.8, "lof": 0.6 + 0.01*float64(i)}
+			},
+			secs: map[string]float64{"iforest": 0.05, "hbos": 0.01, "lof": 0.02},
+			rule: report.RuleBestRanked, alg: "iforest", notDifferent: []string{"hbos"}, fastest: "hbos",
+		},
+		{
+			// iforest and hbos swap first and last on alternate datasets, lof always second:
+			// rank sums 9, 10, 11, chi2 = 12/(5*3*4) (81 + 100 + 121) - 3*5*4 = 0.4 on 2 degrees
+			// of freedom, p = exp(-0.2) = 0.82.
+			name: "cannot tell them apart",
+			auc: func(i int) map[string]float64 {
+				if i%2 == 0 {
+					return map[string]float64{"iforest": 0.9, "hbos": 0.8, "lof": 0.85}
+				}
+				return map[string]float64{"iforest": 0.8, "hbos": 0.9, "lof": 0.85}
+			},
+			secs: map[string]float64{"iforest": 0.05, "hbos": 0.002, "lof": 0.02},
+			rule: report.RuleFastest, alg: "hbos", notDifferent: []string{},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openStore(t)
+			for i := range 5 {
+				addCompareTimed(t, st, i, day0.Add(time.Duration(1+i)*time.Hour), fmt.Sprintf("ds%d", i), tc.auc(i), tc.secs)
+			}
+			r, err := report.Build(context.Background(), st, report.Period{Since: day0, Until: day0.Add(24 * time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Datasets == nil {
+				t.Fatal("no datasets section")
+			}
+			rec := r.Datasets.Recommendation
+			if rec.Rule != tc.rule || rec.Algorithm != tc.alg || !slices.Equal(rec.NotDifferent, tc.notDifferent) || rec.Fastest != tc.fastest || rec.Text == "" {
+				t.Errorf("recommendation %+v (Friedman p %v), want %s %s, not different %v, fastest %q", rec, r.Datasets.P,
+					tc.rule, tc.alg, tc.notDifferent, tc.fastest)
+			}
+		})
 	}
 }

@@ -190,7 +190,9 @@ svg .pt.line-1, svg .label.line-1 { fill: #c62828; } svg .pt.line-2, svg .label.
 {{cdChart .}}
 <table><tr><th>dataset</th>{{range .Algorithms}}<th>{{.}}</th>{{end}}</tr>
 {{range .Datasets}}<tr><td>{{.Dataset}}</td>{{range .Scores}}<td class="n">{{num .}}</td>{{end}}</tr>
-{{end}}<tr><th>mean rank</th>{{range .MeanRanks}}<th class="n">{{num .}}</th>{{end}}</tr></table>
+{{end}}<tr><th>mean rank</th>{{range .MeanRanks}}<th class="n">{{num .}}</th>{{end}}</tr>
+<tr><th>median s</th>{{range .Seconds}}<th class="n">{{num .}}</th>{{end}}</tr></table>
+<p><b>Recommendation ({{.Recommendation.Rule}}):</b> {{.Recommendation.Text}}.</p>
 {{end}}
 
 <h2 id="versions">Performance by version</h2>

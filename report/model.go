@@ -296,7 +296,8 @@ type Model struct {
 
 // Recommendation is one thing to do, from a rule over the stored figures.
 type Recommendation struct {
-	// Source is the rule family: trend, bottleneck, alert, model, scalability or memory.
+	// Source is the rule family: trend, bottleneck, alert, model, scalability, memory or
+	// datasets.
 	Source   string   `json:"source"`
 	Severity string   `json:"severity"`
 	Subject  string   `json:"subject"`

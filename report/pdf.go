@@ -376,8 +376,17 @@ func (d *pdfDoc) write() {
 				}
 				row = append(row, v)
 			}
-			d.table(head, w, numeric, append(rows, row))
+			secs := []string{"median s"}
+			for i := range n {
+				v := "-"
+				if i < len(x.Seconds) {
+					v = num(x.Seconds[i])
+				}
+				secs = append(secs, v)
+			}
+			d.table(head, w, numeric, append(rows, row, secs))
 		}
+		d.para("Recommendation (" + x.Recommendation.Rule + "): " + x.Recommendation.Text + ".")
 	}
 
 	d.h2("Performance by version", 15)

@@ -147,6 +147,10 @@ func recommendations(r *Report, samples map[string][]store.Sample, alerts []*sto
 				Actions: []string{"keep inputs below the largest size tested, or raise the memory budget", "process the data in chunks"}})
 		}
 	}
+	if x := r.Datasets; x != nil && x.Recommendation.Algorithm != "" {
+		out = append(out, Recommendation{Source: "datasets", Severity: monitor.SeverityInfo.String(), Subject: x.Recommendation.Algorithm,
+			Text: x.Recommendation.Text})
+	}
 	slices.SortStableFunc(out, func(a, b Recommendation) int { return cmp.Compare(sevRank(b.Severity), sevRank(a.Severity)) })
 	return out
 }
