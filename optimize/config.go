@@ -36,7 +36,7 @@ type Config struct {
 	// BatchWait is how long a micro-batch waits for more items (0 to 1s; 0: take what is
 	// queued, adding no latency).
 	BatchWait time.Duration `yaml:"batch_wait" json:"batch_wait"`
-	// ChunkRows is how many rows streaming reads and scores at a time (1 to 16777216).
+	// ChunkRows is how many rows streaming reads and scores at a time (1 to 4194304).
 	ChunkRows int `yaml:"chunk_rows" json:"chunk_rows"`
 	// MemoryLimitMB is the process's memory limit in MiB (0: none; at most 16777216): the
 	// resident set past which a MemoryGuard holds new work back, and the Go runtime's soft
@@ -60,7 +60,7 @@ const (
 	maxWorkers       = 4096
 	maxBatchSize     = 1 << 16
 	maxBatchWait     = time.Second
-	maxChunkRows     = 1 << 24
+	maxChunkRows     = 1 << 22 // detect's --chunk-rows bound
 	maxMemoryLimitMB = 1 << 24
 )
 
