@@ -348,6 +348,7 @@ func (d *pdfDoc) write() {
 			line += " Nemenyi critical difference at 0.05: " + pdfOpt(x.CriticalDifference) + "."
 		}
 		d.para(line)
+		d.cdChart(x)
 		if n := len(x.Algorithms); n > 0 {
 			head := append([]string{"dataset"}, x.Algorithms...)
 			w := make([]float64, n+1)
@@ -782,4 +783,74 @@ func (d *pdfDoc) pctChart(lines []pctLine) {
 	}
 	f.SetLineWidth(0.2)
 	f.SetTextColor(34, 34, 34)
+}
+
+// cdChart draws the critical-difference diagram of the HTML page (cdChart in crossdataset.go):
+// the rank axis from 1 to k, each algorithm at its mean rank with its name hanging below (the
+// better half to the left, the rest to the right), a bar under each group not significantly
+// different, and the critical difference's length above the axis.
+func (d *pdfDoc) cdChart(x *CrossDataset) {
+	k := len(x.Algorithms)
+	if k < 2 || len(x.MeanRanks) != k {
+		return
+	}
+	const lineH = 4.5
+	half := (k + 1) / 2
+	h := 14 + 2*float64(len(x.Groups)) + 6 + lineH*float64(half) + 2
+	d.room(h)
+	f := d.f
+	y0 := f.GetY()
+	axis := y0 + 11
+	sc := newScale(1, float64(k), pdfMargin+50, pdfMargin+pdfChartW-50, false)
+	d.font("", 7)
+	f.SetTextColor(85, 85, 85)
+	f.SetDrawColor(51, 51, 51)
+	f.SetLineWidth(0.3)
+	f.Line(sc.at(1), axis, sc.at(float64(k)), axis)
+	for r := 1; r <= k; r++ {
+		px := sc.at(float64(r))
+		f.Line(px, axis-1.5, px, axis)
+		lbl := fmt.Sprint(r)
+		f.Text(px-f.GetStringWidth(lbl)/2, axis-2.5, lbl)
+	}
+	if x.CriticalDifference != nil && finite(*x.CriticalDifference) {
+		cd := *x.CriticalDifference
+		f.SetDrawColor(198, 40, 40)
+		f.Line(sc.at(1), y0+3, sc.at(min(1+cd, float64(k))), y0+3)
+		f.Text(sc.at(min(1+cd, float64(k)))+1.5, y0+4, "CD = "+num(cd))
+	}
+	f.SetDrawColor(51, 51, 51)
+	f.SetLineWidth(0.8)
+	for gi, g := range x.Groups {
+		i0, i1 := slices.Index(x.Algorithms, g[0]), slices.Index(x.Algorithms, g[len(g)-1])
+		if i0 < 0 || i1 < 0 {
+			continue
+		}
+		gy := axis + 3 + 2*float64(gi)
+		f.Line(sc.at(x.MeanRanks[i0])-1, gy, sc.at(x.MeanRanks[i1])+1, gy)
+	}
+	f.SetLineWidth(0.25)
+	base := axis + 3 + 2*float64(len(x.Groups)) + 4
+	f.SetFillColor(21, 101, 192)
+	for i, a := range x.Algorithms {
+		px := sc.at(x.MeanRanks[i])
+		if !finite(px) {
+			continue
+		}
+		lbl := d.text(d.fit(a+" "+num(x.MeanRanks[i]), 48))
+		ly := base + lineH*float64(i)
+		lx, end := pdfMargin, pdfMargin+f.GetStringWidth(lbl)+1
+		if i >= half {
+			ly = base + lineH*float64(k-1-i)
+			lx = pdfMargin + pdfChartW - f.GetStringWidth(lbl)
+			end = lx - 1
+		}
+		f.Line(px, axis, px, ly-1)
+		f.Line(px, ly-1, end, ly-1)
+		f.Circle(px, axis, 0.7, "F")
+		f.Text(lx, ly, lbl)
+	}
+	f.SetLineWidth(0.2)
+	f.SetTextColor(34, 34, 34)
+	f.SetY(y0 + h)
 }

@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +158,46 @@ func TestWeekPDF(t *testing.T) {
 	t.Logf("week PDF: %v, %d bytes", took, b.Len())
 	if !raceEnabled && took > 2*time.Second {
 		t.Errorf("rendering took %v, want under 2 s", took)
+	}
+}
+
+// The PDF draws the critical-difference diagram of the datasets section (its "CD = " label
+// and each algorithm's name with its mean rank, read back by pdftotext) and states the
+// recommendation.
+func TestPDFCriticalDifference(t *testing.T) {
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Fatal("pdftotext is missing: run scripts/tools.sh (it installs Debian's poppler-utils)")
+	}
+	st := openStore(t)
+	for i := range 5 {
+		addCompare(t, st, i, day0.Add(time.Duration(1+i)*time.Hour), fmt.Sprintf("ds%d", i),
+			map[string]float64{"iforest": 0.9 - 0.01*float64(i), "hbos": 0.8, "lof": 0.6 + 0.01*float64(i)})
+	}
+	r, err := report.Build(context.Background(), st, report.Period{Since: day0, Until: day0.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := report.WritePDF(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(file, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", file, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v: %s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{"CD = 1.48", "iforest 1", "hbos 2", "lof 3", "Recommendation (best_ranked): iforest ranks best"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the PDF's text lacks %q", want)
+		}
+	}
+	for i, img := range pages(t, b.Bytes()) {
+		if variance(img) < 1e-4 {
+			t.Errorf("page %d is blank", i+1)
+		}
 	}
 }

@@ -82,6 +82,19 @@ func (s scale) ticks(n int) []float64 {
 				out = append(out, v)
 			}
 		}
+		if s.hi-s.lo < 2 {
+			// Under two decades: 1, 2 and 5 of each, so that the axis has a few labels.
+			out = out[:0]
+			for e := math.Floor(s.lo); e <= s.hi; e++ {
+				for _, m := range []float64{1, 2, 5} {
+					if l := e + math.Log10(m); l >= s.lo-1e-9 && l <= s.hi+1e-9 {
+						if v := m * math.Pow(10, e); finite(v) && v > 0 {
+							out = append(out, v)
+						}
+					}
+				}
+			}
+		}
 		return out
 	}
 	span := s.hi/2 - s.lo/2 // half the span: the whole may overflow
