@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"time"
 
@@ -69,7 +70,9 @@ var (
 
 // Build reads what the store holds for p (samples, alerts and benchmark runs at or after
 // p.Since and before p.Until, and the headline figures of the period of the same length
-// before it) and builds the report.
+// before it) and builds the report. Every figure of the report is finite, so that each
+// renderer can write it: an optional figure that is not becomes absent, NaN 0 and an
+// infinity the largest float64 of its sign.
 func Build(ctx context.Context, st Reader, p Period) (*Report, error) {
 	if !p.Since.Before(p.Until) {
 		return nil, fmt.Errorf("%w: since %s, until %s", ErrPeriod, p.Since.Format(time.RFC3339), p.Until.Format(time.RFC3339))
@@ -126,6 +129,7 @@ func Build(ctx context.Context, st Reader, p Period) (*Report, error) {
 	r.Summary.Headlines = headlines(samples, len(alerts), prev, len(prevAlerts))
 	r.Recommendations = recommendations(r, samples, alerts)
 	r.Summary.Health, r.Summary.Reasons = health(r, len(samples) > 0 || len(runs) > 0 || len(alerts) > 0)
+	clampFinite(reflect.ValueOf(r))
 	return r, nil
 }
 

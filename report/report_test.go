@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gonomaly/gonomaly/report"
+	"github.com/gonomaly/gonomaly/store"
 )
 
 // update rewrites the golden files: go test ./report -run TestGolden -update
@@ -134,5 +137,43 @@ func TestDownsample(t *testing.T) {
 	}
 	if got := report.Downsample(times[:10], xs[:10], 500); len(got) != 10 {
 		t.Errorf("short series: %d points, want 10", len(got))
+	}
+}
+
+// Figures JSON cannot hold never leave Build: stored samples at float64's edge (1e308 scaled
+// to milliseconds is +Inf, their sums and slopes overflow) give a report that every renderer
+// writes.
+func TestBuildClampsNonFinite(t *testing.T) {
+	st := openStore(t)
+	p := report.Period{Since: day0, Until: day0.Add(24 * time.Hour)}
+	var ss []store.Sample
+	for i := range 30 {
+		v := 1e308
+		if i%2 == 1 {
+			v = -1e308
+		}
+		at := day0.Add(time.Duration(i) * time.Minute)
+		svc := map[string]string{"operation": "service"}
+		ss = append(ss, store.Sample{Time: at, Name: "operation_p99_seconds", Value: math.Abs(v), Labels: svc},
+			store.Sample{Time: at, Name: "operation_p50_seconds", Value: math.Abs(v), Labels: svc},
+			store.Sample{Time: at, Name: "operation_throughput", Value: v, Labels: svc},
+			store.Sample{Time: at, Name: "process_rss_bytes", Value: v})
+	}
+	if err := st.AddSamples(context.Background(), ss...); err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(context.Background(), st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := report.WriteJSON(&b, r); err != nil {
+		t.Fatalf("WriteJSON: %v", err)
+	}
+	if err := report.WriteHTML(io.Discard, r); err != nil {
+		t.Fatalf("WriteHTML: %v", err)
+	}
+	if err := report.WritePDF(io.Discard, r); err != nil {
+		t.Fatalf("WritePDF: %v", err)
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +55,6 @@ func (s *Server) performanceReport(w http.ResponseWriter, r *http.Request) *apiE
 		}
 		return toAPI(err)
 	}
-	finite(reflect.ValueOf(rep))
 	var b bytes.Buffer
 	if err := renderReport(&b, f.write, rep); err != nil {
 		return &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Msg: "internal error", Cause: err}
@@ -160,55 +157,4 @@ func parseReportPeriod(s string) (time.Duration, bool) {
 		}
 	}
 	return d, d > 0 && d <= maxReportPeriod
-}
-
-// finite replaces, in what v points to, the figures JSON cannot hold: a stored sample of
-// 1e308 scaled to milliseconds is +Inf, and report.WriteJSON fails on it. An optional figure
-// (a *float64) that is not finite becomes nil, another NaN 0 and an infinity the largest
-// float64 of its sign.
-func finite(v reflect.Value) {
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			return
-		}
-		if e := v.Elem(); e.Kind() == reflect.Float64 {
-			if f := e.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
-				if v.CanSet() {
-					v.SetZero()
-					return
-				}
-			}
-		}
-		finite(v.Elem())
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				finite(v.Field(i))
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		for i := range v.Len() {
-			finite(v.Index(i))
-		}
-	case reflect.Map:
-		for _, k := range v.MapKeys() {
-			e := reflect.New(v.Type().Elem()).Elem()
-			e.Set(v.MapIndex(k))
-			finite(e)
-			v.SetMapIndex(k, e)
-		}
-	case reflect.Float64, reflect.Float32:
-		if !v.CanSet() {
-			return
-		}
-		switch f := v.Float(); {
-		case math.IsNaN(f):
-			v.SetFloat(0)
-		case math.IsInf(f, 1):
-			v.SetFloat(math.MaxFloat64)
-		case math.IsInf(f, -1):
-			v.SetFloat(-math.MaxFloat64)
-		}
-	}
 }
