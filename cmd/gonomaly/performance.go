@@ -41,7 +41,7 @@ the machine, the gonomaly version and the seed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newBenchmarkCmd(new(benchmarkFlags)), newScalabilityCmd(new(scalabilityFlags)), newMemoryCmd(new(memoryFlags)),
-		newCompareCmd(new(compareFlags)), newMonitorCmd(), newReportCmd(), newTuneCmd(new(tuneFlags)), newLoadtestCmd(), newCellCmd())
+		newCompareCmd(new(compareFlags)), newMonitorCmd(), newReportCmd(), newTuneCmd(new(tuneFlags)), newLoadtestCmd(), newSearchCmd(new(searchFlags)), newCellCmd())
 	return cmd
 }
 

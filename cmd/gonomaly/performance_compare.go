@@ -19,6 +19,7 @@ type compareFlags struct {
 	confidence    float64
 	timeout       time.Duration
 	isolate       bool
+	parallel      int
 }
 
 func newCompareCmd(f *compareFlags) *cobra.Command {
@@ -31,7 +32,12 @@ func newCompareCmd(f *compareFlags) *cobra.Command {
 and speed side by side, a rank (by ROC-AUC, then average precision, then median time), the
 Pareto front of accuracy against median total time, and for every pair whether the time
 difference is significant: a two-sided Mann-Whitney U test of the total times, as benchstat
-decides it, at --confidence. Five runs a side is the least for which p can fall below 0.05.`,
+decides it, at --confidence. Five runs a side is the least for which p can fall below 0.05.
+
+--parallel N runs N algorithms at once (within half of the machine's memory by the detectors'
+estimates). Every fit already uses all cores, so the algorithms then share them: the ranking
+by accuracy is the same, but each one's times are those of a contended run and the time
+comparisons compare contended runs. The default, 1, keeps the times clean.`,
 		Example: `  gonomaly performance compare --algorithms isolation_forest local_outlier_factor hbos ecod --dataset testdata/datasets/adbench/thyroid.csv --label label
   gonomaly perf compare --algorithms knn,hbos --dataset data.csv --label y --iterations 10 --confidence 0.99 --json`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCompare(cmd, f, args) },
@@ -47,6 +53,7 @@ decides it, at --confidence. Five runs a side is the least for which p can fall 
 	fs.Float64Var(&f.confidence, "confidence", d.Confidence, "confidence level of the significance tests, in (0, 1)")
 	fs.DurationVar(&f.timeout, "timeout", time.Duration(d.TimeoutSeconds)*time.Second, "time limit per algorithm")
 	fs.BoolVar(&f.isolate, "isolate", true, "run each algorithm in its own child process")
+	fs.IntVar(&f.parallel, "parallel", 1, "algorithms run at once; above 1 their times are contended runs' (accuracy is unchanged)")
 	return cmd
 }
 
@@ -82,6 +89,7 @@ func (f *compareFlags) build(cmd *cobra.Command, args []string) (bench.CompareCo
 		{"timeout", func() { cfg.TimeoutSeconds = f.timeout.Seconds() }},
 		{"isolate", func() { cfg.Isolate = f.isolate }},
 		{"seed", func() { cfg.Seed = f.seed }},
+		{"parallel", func() { cfg.Parallel = f.parallel }},
 	})
 	if err != nil {
 		return cfg, err
