@@ -41,9 +41,10 @@ type Options struct {
 	// Header is sent with every request (an Authorization header, for instance); it is not
 	// modified. Content-Type defaults to application/json.
 	Header http.Header
-	// Client sends the requests; nil means a client made for the run, with a connection pool
-	// as large as the concurrency, closed when the run ends. Timeout applies to every request
-	// whatever client sends it.
+	// Client sends the requests with net/http. Nil means the generator's own HTTP/1.1 client
+	// for http:// targets (one keep-alive connection per worker, no allocation per request:
+	// rawhttp.go), or for https:// a net/http client made for the run; either closes its
+	// connections when the run ends. Timeout applies to every request whatever client sends it.
 	Client *http.Client
 	// MaxResponseBytes bounds each answer's body (default DefaultMaxResponseBytes); a larger
 	// one is a failure, "response too large".

@@ -26,13 +26,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 type inspector func(body []byte, sh *shard)
 
 type runner struct {
-	opts     Options
-	client   *http.Client
-	header   http.Header
-	inspect  inspector
-	start    time.Time
-	interval float64 // open model: nanoseconds between scheduled requests
-	limit    uint64  // requests, or no bound
+	opts    Options
+	client  *http.Client
+	header  http.Header
+	inspect inspector
+	// raw: the generator's own HTTP/1.1 client (rawhttp.go) sends, with these header lines.
+	raw       bool
+	rawHeader []byte
+	dialer    *net.Dialer
+	start     time.Time
+	interval  float64 // open model: nanoseconds between scheduled requests
+	limit     uint64  // requests, or no bound
 
 	seq                     atomic.Uint64
 	sent, done, ok, dropped atomic.Int64
@@ -65,6 +69,7 @@ type worker struct {
 	timer *time.Timer
 	lr    io.LimitedReader
 	buf   bytes.Buffer
+	raw   *rawConn
 }
 
 // run is Run with an inspector of successful answers and keep, which receives the shards
@@ -89,7 +94,14 @@ func run(ctx context.Context, opts Options, inspect inspector, keep func([]*shar
 	}
 	n := opts.workers()
 	var transport *http.Transport
-	if opts.Client != nil {
+	if usesRaw(&opts) {
+		h, err := rawHeader(r.header)
+		if err != nil {
+			return nil, err
+		}
+		r.raw, r.rawHeader = true, h
+		r.dialer = &net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}
+	} else if opts.Client != nil {
 		r.client = opts.Client
 	} else {
 		transport = &http.Transport{
@@ -125,7 +137,13 @@ func run(ctx context.Context, opts Options, inspect inspector, keep func([]*shar
 	var wg sync.WaitGroup
 	for i := range n {
 		w := &worker{sh: r.shards[i%nShards]}
+		if r.raw {
+			w.raw = &rawConn{dialer: r.dialer}
+		}
 		wg.Go(func() {
+			if w.raw != nil {
+				defer w.raw.close()
+			}
 			if opts.Rate > 0 {
 				r.openLoop(runCtx, w)
 			} else {
@@ -285,6 +303,9 @@ func (*bodyReader) Close() error { return nil }
 // send makes one request and reads its answer: the status (0 without an answer), the failure's
 // kind ("" for a 2xx answer read whole) and the bytes of body read.
 func (r *runner) send(ctx context.Context, w *worker, t *Target) (status int, kind string, in int64) {
+	if r.raw {
+		return r.rawSend(ctx, w, t)
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	req, err := r.request(ctx, t)
