@@ -50,10 +50,10 @@ func (e *env) predictOK(id string, data [][]float64) []float64 {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("waited 15 s for %s", what)
+			t.Fatalf("waited 60 s for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
