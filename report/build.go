@@ -80,7 +80,7 @@ func Build(ctx context.Context, st Reader, p Period) (*Report, error) {
 	p = Period{Since: p.Since.UTC(), Until: p.Until.UTC()}
 	r := &Report{
 		Version: Version, Kind: Kind, GeneratedAt: time.Now().UTC(), Period: p, Previous: p.Previous(),
-		Benchmarks: []Benchmark{}, Comparisons: []Comparison{}, Scalability: []Curve{}, Memory: []MemoryTest{},
+		Benchmarks: []Benchmark{}, Comparisons: []Comparison{}, Scalability: []Curve{}, Memory: []MemoryTest{}, LoadTests: []LoadTest{},
 		Operations: []Operation{}, Series: []Series{}, Models: []Model{}, Recommendations: []Recommendation{},
 	}
 	samples, err := readSamples(ctx, st, p, slices.Concat(opMetrics, []string{"model_score_psi"}, processMetrics))
@@ -448,6 +448,13 @@ func (r *Report) addRuns(runs []*store.BenchmarkRun) {
 			var d bench.CompareDoc
 			if err = json.Unmarshal(run.Document, &d); err == nil {
 				r.addCompare(run, &d)
+			}
+		case store.KindLoadTest:
+			var d loadDoc
+			if err = json.Unmarshal(run.Document, &d); err == nil {
+				if why := r.addLoadTest(run, &d); why != "" {
+					err = errors.New(why)
+				}
 			}
 		default:
 			err = fmt.Errorf("unknown kind")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gonomaly/gonomaly/bench"
 	"github.com/gonomaly/gonomaly/eval"
+	"github.com/gonomaly/gonomaly/loadtest"
 	"github.com/gonomaly/gonomaly/report"
 	"github.com/gonomaly/gonomaly/store"
 	"github.com/gonomaly/gonomaly/store/sqlite"
@@ -129,7 +130,8 @@ func seedStore(tb testing.TB, st store.Store, p report.Period, step time.Duratio
 	for i, doc := range []struct {
 		kind string
 		doc  any
-	}{{store.KindBenchmark, benchmarkDoc(tb)}, {store.KindScalability, scalabilityDoc(tb)}, {store.KindMemory, memoryDoc()}, {store.KindCompare, compareDoc()}} {
+	}{{store.KindBenchmark, benchmarkDoc(tb)}, {store.KindScalability, scalabilityDoc(tb)}, {store.KindMemory, memoryDoc()}, {store.KindCompare, compareDoc()},
+		{store.KindLoadTest, loadTestDoc()}} {
 		b, err := json.Marshal(doc.doc)
 		if err != nil {
 			tb.Fatal(err)
@@ -224,5 +226,32 @@ func compareDoc() bench.CompareDoc {
 	}
 	d.Pairs = []bench.PairTest{{A: "isolation_forest", B: "hbos", U: 9, P: 0.01, Significant: true, Faster: "hbos", Ratio: 10},
 		{A: "isolation_forest", B: "local_outlier_factor", U: 5, P: 0.4, Faster: "local_outlier_factor", Ratio: 2}}
+	return d
+}
+
+// loadResult is a load-test run at rate of 600 requests, the latency curve and histogram of a
+// service answering in about 2 ms with a 30 ms tail.
+func loadResult(rate float64, p99 time.Duration) *loadtest.Result {
+	return &loadtest.Result{Model: loadtest.Open, Rate: rate, Requests: 600, Successes: 597, SuccessRate: 0.995, Throughput: rate * 0.995,
+		Latency: loadtest.Latency{Min: 400 * time.Microsecond, Mean: 2500 * time.Microsecond, P50: 2 * time.Millisecond, P90: 4 * time.Millisecond,
+			P95: 6 * time.Millisecond, P99: p99, P999: 25 * time.Millisecond, Max: 30 * time.Millisecond},
+		StatusCodes: map[string]int64{"200": 597, "503": 3},
+		Percentiles: []loadtest.Point{{Percentile: 0, Seconds: 0.0004}, {Percentile: 50, Seconds: 0.002}, {Percentile: 90, Seconds: 0.004},
+			{Percentile: 99, Seconds: p99.Seconds()}, {Percentile: 99.9, Seconds: 0.025}, {Percentile: 100, Seconds: 0.03}},
+		Histogram: []loadtest.Bucket{{FromSeconds: 0.0002, ToSeconds: 0.0005, Count: 10}, {FromSeconds: 0.0005, ToSeconds: 0.001, Count: 90},
+			{FromSeconds: 0.001, ToSeconds: 0.002, Count: 200}, {FromSeconds: 0.002, ToSeconds: 0.005, Count: 250},
+			{FromSeconds: 0.005, ToSeconds: 0.01, Count: 40}, {FromSeconds: 0.01, ToSeconds: 0.02, Count: 7}, {FromSeconds: 0.02, ToSeconds: 0.05, Count: 3}}}
+}
+
+// loadTestDoc is a ramp of three steps at 100, 200 and 400/s against a 10 ms p99 target: the
+// third misses it.
+func loadTestDoc() *loadtest.Document {
+	d := &loadtest.Document{SchemaVersion: loadtest.SchemaVersion, Kind: loadtest.Kind, SuiteID: "loadtest-20261116T000000Z-00000004",
+		Name: "loadtest-predict", GonomalyVersion: "dev", Build: "(devel)"}
+	d.Config.Endpoint, d.Config.Model = "predict", "ramp"
+	d.Ramp = &loadtest.RampResult{P99: 10 * time.Millisecond, MinSuccessRate: 0.99, BestRate: 200, BestStep: 1, StopReason: loadtest.StopFailed,
+		Steps: []loadtest.RampStep{{Rate: 100, Pass: true, Result: loadResult(100, 8*time.Millisecond)},
+			{Rate: 200, Pass: true, Result: loadResult(200, 9*time.Millisecond)},
+			{Rate: 400, Reason: "p99 15ms above the 10ms target", Result: loadResult(400, 15*time.Millisecond)}}}
 	return d
 }

@@ -37,6 +37,13 @@ func WriteHTML(w io.Writer, r *Report) error {
 		"latencyChart": func(ops []Operation) template.HTML {
 			return percentileChart("latency", "Latency percentiles of the main operations (median minute)", opLines(ops))
 		},
+		"loadCurveChart": func(lt *LoadTest) template.HTML {
+			return percentileChart("loadtest-curve", "Latency percentiles of "+lt.SuiteID, []pctLine{loadLine(lt)})
+		},
+		"loadHistChart": func(lt *LoadTest) template.HTML {
+			return barChart("loadtest-histogram", "Latency histogram of "+lt.SuiteID, "requests", loadBars(lt))
+		},
+		"newestCurve": newestCurve,
 		"curveChart":    func(i int, c Curve) template.HTML { return curveChart(fmt.Sprintf("scalability-%d", i), c) },
 		"memoryChart":   func(i int, m MemoryTest) template.HTML { return memoryChart(fmt.Sprintf("memory-%d", i), m) },
 		"cdChart":       func(x *CrossDataset) template.HTML { return cdChart("datasets", x) },
@@ -86,6 +93,36 @@ func opLines(ops []Operation) []pctLine {
 		out = append(out, l)
 	}
 	return out
+}
+
+// loadLine is a load test's latency curve.
+func loadLine(lt *LoadTest) pctLine {
+	l := pctLine{name: lt.Endpoint}
+	for _, p := range lt.Percentiles {
+		l.percentiles, l.seconds = append(l.percentiles, p.Percentile), append(l.seconds, p.Seconds)
+	}
+	return l
+}
+
+// loadBars are a load test's histogram buckets as bars of requests.
+func loadBars(lt *LoadTest) []bar {
+	bars := make([]bar, 0, len(lt.Histogram))
+	for _, b := range lt.Histogram {
+		bars = append(bars, bar{label: "≤" + duration(b.ToSeconds), v: float64(b.Count),
+			title: fmt.Sprintf("%d requests in (%s, %s]", b.Count, duration(b.FromSeconds), duration(b.ToSeconds))})
+	}
+	return bars
+}
+
+// duration writes seconds in the unit that reads best: µs, ms or s.
+func duration(s float64) string {
+	switch {
+	case s < 1e-3:
+		return num(s*1e6) + "µs"
+	case s < 1:
+		return num(s*1e3) + "ms"
+	}
+	return num(s) + "s"
 }
 
 // abbrev shortens an algorithm's name for a bar's label.
@@ -215,6 +252,19 @@ svg .pt.line-1, svg .label.line-1 { fill: #c62828; } svg .pt.line-2, svg .label.
 <p>Stopped: {{$m.StopReason}}; largest size that finished {{$m.LargestRows}} rows; {{num $m.RSSBytesPerRow}} bytes of resident memory per row ({{num $m.FitPeakBytesPerRow}} of peak heap in fit){{if $m.GrowthClass}}, growth {{$m.GrowthClass}}{{end}}; kill line {{mb $m.KillAtBytes}}.</p>
 {{memoryChart $i $m}}
 {{else}}<p>No memory tests stored in the period.</p>{{end}}
+
+<h2 id="loadtests">Load tests</h2>
+{{if .LoadTests}}<table><tr><th>run</th><th>endpoint</th><th>type</th><th>model</th><th>rate / clients</th><th>requests</th><th>throughput /s</th><th>success</th><th>p50</th><th>p99</th><th>max</th></tr>
+{{range .LoadTests}}<tr><td>{{when .CreatedAt}}<br/><small>{{.SuiteID}}</small></td><td>{{.Endpoint}}</td><td>{{.Type}}</td><td>{{.Model}}</td><td class="n">{{if .Rate}}{{num .Rate}}/s{{else}}{{.Concurrency}}{{end}}</td><td class="n">{{.Requests}}</td><td class="n">{{num .Throughput}}</td><td class="n">{{pct .SuccessRate}}</td><td class="n">{{ms .P50Seconds}}</td><td class="n">{{ms .P99Seconds}}</td><td class="n">{{ms .MaxSeconds}}</td></tr>
+{{end}}</table>
+<p>A ramp's figures are its best step's (the highest rate that held its target), else its last step's; a training stress test's are its jobs'.</p>
+{{with newestCurve .LoadTests}}<h3>Newest: {{.SuiteID}} <small>{{.Type}}, {{.Endpoint}}</small></h3>
+{{if .Percentiles}}{{loadCurveChart .}}{{end}}{{if .Histogram}}{{loadHistChart .}}{{end}}{{end}}
+{{range .LoadTests}}{{$id := .SuiteID}}{{with .Ramp}}<h3>Ramp {{$id}}: best rate {{num .BestRate}}/s <small>p99 target {{ms .P99TargetSeconds}}, success at least {{pct .MinSuccessRate}}; stopped: {{.StopReason}}</small></h3>
+<table><tr><th>rate /s</th><th>held</th><th>throughput /s</th><th>success</th><th>p99</th><th>why not</th></tr>
+{{range .Steps}}<tr><td class="n">{{num .Rate}}</td><td>{{if .Pass}}yes{{else}}no{{end}}</td><td class="n">{{num .Throughput}}</td><td class="n">{{pct .SuccessRate}}</td><td class="n">{{ms .P99Seconds}}</td><td>{{.Reason}}</td></tr>
+{{end}}</table>{{end}}{{end}}
+{{else}}<p>No load tests stored in the period.</p>{{end}}
 {{if .Skipped}}<h2 id="skipped">Unreadable documents</h2><ul>{{range .Skipped}}<li>{{.Kind}} {{.ID}}: {{.Reason}}</li>{{end}}</ul>{{end}}
 </body>
 </html>

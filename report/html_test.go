@@ -129,6 +129,11 @@ func TestHTML(t *testing.T) {
 	if curves == 0 {
 		t.Fatal("the fixture has no latency curve to draw")
 	}
+	if len(r.LoadTests) != 1 {
+		t.Fatalf("%d load tests, want the fixture's ramp", len(r.LoadTests))
+	}
+	want["loadtest-curve"] = len(r.LoadTests[0].Percentiles)
+	want["loadtest-histogram"] = len(r.LoadTests[0].Histogram)
 	if len(charts) != len(want) {
 		t.Errorf("%d charts in the page, want %d", len(charts), len(want))
 	}
@@ -167,13 +172,19 @@ func TestHTML(t *testing.T) {
 			}
 		case strings.HasPrefix(id, "memory-"):
 			got = c.count("circle", "pt")
-		case id == "latency":
+		case id == "loadtest-histogram":
+			got = c.count("rect", "bar")
+		case id == "latency", id == "loadtest-curve":
 			got = c.count("circle", "pt")
-			if l := c.count("polyline", "pctl"); l != curves {
-				t.Errorf("chart %s: %d curves, want %d", id, l, curves)
+			lines := curves
+			if id == "loadtest-curve" {
+				lines = 1
 			}
-			if l := c.count("text", "label"); l != curves {
-				t.Errorf("chart %s: %d curve names, want %d", id, l, curves)
+			if l := c.count("polyline", "pctl"); l != lines {
+				t.Errorf("chart %s: %d curves, want %d", id, l, lines)
+			}
+			if l := c.count("text", "label"); l != lines {
+				t.Errorf("chart %s: %d curve names, want %d", id, l, lines)
 			}
 		}
 		if got != n {

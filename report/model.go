@@ -51,9 +51,11 @@ type Report struct {
 	// comparisons cover at least two datasets with at least two algorithms in common.
 	Datasets *CrossDataset `json:"datasets,omitempty"`
 	// Versions compares benchmark cells across the builds they were measured with.
-	Versions        Versions          `json:"versions"`
-	Scalability     []Curve           `json:"scalability"`
-	Memory          []MemoryTest      `json:"memory"`
+	Versions    Versions     `json:"versions"`
+	Scalability []Curve      `json:"scalability"`
+	Memory      []MemoryTest `json:"memory"`
+	// LoadTests are the period's load tests, oldest first, at most MaxLoadTests (the newest).
+	LoadTests       []LoadTest        `json:"load_tests"`
 	Operations      []Operation       `json:"operations"`
 	Alerts          Alerts            `json:"alerts"`
 	Series          []Series          `json:"series"`

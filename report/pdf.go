@@ -447,6 +447,8 @@ func (d *pdfDoc) write() {
 		d.memoryChart(m)
 	}
 
+	d.loadTests()
+
 	if len(r.Skipped) > 0 {
 		d.h2("Unreadable documents", 10)
 		for _, s := range r.Skipped {
@@ -610,13 +612,17 @@ func (d *pdfDoc) seriesChart(s Series) {
 	f.SetLineWidth(0.2)
 }
 
-func (d *pdfDoc) barChart(bars []bar) {
+func (d *pdfDoc) barChart(bars []bar) { d.barChartUnit("seconds", bars) }
+
+// barChartUnit draws bars of a unit on a linear scale from 0, with their 95 % intervals
+// when known.
+func (d *pdfDoc) barChartUnit(unit string, bars []bar) {
 	top := 0.0
 	for _, b := range bars {
 		top = max(top, b.v, b.hi)
 	}
 	c := d.newChart(0, float64(max(len(bars), 1)), 0, top*1.05, false, false)
-	c.yAxis("seconds")
+	c.yAxis(unit)
 	f := d.f
 	w := (c.right - c.left) / float64(max(len(bars), 1))
 	d.font("", 6.5)
@@ -853,4 +859,60 @@ func (d *pdfDoc) cdChart(x *CrossDataset) {
 	f.SetLineWidth(0.2)
 	f.SetTextColor(34, 34, 34)
 	f.SetY(y0 + h)
+}
+
+// loadTests writes the load tests' section: the runs' table, the newest curve and histogram,
+// and each ramp's steps.
+func (d *pdfDoc) loadTests() {
+	r := d.r
+	d.h2("Load tests", 20)
+	if len(r.LoadTests) == 0 {
+		d.para("No load tests stored in the period.")
+		return
+	}
+	var rows [][]string
+	for _, lt := range r.LoadTests {
+		rate := fmt.Sprint(lt.Concurrency)
+		if lt.Rate > 0 {
+			rate = num(lt.Rate) + "/s"
+		}
+		rows = append(rows, []string{pdfWhen(lt.CreatedAt), lt.Endpoint, lt.Type, lt.Model, rate, fmt.Sprint(lt.Requests), num(lt.Throughput),
+			pdfPct(lt.SuccessRate), pdfMS(lt.P50Seconds), pdfMS(lt.P99Seconds), pdfMS(lt.MaxSeconds)})
+	}
+	d.table([]string{"run", "endpoint", "type", "model", "rate/clients", "requests", "per s", "success", "p50", "p99", "max"},
+		[]float64{27, 27, 10, 12, 17, 15, 14, 16, 14, 14, 14}, []bool{false, false, false, false, true, true, true, true, true, true, true}, rows)
+	d.para("A ramp's figures are its best step's (the highest rate that held its target), else its last step's; a training stress test's are its jobs'.")
+	if lt := newestCurve(r.LoadTests); lt != nil {
+		d.room(8 + pdfChartH)
+		d.h3(fmt.Sprintf("Newest: %s (%s, %s)", lt.SuiteID, lt.Type, lt.Endpoint))
+		if len(lt.Percentiles) > 0 {
+			d.pctChart([]pctLine{loadLine(lt)})
+		}
+		if len(lt.Histogram) > 0 {
+			d.room(pdfChartH + 2)
+			bars := loadBars(lt)
+			for i := range bars {
+				bars[i].label = strings.ReplaceAll(bars[i].label, "≤", "<=") // not in Windows-1252
+			}
+			d.barChartUnit("requests", bars)
+		}
+	}
+	for _, lt := range r.LoadTests {
+		rp := lt.Ramp
+		if rp == nil {
+			continue
+		}
+		d.h3(fmt.Sprintf("Ramp %s: best rate %s/s (p99 target %s, success at least %s; stopped: %s)", lt.SuiteID, num(rp.BestRate),
+			pdfMS(rp.P99TargetSeconds), pdfPct(rp.MinSuccessRate), rp.StopReason))
+		rows = rows[:0]
+		for _, s := range rp.Steps {
+			held := "no"
+			if s.Pass {
+				held = "yes"
+			}
+			rows = append(rows, []string{num(s.Rate), held, num(s.Throughput), pdfPct(s.SuccessRate), pdfMS(s.P99Seconds), s.Reason})
+		}
+		d.table([]string{"rate /s", "held", "per s", "success", "p99", "why not"}, []float64{22, 14, 22, 22, 22, 78},
+			[]bool{true, false, true, true, true, false}, rows)
+	}
 }
