@@ -43,7 +43,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		"loadHistChart": func(lt *LoadTest) template.HTML {
 			return barChart("loadtest-histogram", "Latency histogram of "+lt.SuiteID, "requests", loadBars(lt))
 		},
-		"newestCurve": newestCurve,
+		"newestCurve":   newestCurve,
 		"curveChart":    func(i int, c Curve) template.HTML { return curveChart(fmt.Sprintf("scalability-%d", i), c) },
 		"memoryChart":   func(i int, m MemoryTest) template.HTML { return memoryChart(fmt.Sprintf("memory-%d", i), m) },
 		"cdChart":       func(x *CrossDataset) template.HTML { return cdChart("datasets", x) },
