@@ -62,3 +62,10 @@ for r in $(seq "$rounds"); do
   printf '| %s | %.0f | %.2f | %s | %s | %s |\n' "$r" "$("$py" -c "print($rows / ($t1 - $t0))")" \
     "$("$py" -c "print($t1 - $t0)")" "$lines" "$(($(status VmHWM) / 1024))" "$(($(status VmRSS) / 1024))"
 done
+# The monitor's view of the streams' batches (its window is the last minute).
+curl -sS "http://127.0.0.1:$port/api/performance/metrics" | "$py" -c '
+import json, sys
+for o in json.load(sys.stdin)["operations"]:
+    if o["name"] == "detection stream batch":
+        print("batches in the monitor'"'"'s last minute: %d, %d rows, %.0f rows a batch, p50 %.2f ms, p99 %.2f ms a batch" % (
+            o["count"], o["rows"], o["rows"] / max(o["count"], 1), o["p50_ns"] / 1e6, o["p99_ns"] / 1e6))'

@@ -825,6 +825,11 @@ func BenchmarkStreamRows(b *testing.B) {
 			b.Fatalf("%d lines, last %q", lines, last)
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		for _, s := range e.srv.monitor.Tracker().Summaries() {
+			if s.Name == streamOp && s.Count > 0 {
+				b.ReportMetric(float64(s.Rows)/float64(s.Count), "rows/batch")
+			}
+		}
 	})
 	b.Run("predict-1000", func(b *testing.B) {
 		b.ReportAllocs()
