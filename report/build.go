@@ -113,7 +113,6 @@ func Build(ctx context.Context, st Reader, p Period) (*Report, error) {
 	r.Operations = operations(samples)
 	r.Models = models(samples)
 	r.Series = charts(samples)
-	r.Alerts = alertSection(alerts, p.Until)
 	r.addRuns(runs)
 	r.Datasets = crossDataset(r.Comparisons)
 	r.Versions = versions(runs)
@@ -126,8 +125,14 @@ func Build(ctx context.Context, st Reader, p Period) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: reading the previous period's alerts: %w", err)
 	}
+	older, err := st.ListAlerts(ctx, store.AlertFilter{ActiveOnly: true, Until: r.Previous.Since, Limit: alertLimit})
+	if err != nil {
+		return nil, fmt.Errorf("report: reading the alerts still active: %w", err)
+	}
+	carried := carriedOver(slices.Concat(prevAlerts, older), p.Since)
+	r.Alerts = alertSection(alerts, carried, p.Until)
 	r.Summary.Headlines = headlines(samples, len(alerts), prev, len(prevAlerts))
-	r.Recommendations = recommendations(r, samples, alerts)
+	r.Recommendations = recommendations(r, samples, slices.Concat(alerts, carried))
 	r.Summary.Health, r.Summary.Reasons = health(r, len(samples) > 0 || len(runs) > 0 || len(alerts) > 0)
 	clampFinite(reflect.ValueOf(r))
 	return r, nil
@@ -398,8 +403,43 @@ func activeAt(a *store.Alert, t time.Time) bool {
 	return a.ResolvedAt.IsZero() || !a.ResolvedAt.Before(t)
 }
 
-func alertSection(alerts []*store.Alert, until time.Time) Alerts {
-	s := Alerts{Total: len(alerts), BySeverity: map[string]int{}, ActiveBySeverity: map[string]int{}, ByRule: map[string]int{}, Items: []Alert{}}
+// carriedOver are the alerts raised before since that were still active at since, newest
+// first: of those given (the previous period's, and older ones unresolved now), each once.
+func carriedOver(alerts []*store.Alert, since time.Time) []*store.Alert {
+	seen := map[string]bool{}
+	var out []*store.Alert
+	for _, a := range alerts {
+		if a.CreatedAt.Before(since) && activeAt(a, since) && !seen[a.ID] {
+			seen[a.ID] = true
+			out = append(out, a)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *store.Alert) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out
+}
+
+func toAlert(a *store.Alert) Alert {
+	it := Alert{Time: a.CreatedAt, Severity: a.Severity, Rule: a.Rule, Metric: a.Metric, Title: a.Title,
+		Value: a.Value, Threshold: a.Threshold, Labels: a.Labels}
+	if !a.ResolvedAt.IsZero() {
+		t := a.ResolvedAt
+		it.ResolvedAt = &t
+	}
+	return it
+}
+
+func alertSection(alerts, carried []*store.Alert, until time.Time) Alerts {
+	s := Alerts{Total: len(alerts), BySeverity: map[string]int{}, ActiveBySeverity: map[string]int{}, ByRule: map[string]int{}, Items: []Alert{},
+		CarriedOver: []Alert{}}
+	for _, a := range carried {
+		if activeAt(a, until) {
+			s.Active++
+			s.ActiveBySeverity[a.Severity]++
+		}
+		if len(s.CarriedOver) < MaxAlerts {
+			s.CarriedOver = append(s.CarriedOver, toAlert(a))
+		}
+	}
 	for _, a := range alerts { // newest first, as the store lists them
 		if activeAt(a, until) {
 			s.Active++
@@ -408,13 +448,7 @@ func alertSection(alerts []*store.Alert, until time.Time) Alerts {
 		s.BySeverity[a.Severity]++
 		s.ByRule[cmp.Or(a.Rule, "unnamed")]++
 		if len(s.Items) < MaxAlerts {
-			it := Alert{Time: a.CreatedAt, Severity: a.Severity, Rule: a.Rule, Metric: a.Metric, Title: a.Title,
-				Value: a.Value, Threshold: a.Threshold, Labels: a.Labels}
-			if !a.ResolvedAt.IsZero() {
-				t := a.ResolvedAt
-				it.ResolvedAt = &t
-			}
-			s.Items = append(s.Items, it)
+			s.Items = append(s.Items, toAlert(a))
 		}
 	}
 	return s

@@ -121,6 +121,12 @@ func seedStore(tb testing.TB, st store.Store, p report.Period, step time.Duratio
 			Title: "train errors at 6 %", Message: "6 % > 5 %", Value: 0.06, Threshold: 0.05, ResolvedAt: at(0.25)},
 		{Key: "memory", Rule: "memory", CreatedAt: prev.Since.Add(time.Hour), Severity: "medium", Metric: "rss_bytes",
 			Title: "resident memory above 250 MB", Message: "x", ResolvedAt: prev.Since.Add(2 * time.Hour)},
+		// Carried over: raised in the previous period and resolved in this one; raised long
+		// before and still active.
+		{Key: "latency/train", Rule: "latency", CreatedAt: prev.Until.Add(-time.Hour), Severity: "high", Metric: "p99_seconds",
+			Title: "train p99 above 500ms", Message: "x", Value: 0.8, Threshold: 0.5, ResolvedAt: at(0.05)},
+		{Key: "goroutines", Rule: "goroutines", CreatedAt: prev.Since.Add(-30 * 24 * time.Hour), Severity: "low", Metric: "goroutines",
+			Title: "goroutines above 30", Message: "x", Value: 40, Threshold: 30},
 	}
 	for _, a := range alerts {
 		if err := st.CreateAlert(ctx, a); err != nil {

@@ -192,10 +192,14 @@ svg .pt.line-1, svg .label.line-1 { fill: #c62828; } svg .pt.line-2, svg .label.
 {{with latencyCurves .Operations}}{{latencyChart .}}{{end}}{{else}}<p>No operation summaries stored in the period.</p>{{end}}
 
 <h2 id="alerts">Alerts</h2>
-<p>{{.Alerts.Total}} raised, {{.Alerts.Active}} still active at the end.{{range $k, $v := .Alerts.BySeverity}} {{$k}}: {{$v}}.{{end}}</p>
+<p>{{.Alerts.Total}} raised, {{len .Alerts.CarriedOver}} carried over from before the period, {{.Alerts.Active}} still active at the end.{{range $k, $v := .Alerts.BySeverity}} {{$k}}: {{$v}}.{{end}}</p>
 {{if .Alerts.Items}}<table>
 <tr><th>raised</th><th>resolved</th><th>severity</th><th>rule</th><th>title</th><th>value</th><th>threshold</th></tr>
 {{range .Alerts.Items}}<tr><td>{{when .Time}}</td><td>{{if .ResolvedAt}}{{when .ResolvedAt}}{{else}}active{{end}}</td><td class="sev-{{.Severity}}">{{.Severity}}</td><td>{{.Rule}}</td><td>{{.Title}}</td><td class="n">{{num .Value}}</td><td class="n">{{num .Threshold}}</td></tr>
+{{end}}</table>{{end}}
+{{if .Alerts.CarriedOver}}<h3>Raised before the period, still active at its start</h3><table>
+<tr><th>raised</th><th>resolved</th><th>severity</th><th>rule</th><th>title</th><th>value</th><th>threshold</th></tr>
+{{range .Alerts.CarriedOver}}<tr><td>{{when .Time}}</td><td>{{if .ResolvedAt}}{{when .ResolvedAt}}{{else}}active{{end}}</td><td class="sev-{{.Severity}}">{{.Severity}}</td><td>{{.Rule}}</td><td>{{.Title}}</td><td class="n">{{num .Value}}</td><td class="n">{{num .Threshold}}</td></tr>
 {{end}}</table>{{end}}
 
 <h2 id="models">Model health</h2>

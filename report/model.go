@@ -227,16 +227,23 @@ type Operation struct {
 	Latency []LatencyPercentile `json:"latency_percentiles"`
 }
 
-// Alerts are the alerts raised in the period.
+// Alerts are the alerts raised in the period, and those raised before it that were still
+// active at its start.
 type Alerts struct {
+	// Total counts the alerts raised in the period; BySeverity and ByRule them.
 	Total int `json:"total"`
-	// Active counts those still unresolved at the period's end.
+	// Active counts the alerts still unresolved at the period's end, carried-over ones
+	// included; ActiveBySeverity them.
 	Active           int            `json:"active"`
 	BySeverity       map[string]int `json:"by_severity"`
 	ActiveBySeverity map[string]int `json:"active_by_severity"`
 	ByRule           map[string]int `json:"by_rule"`
-	// Items lists the newest MaxAlerts, newest first.
+	// Items lists the newest MaxAlerts raised in the period, newest first.
 	Items []Alert `json:"items"`
+	// CarriedOver lists, newest first, at most MaxAlerts alerts raised before the period and
+	// still active at its start: those of the previous period, and older ones not resolved
+	// when the report is built (an older alert resolved since is not known to the report).
+	CarriedOver []Alert `json:"carried_over"`
 }
 
 // Alert is one alert of the period.

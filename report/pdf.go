@@ -250,14 +250,14 @@ func (d *pdfDoc) write() {
 	}
 
 	d.h2("Alerts", 15)
-	line := fmt.Sprintf("%d raised, %d still active at the end.", r.Alerts.Total, r.Alerts.Active)
+	line := fmt.Sprintf("%d raised, %d carried over from before the period, %d still active at the end.", r.Alerts.Total, len(r.Alerts.CarriedOver), r.Alerts.Active)
 	for _, k := range slices.Sorted(maps.Keys(r.Alerts.BySeverity)) {
 		line += fmt.Sprintf(" %s: %d.", k, r.Alerts.BySeverity[k])
 	}
 	d.para(line)
-	if len(r.Alerts.Items) > 0 {
+	alertRows := func(items []Alert) {
 		rows = rows[:0]
-		for _, a := range r.Alerts.Items {
+		for _, a := range items {
 			res := "active"
 			if a.ResolvedAt != nil {
 				res = pdfWhen(*a.ResolvedAt)
@@ -266,6 +266,13 @@ func (d *pdfDoc) write() {
 		}
 		d.table([]string{"raised", "resolved", "severity", "rule", "title", "value", "threshold"},
 			[]float64{27, 27, 15, 28, 49, 17, 17}, []bool{false, false, false, false, false, true, true}, rows)
+	}
+	if len(r.Alerts.Items) > 0 {
+		alertRows(r.Alerts.Items)
+	}
+	if len(r.Alerts.CarriedOver) > 0 {
+		d.h3("Raised before the period, still active at its start")
+		alertRows(r.Alerts.CarriedOver)
 	}
 
 	d.h2("Model health", 15)

@@ -73,8 +73,14 @@ func TestBuildSections(t *testing.T) {
 	if len(r.Benchmarks) != 1 || len(r.Comparisons) != 1 || len(r.Memory) != 1 || len(r.Scalability) != 3 {
 		t.Errorf("benchmarks %d comparisons %d memory %d curves %d, want 1 1 1 3", len(r.Benchmarks), len(r.Comparisons), len(r.Memory), len(r.Scalability))
 	}
-	if r.Alerts.Total != 3 || r.Alerts.Active != 1 {
-		t.Errorf("alerts %d active %d, want 3 and 1", r.Alerts.Total, r.Alerts.Active)
+	// Active: the critical one raised in the period, and the goroutines alert raised a month
+	// before and never resolved; carried over: it, and the train latency alert raised in the
+	// previous period and resolved in this one (the previous period's memory alert was
+	// resolved before this one started).
+	if r.Alerts.Total != 3 || r.Alerts.Active != 2 || len(r.Alerts.CarriedOver) != 2 ||
+		r.Alerts.CarriedOver[0].Rule != "latency" || r.Alerts.CarriedOver[1].Rule != "goroutines" {
+		t.Errorf("alerts %d, active %d, carried over %+v; want 3, 2, and the train latency and goroutines alerts",
+			r.Alerts.Total, r.Alerts.Active, r.Alerts.CarriedOver)
 	}
 	p99 := r.Series[0]
 	if p99.Metric != "operation_p99_seconds" || p99.Trend.Direction != "increasing" || !p99.Trend.Worsening {
