@@ -37,7 +37,8 @@ func (JSONCodec[V]) Unmarshal(b []byte) (V, error) {
 }
 
 // Float64sCodec encodes a []float64 as 8 little-endian bytes per value: exact (NaN and Inf
-// included) and about twenty times quicker than JSON for scores.
+// included), and quick: in BenchmarkMemoize a hit on 16 values costs about a twentieth of what
+// it costs with JSONCodec.
 type Float64sCodec struct{}
 
 // Marshal encodes vs.
