@@ -159,6 +159,10 @@ func (rc *rawConn) dial(ctx context.Context) error {
 // rawSend sends t on the worker's connection and reads the answer (as send does).
 func (r *runner) rawSend(ctx context.Context, w *worker, t *Target) (status int, kind string, in int64) {
 	rc := w.raw
+	if rc == nil {
+		rc = r.takeConn()
+		defer r.putConn(rc)
+	}
 	if err := rc.prepare(t, r.rawHeader); err != nil {
 		return 0, cut(err.Error(), 100), 0
 	}
@@ -200,6 +204,34 @@ func (r *runner) rawSend(ctx context.Context, w *worker, t *Target) (status int,
 		}
 		return status, "", in
 	}
+}
+
+// takeConn is an idle connection of the pool, or a new one (not yet dialled).
+func (r *runner) takeConn() *rawConn {
+	r.poolMu.Lock()
+	defer r.poolMu.Unlock()
+	if n := len(r.pool); n > 0 {
+		rc := r.pool[n-1]
+		r.pool = r.pool[:n-1]
+		return rc
+	}
+	return &rawConn{dialer: r.dialer}
+}
+
+func (r *runner) putConn(rc *rawConn) {
+	r.poolMu.Lock()
+	defer r.poolMu.Unlock()
+	r.pool = append(r.pool, rc)
+}
+
+// closePool closes the pool's connections when the run ends.
+func (r *runner) closePool() {
+	r.poolMu.Lock()
+	defer r.poolMu.Unlock()
+	for _, rc := range r.pool {
+		rc.close()
+	}
+	r.pool = nil
 }
 
 func isReset(err error) bool {

@@ -34,9 +34,14 @@ type runner struct {
 	raw       bool
 	rawHeader []byte
 	dialer    *net.Dialer
-	start     time.Time
-	interval  float64 // open model: nanoseconds between scheduled requests
-	limit     uint64  // requests, or no bound
+	// pool holds the open model's idle connections, the last used on top: an in-flight slot
+	// takes one per request, so the connections number the most requests in flight at once,
+	// not the slots, and the busiest stay warm.
+	poolMu   sync.Mutex
+	pool     []*rawConn
+	start    time.Time
+	interval float64 // open model: nanoseconds between scheduled requests
+	limit    uint64  // requests, or no bound
 
 	seq                     atomic.Uint64
 	sent, done, ok, dropped atomic.Int64
@@ -137,8 +142,8 @@ func run(ctx context.Context, opts Options, inspect inspector, keep func([]*shar
 	var wg sync.WaitGroup
 	for i := range n {
 		w := &worker{sh: r.shards[i%nShards]}
-		if r.raw {
-			w.raw = &rawConn{dialer: r.dialer}
+		if r.raw && opts.Rate == 0 {
+			w.raw = &rawConn{dialer: r.dialer} // a client keeps its connection
 		}
 		wg.Go(func() {
 			if w.raw != nil {
@@ -162,6 +167,7 @@ func run(ctx context.Context, opts Options, inspect inspector, keep func([]*shar
 	if transport != nil {
 		transport.CloseIdleConnections()
 	}
+	r.closePool()
 	if keep != nil {
 		keep(r.shards)
 	}
