@@ -56,7 +56,7 @@ const (
 // compared builds. Each side's samples are, as benchstat pools them, the per-iteration total
 // (fit + score) seconds of every run of the cell with the build (bench.Cell.Samples); a run
 // stored before cells kept their iterations gives its median as one sample. With iterations,
-// one run a side of 3 or more iterations is enough for p < 0.05; with medians only, 4 runs a
+// one run a side of 4 or more iterations is enough for p < 0.05; with medians only, 4 runs a
 // side are needed.
 type VersionCell struct {
 	Algorithm     string  `json:"algorithm"`
