@@ -204,7 +204,8 @@ type stream struct {
 	batch     dataset.Matrix
 	out       []byte
 	started   bool // the header and some output went out: errors are lines from now on
-	rows      int  // rows scored and answered
+	http1     bool
+	rows      int // rows scored and answered
 	anomalies int
 	threshold float64
 	version   int64
@@ -257,7 +258,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) *apiError {
 	}
 	st := &stream{s: s, w: w, rc: rc, ctx: ctx, id: id, cols: l.Model.Cols,
 		lines: newLineReader(src, s.cfg.StreamMaxLineBytes), body: body,
-		threshold: l.Model.Threshold, version: l.Version}
+		threshold: l.Model.Threshold, version: l.Version, http1: r.ProtoMajor == 1}
 	st.batchRows = min(s.cfg.StreamBatchRows, max(1, streamBatchBytes/(8*max(st.cols, 1))))
 	st.batch = dataset.Matrix{Cols: st.cols, Data: make([]float64, 0, st.batchRows*st.cols)}
 	end := st.run()
@@ -269,8 +270,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) *apiError {
 		s.log.Error("stream failed", "detector", id, "rows", st.rows, "status", end.status, "err", end.cause)
 	}
 	st.save()
-	if end.gone {
-		return nil
+	if end.gone && st.started {
+		return nil // nothing can be answered; the connection is dead
 	}
 	f := streamFailed{Error: truncate(end.msg, maxErrorText), Code: end.code, Line: end.line, Rows: st.rows, Anomalies: st.anomalies}
 	if !st.started {
@@ -464,7 +465,9 @@ func (st *stream) write(b []byte) error {
 		h.Set("X-Accel-Buffering", "no") // a proxy in front (nginx) must not hold the lines back
 		// The connection ends with the stream: one that fails before its body ends is closed
 		// (closeConn), and a client must not pick it up for its next request meanwhile.
-		h.Set("Connection", "close")
+		if st.http1 {
+			h.Set("Connection", "close")
+		}
 		st.w.WriteHeader(http.StatusOK)
 	}
 	if _, err := st.w.Write(b); err != nil {
