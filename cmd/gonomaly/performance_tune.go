@@ -27,6 +27,7 @@ type tuneFlags struct {
 	minSuccess            float64
 	step                  time.Duration
 	rows, cols, clients   int
+	verify                int
 	apply                 bool
 
 	// offline
@@ -92,6 +93,7 @@ defaults (before) and the fastest (after).`,
 	fl.IntVar(&f.rows, "rows", 1, "rows per predict request (1: single rows, the micro-batched path)")
 	fl.IntVar(&f.cols, "cols", 10, "columns of the throwaway detector's data (with --detector, the detector's own)")
 	fl.IntVar(&f.clients, "clients", 16, "concurrent clients of the load (closed model)")
+	fl.IntVar(&f.verify, "verify", 2, "rounds in which the best setting and the original are measured in turns to confirm the choice")
 	fl.BoolVar(&f.apply, "apply", true, "leave the best setting applied (false: measure, then put the original back)")
 	fl.StringVar(&f.model, "model", "", "offline: the model file (gonomaly train --model)")
 	fl.StringVar(&f.input, "input", "", "offline: the data to score (CSV, gzip CSV or Parquet)")

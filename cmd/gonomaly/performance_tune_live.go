@@ -43,8 +43,12 @@ type liveTrial struct {
 	P50Seconds  float64 `json:"p50_seconds"`
 	P99Seconds  float64 `json:"p99_seconds"`
 	MeetsTarget bool    `json:"meets_target"`
-	setting     batchSetting
-	p50, p99    time.Duration
+	// Role is "before" or "after" in the verification rounds, "median" for a summary of Runs
+	// runs.
+	Role     string `json:"role,omitempty"`
+	Runs     int    `json:"runs,omitempty"`
+	setting  batchSetting
+	p50, p99 time.Duration
 }
 
 // liveTuneDoc is the document of a live tune (docs/tuning.md).
@@ -60,8 +64,10 @@ type liveTuneDoc struct {
 	MinSuccessRate   float64     `json:"min_success_rate"`
 	StepSeconds      float64     `json:"step_seconds"`
 	BudgetSeconds    float64     `json:"budget_seconds"`
-	Before           *liveTrial  `json:"before"`
+	Initial          *liveTrial  `json:"initial"` // the settings in force, measured first
+	Before           *liveTrial  `json:"before"`  // the settings in force: Initial, or the median with the verification rounds
 	Trials           []liveTrial `json:"trials"`
+	Verify           []liveTrial `json:"verify,omitempty"` // the best and the original in turns
 	Best             *liveTrial  `json:"best,omitempty"`
 	After            *liveTrial  `json:"after,omitempty"`
 	Applied          bool        `json:"applied"`
@@ -85,14 +91,16 @@ func runTuneLive(cmd *cobra.Command, f *tuneFlags) error {
 		return usagef("--rows %d: must be from 1 to %d", f.rows, maxTuneRows)
 	case f.cols < 1 || f.cols > maxTuneCols:
 		return usagef("--cols %d: must be from 1 to %d", f.cols, maxTuneCols)
+	case f.verify < 1 || f.verify > 10:
+		return usagef("--verify %d: must be from 1 to 10", f.verify)
 	case f.clients < 1 || f.clients > maxTuneClients:
 		return usagef("--clients %d: must be from 1 to %d", f.clients, maxTuneClients)
 	}
 	if _, err := loadtest.ParseURL(f.url); err != nil {
 		return usagef("--url: %v", strings.TrimPrefix(err.Error(), loadtest.ErrTargets.Error()+": "))
 	}
-	if f.budget < 3*trialCost(f.step) {
-		return usagef("--budget %v: too short for the before run, one trial and the after run of %v each (at least %v)", f.budget, trialCost(f.step), 3*trialCost(f.step))
+	if need := time.Duration(2+2*f.verify) * trialCost(f.step); f.budget < need {
+		return usagef("--budget %v: too short for the before run, one trial and %d verification rounds of two runs, %v each (at least %v)", f.budget, f.verify, trialCost(f.step), need)
 	}
 	ctx := cmd.Context()
 	start := time.Now()
@@ -138,29 +146,58 @@ func runTuneLive(cmd *cobra.Command, f *tuneFlags) error {
 	if err != nil {
 		return err
 	}
-	doc.Before = before
-	best, truncated, err := t.search(ctx, orig, procs, before, func(tr liveTrial) { doc.Trials = append(doc.Trials, tr) })
+	doc.Initial, doc.Before = before, before
+	best, truncated, err := t.search(ctx, orig, procs, before, f.verify, func(tr liveTrial) { doc.Trials = append(doc.Trials, tr) })
 	if err != nil {
 		return err
 	}
 	doc.Truncated = truncated
-	doc.Met = best.MeetsTarget
-	if best.MeetsTarget {
-		b := best
-		doc.Best = &b
-		if f.apply {
-			after, err := t.measure(ctx, best.setting, true)
+	if !best.MeetsTarget {
+		doc.Note = fmt.Sprintf("no setting held p99 <= %v with %.1f%% success: the original settings are kept", f.p99, 100*f.minSuccess)
+	} else if best.setting == orig {
+		doc.Met, doc.Best, doc.After = true, before, before
+		doc.Note = fmt.Sprintf("the settings in force were the fastest within the target: kept (%s)", orig)
+	} else {
+		// The search saw each setting once, on a machine whose speed drifts: the best and the
+		// original take turns (--verify rounds each) so that drift hits both alike, and the
+		// medians decide.
+		var befores, afters []liveTrial
+		befores = append(befores, *before)
+		for range f.verify {
+			b, err := t.measure(ctx, orig, true)
 			if err != nil {
 				return err
 			}
-			doc.After, doc.Applied, keep = after, true, true
-			doc.Note = fmt.Sprintf("applied %s", best.setting)
-		} else {
-			doc.After = &b
-			doc.Note = fmt.Sprintf("best %s, not applied (--apply=false): the original settings are kept", best.setting)
+			a, err := t.measure(ctx, best.setting, true)
+			if err != nil {
+				return err
+			}
+			b.Role, a.Role = "before", "after"
+			befores, afters = append(befores, *b), append(afters, *a)
+			doc.Verify = append(doc.Verify, *b, *a)
 		}
-	} else {
-		doc.Note = fmt.Sprintf("no setting held p99 <= %v with %.1f%% success: the original settings are kept", f.p99, 100*f.minSuccess)
+		bm, am := t.median(befores), t.median(afters)
+		doc.Before, doc.After = bm, am
+		bb := best
+		doc.Best = &bb
+		switch {
+		case am.MeetsTarget && (!bm.MeetsTarget || am.Throughput >= bm.Throughput):
+			doc.Met = true
+			if f.apply {
+				if err := t.c.putTuning(ctx, best.setting); err != nil {
+					return err
+				}
+				doc.Applied, keep = true, true
+				doc.Note = fmt.Sprintf("applied %s", best.setting)
+			} else {
+				doc.Note = fmt.Sprintf("best %s, not applied (--apply=false): the original settings are kept", best.setting)
+			}
+		case bm.MeetsTarget:
+			doc.Met, doc.Best, doc.After = true, bm, bm
+			doc.Note = fmt.Sprintf("%s did not beat the settings in force when measured in turns with them: the original settings are kept", best.setting)
+		default:
+			doc.Note = fmt.Sprintf("%s missed p99 <= %v when measured again, and so did the original: the original settings are kept", best.setting, f.p99)
+		}
 	}
 	finishHeader(&doc.Header)
 	if err := f.perf.emit(cmd, store.KindTune, doc.SuiteID, doc, doc.table); err != nil {
@@ -170,6 +207,37 @@ func runTuneLive(cmd *cobra.Command, f *tuneFlags) error {
 		return fmt.Errorf("%w: %s", errNoSetting, doc.Note)
 	}
 	return nil
+}
+
+// median summarizes runs of one setting: the median throughput and latencies, the lowest
+// success rate, the requests summed, judged against the target as one trial.
+func (t *liveTuner) median(runs []liveTrial) *liveTrial {
+	med := func(f func(liveTrial) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if k := len(v); k%2 == 1 {
+			return v[k/2]
+		} else {
+			return (v[k/2-1] + v[k/2]) / 2
+		}
+	}
+	m := runs[0]
+	m.Role, m.Runs = "median", len(runs)
+	m.Requests = 0
+	for _, r := range runs {
+		m.Requests += r.Requests
+		m.SuccessRate = min(m.SuccessRate, r.SuccessRate)
+	}
+	m.Throughput = med(func(r liveTrial) float64 { return r.Throughput })
+	m.P50Seconds = med(func(r liveTrial) float64 { return r.P50Seconds })
+	m.P99Seconds = med(func(r liveTrial) float64 { return r.P99Seconds })
+	m.p50 = time.Duration(m.P50Seconds * float64(time.Second))
+	m.p99 = time.Duration(m.P99Seconds * float64(time.Second))
+	m.MeetsTarget = m.Requests > 0 && m.p99 <= t.f.p99 && m.SuccessRate >= t.f.minSuccess
+	return &m
 }
 
 // trialCost is the wall time one measurement takes: a warm-up, the step, and the setting's
@@ -259,7 +327,7 @@ func candidates(procs int, target time.Duration) (batchMax, workers []int, waits
 // setting in turn takes each of its candidate values with the others at the best so far; the
 // best of a round stays. It stops early when the budget would not leave time for the final
 // run (truncated).
-func (t *liveTuner) search(ctx context.Context, orig batchSetting, procs int, before *liveTrial, record func(liveTrial)) (best liveTrial, truncated bool, err error) {
+func (t *liveTuner) search(ctx context.Context, orig batchSetting, procs int, before *liveTrial, verify int, record func(liveTrial)) (best liveTrial, truncated bool, err error) {
 	best = *before
 	seen := map[batchSetting]bool{orig: true}
 	bm, ws, waits := candidates(procs, t.f.p99)
@@ -292,8 +360,8 @@ func (t *liveTuner) search(ctx context.Context, orig batchSetting, procs int, be
 				continue
 			}
 			seen[s] = true
-			// Room for this trial and the final run after it.
-			if time.Until(t.deadline) < 2*trialCost(t.f.step) {
+			// Room for this trial and the verification rounds after it.
+			if time.Until(t.deadline) < time.Duration(1+2*verify)*trialCost(t.f.step) {
 				fmt.Fprintf(t.stderr, "tune: the budget ends the search here\n")
 				return best, true, nil
 			}
@@ -518,16 +586,26 @@ func (d *liveTuneDoc) table(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.0f\t%.3f\t%.3f\t%.2f\t%s\t\n", name, t.BatchMax, t.BatchWait, t.Workers, t.Throughput,
 			t.P50Seconds*1e3, t.P99Seconds*1e3, 100*t.SuccessRate, yes)
 	}
-	row("before", d.Before)
+	row("initial", d.Initial)
 	for i := range d.Trials {
 		row(fmt.Sprintf("trial %d", i+1), &d.Trials[i])
 	}
+	for i := range d.Verify {
+		row("verify "+d.Verify[i].Role, &d.Verify[i])
+	}
+	summary := func(name string, t *liveTrial) {
+		if t.Runs > 1 {
+			name += fmt.Sprintf(" (median of %d)", t.Runs)
+		}
+		row(name, t)
+	}
 	if d.After != nil {
+		summary("before", d.Before)
 		name := "after"
 		if !d.Applied {
 			name = "best"
 		}
-		row(name, d.After)
+		summary(name, d.After)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
