@@ -71,6 +71,26 @@ print(r["throughput"], 1e3 * lat["p50_seconds"], 1e3 * lat["p99_seconds"], r["re
 PY
 }
 
+# server_stats BEFORE AFTER REQUESTS: from two scrapes of the service's /metrics, "p99_ms cpu_us
+# gc_cycles": the service's own p99 of predict (the upper bound of its histogram bucket, which
+# doubles: 0.1, 0.2, 0.43, 0.88, 1.8 ms, ...), its CPU per request, and its GC cycles.
+server_stats() {
+  $py - "$@" <<'PY'
+import re, sys
+def read(path):
+    text, b = open(path).read(), {}
+    for le, v in re.findall(r'gonomaly_http_request_duration_seconds_bucket\{route="POST /api/v1/detection/predict",le="([^"]+)"\} (\S+)', text):
+        b[float(le)] = float(v)
+    num = lambda name: float((re.search(r"^%s (\S+)" % name, text, re.M) or [0, 0])[1])
+    return b, num("process_cpu_seconds_total"), num("go_gc_duration_seconds_count")
+(b0, c0, g0), (b1, c1, g1), n = read(sys.argv[1]), read(sys.argv[2]), float(sys.argv[3])
+d = sorted((le, b1[le] - b0.get(le, 0)) for le in b1)
+total = d[-1][1] if d else 0
+p99 = next((le for le, c in d if total and c >= 0.99 * total), float("nan"))
+print("%.3f %.1f %d" % (1e3 * p99, 1e6 * (c1 - c0) / max(n, 1), g1 - g0))
+PY
+}
+
 loadtest() { # loadtest OUT FLAGS...
   local out=$1
   shift
@@ -80,10 +100,10 @@ loadtest() { # loadtest OUT FLAGS...
 
 echo "## wrk and gonomaly performance loadtest, $conns connections, $dur, single-row predict ($(nproc) cores)"
 echo
-echo "| round | tool | requests/s | p50 (ms) | p99 (ms) | requests | errors | generator CPU per request (µs) |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| round | tool | requests/s | p50 (ms) | p99 (ms) | requests | errors | generator CPU per request (µs) | load1 |"
+echo "|---|---|---|---|---|---|---|---|---|"
 : >"$tmp/wrk.rows"
-: >"$tmp/lt.rows"
+: >"$tmp/loadtest.rows"
 for r in $(seq "$rounds"); do
   for tool in wrk loadtest; do
     if [[ $tool == wrk ]]; then
@@ -94,11 +114,11 @@ for r in $(seq "$rounds"); do
       read -r rps p50 p99 total errs _ < <(lt_summary "$tmp/lt-$r.json")
     fi
     us=$($py -c "print('%.1f' % (1e6 * $c / max($total, 1)))")
-    printf '| %d | %s | %.0f | %.3f | %.3f | %s | %s | %s |\n' "$r" "$tool" "$rps" "$p50" "$p99" "$total" "$errs" "$us"
+    printf '| %d | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s |\n' "$r" "$tool" "$rps" "$p50" "$p99" "$total" "$errs" "$us" "$(cut -d' ' -f1 /proc/loadavg)"
     echo "$rps $p50 $p99 $us" >>"$tmp/$tool.rows"
   done
 done
-read -r sat < <($py - "$tmp/wrk.rows" "$tmp/lt.rows" "$tmp/summary.txt" <<'PY'
+read -r sat < <($py - "$tmp/wrk.rows" "$tmp/loadtest.rows" "$tmp/summary.txt" <<'PY'
 import statistics as st, sys
 w = [list(map(float, l.split())) for l in open(sys.argv[1])]
 g = [list(map(float, l.split())) for l in open(sys.argv[2])]
@@ -118,12 +138,20 @@ cat "$tmp/summary.txt"
 echo
 echo "## open model: p99 against rate (saturated closed-model throughput $(printf '%.0f' "$sat") req/s, $conns clients)"
 echo
-echo "| % of saturation | rate (req/s) | sent (req/s) | throughput | p50 (ms) | p99 (ms) | p99.9 (ms) | send lag p99 (ms) | errors | generator CPU per request (µs) |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "Client-side figures are the generator's (open model, from each request's intended send time); the"
+echo "service's own p99 (the bound of its /metrics histogram bucket), CPU per request and GC cycles"
+echo "come from its /metrics before and after; load1 is the machine's load average at the end."
+echo
+echo "| % of saturation | rate (req/s) | sent (req/s) | throughput | p50 (ms) | p99 (ms) | p99.9 (ms) | send lag p99 (ms) | errors | generator CPU/req (µs) | service p99 <= (ms) | service CPU/req (µs) | GC cycles | load1 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for p in $percents; do
   rate=$($py -c "print(round($sat * $p / 100))")
+  curl -s "$base/metrics" >"$tmp/metrics-before.txt"
   c=$(loadtest "$tmp/open-$p.json" --rate "$rate")
+  curl -s "$base/metrics" >"$tmp/metrics-after.txt"
   read -r rps p50 p99 total errs p999 lag sent < <(lt_summary "$tmp/open-$p.json")
+  read -r sp99 scpu gcs < <(server_stats "$tmp/metrics-before.txt" "$tmp/metrics-after.txt" "$total")
   us=$($py -c "print('%.1f' % (1e6 * $c / max($total, 1)))")
-  printf '| %s | %s | %.0f | %.0f | %.3f | %.3f | %.3f | %.3f | %s | %s |\n' "$p" "$rate" "$sent" "$rps" "$p50" "$p99" "$p999" "$lag" "$errs" "$us"
+  printf '| %s | %s | %.0f | %.0f | %.3f | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s | %s |\n' "$p" "$rate" "$sent" "$rps" "$p50" "$p99" \
+    "$p999" "$lag" "$errs" "$us" "$sp99" "$scpu" "$gcs" "$(cut -d' ' -f1 /proc/loadavg)"
 done
