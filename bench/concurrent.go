@@ -21,11 +21,15 @@ import (
 )
 
 // DefaultParallel is how many detections RunDetections runs at once when DetectOptions.Parallel
-// is 0. Every detector's fit already spreads over all cores, so running detections side by side
-// only helps where a fit leaves cores idle: its serial parts (sorting the scores for the
-// threshold, the training profile, a small data set's short parallel loops). The value is
-// chosen from BenchmarkDetections (BENCHMARKS.md "Concurrent detections").
-const DefaultParallel = 2
+// is 0: one, from what BenchmarkDetections measured on this project's 2-core machine. Every
+// detector's fit already spreads over all cores, so running fits side by side can only win the
+// cores a fit leaves idle (its serial parts, a small data set's short loops), and it did not
+// win them there: two at a time took 0.91x and 0.96x the speed of one at a time on a batch of
+// 24 small fits (wbc, 223 rows; medians of 30 paired rounds), 0.88x to 1.22x on five
+// algorithms over 20,000 x 10 rows, and a six-trial isolation_forest search of shuttle
+// (49,097 rows) 0.94x to 0.97x, while holding more memory at once (BENCHMARKS.md "Concurrent
+// detections"). Give DetectOptions.Parallel on a machine with more cores than a fit uses.
+const DefaultParallel = 1
 
 // MaxParallel bounds DetectOptions.Parallel: more slots than this only queue on the cores.
 const MaxParallel = 256

@@ -91,7 +91,7 @@ type SearchConfig struct {
 	Seed uint64 `json:"seed" yaml:"seed"`
 }
 
-// DefaultSearch is a search of algorithm on a labelled file ranked by ROC-AUC, trials two at
+// DefaultSearch is a search of algorithm on a labelled file ranked by ROC-AUC, trials one at
 // a time (DefaultParallel), ten minutes at most each; give it a Grid or Random with Ranges.
 func DefaultSearch(algorithm, dataset, label string) SearchConfig {
 	return SearchConfig{Algorithm: algorithm, Dataset: dataset, Label: label, Contamination: detector.DefaultContamination,
