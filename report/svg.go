@@ -381,7 +381,7 @@ func nines(pc float64) float64 {
 var ninesTicks = []struct {
 	pc    float64
 	label string
-}{{0, "0"}, {50, "50"}, {90, "90"}, {99, "99"}, {99.9, "99.9"}, {99.99, "99.99"}, {99.999, "99.999"}}
+}{{0, "0"}, {50, "50"}, {90, "90"}, {95, "95"}, {99, "99"}, {99.9, "99.9"}, {99.99, "99.99"}, {99.999, "99.999"}}
 
 // pctRanges are the x (nines) and y (seconds, positive) ranges of a percentile chart.
 func pctRanges(lines []pctLine) (xhi, ylo, yhi float64) {
