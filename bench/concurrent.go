@@ -25,10 +25,11 @@ import (
 // detector's fit already spreads over all cores, so running fits side by side can only win the
 // cores a fit leaves idle (its serial parts, a small data set's short loops), and it did not
 // win them there: two at a time took 0.91x and 0.96x the speed of one at a time on a batch of
-// 24 small fits (wbc, 223 rows; medians of 30 paired rounds), 0.88x to 1.22x on five
-// algorithms over 20,000 x 10 rows, and a six-trial isolation_forest search of shuttle
-// (49,097 rows) 0.94x to 0.97x, while holding more memory at once (BENCHMARKS.md "Concurrent
-// detections"). Give DetectOptions.Parallel on a machine with more cores than a fit uses.
+// 24 small fits (wbc, 223 rows; medians of 30 paired rounds), 0.88x to 1.36x over five runs
+// of five algorithms on 20,000 x 10 rows, and 0.94x and 0.97x on a six-trial isolation_forest
+// search of shuttle (49,097 rows), while holding more memory at once (BENCHMARKS.md
+// "Concurrent detections"). Give DetectOptions.Parallel on a machine with more cores than a
+// fit keeps busy.
 const DefaultParallel = 1
 
 // MaxParallel bounds DetectOptions.Parallel: more slots than this only queue on the cores.
