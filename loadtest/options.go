@@ -54,6 +54,9 @@ type Options struct {
 	// goroutine with the counts so far; it should return quickly.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+
+	// byClient: closed-model client k always sends Targeter.Target(k) (TrainOptions.OnePerClient).
+	byClient bool
 }
 
 // Progress is a run's state while it runs.

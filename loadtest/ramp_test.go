@@ -190,3 +190,34 @@ func TestDocumentRoundTrip(t *testing.T) {
 		t.Errorf("ramp round trip (%v): %s", err, b)
 	}
 }
+
+// OnePerClient: each job slot trains its own detector, so no two trainings of one overlap.
+func TestTrainStressOnePerClient(t *testing.T) {
+	checkLeaks(t)
+	var busy [3]atomic.Int32
+	var overlaps atomic.Int32
+	s := server(t, func(w http.ResponseWriter, r *http.Request) {
+		i := int(r.URL.Path[len(r.URL.Path)-1] - '0')
+		if busy[i].Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		time.Sleep(5 * time.Millisecond)
+		busy[i].Add(-1)
+		w.Write([]byte(`{"training_time_ms":1}`))
+	})
+	var tg Targets
+	for i := range 3 {
+		ts, err := NewTargets("POST", fmt.Sprintf("%s/d%d", s.URL, i), [][]byte{[]byte("{}")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg = append(tg, ts...)
+	}
+	res, err := TrainStress(context.Background(), TrainOptions{Targeter: tg, Concurrency: 3, Jobs: 30, OnePerClient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.HTTP.Successes != 30 || overlaps.Load() != 0 {
+		t.Errorf("%d successes, %d overlapping trainings of one detector", res.HTTP.Successes, overlaps.Load())
+	}
+}

@@ -70,6 +70,7 @@ func (s *shard) addError(kind string) {
 
 // worker is one goroutine's reusable state.
 type worker struct {
+	id    int
 	sh    *shard
 	timer *time.Timer
 	lr    io.LimitedReader
@@ -141,7 +142,7 @@ func run(ctx context.Context, opts Options, inspect inspector, keep func([]*shar
 	r.start = time.Now()
 	var wg sync.WaitGroup
 	for i := range n {
-		w := &worker{sh: r.shards[i%nShards]}
+		w := &worker{id: i, sh: r.shards[i%nShards]}
 		if r.raw && opts.Rate == 0 {
 			w.raw = &rawConn{dialer: r.dialer} // a client keeps its connection
 		}
@@ -260,7 +261,11 @@ func (r *runner) closedLoop(ctx context.Context, w *worker) {
 // ended (the request is then not recorded).
 func (r *runner) do(ctx context.Context, w *worker, seq uint64, from, sent, lag time.Duration, late bool) bool {
 	r.sent.Add(1)
-	t := r.opts.Targeter.Target(seq)
+	pick := seq
+	if r.opts.byClient {
+		pick = uint64(w.id)
+	}
+	t := r.opts.Targeter.Target(pick)
 	status, kind, in := r.send(ctx, w, t)
 	end := time.Since(r.start)
 	if kind != "" && ctx.Err() != nil {

@@ -20,7 +20,11 @@ type TrainOptions struct {
 	// Jobs is the number of training requests (1 to MaxTrainJobs; required).
 	Jobs int64
 	// Timeout bounds each job's request (default 5 minutes, at most MaxTimeout).
-	Timeout       time.Duration
+	Timeout time.Duration
+	// OnePerClient makes job slot k always send Targeter.Target(k): with one detector per
+	// target, no two trainings of one detector ever run at once (gonomaly's service answers a
+	// training that overlaps another of the same detector 409 conflict).
+	OnePerClient  bool
 	Header        http.Header
 	Client        *http.Client
 	Progress      func(Progress)
@@ -64,7 +68,7 @@ func TrainStress(ctx context.Context, opts TrainOptions) (*TrainResult, error) {
 		opts.Timeout = DefaultTrainTimeout
 	}
 	o := Options{Targeter: opts.Targeter, Concurrency: opts.Concurrency, Requests: opts.Jobs, Timeout: opts.Timeout,
-		Header: opts.Header, Client: opts.Client, Progress: opts.Progress, ProgressEvery: opts.ProgressEvery}
+		Header: opts.Header, Client: opts.Client, Progress: opts.Progress, ProgressEvery: opts.ProgressEvery, byClient: opts.OnePerClient}
 	var shards []*shard
 	res, err := run(ctx, o, func(body []byte, sh *shard) {
 		if ms, ok := trainingMillis(body); ok {

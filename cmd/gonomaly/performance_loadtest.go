@@ -73,7 +73,9 @@ JSON bodies of --body-file (one object, an array of objects, or one object per l
 --endpoint train each request trains the detector on --train-rows generated rows; in the closed
 model it is the training stress test: --requests jobs, --concurrency at once, with the service's
 own training time. Without --detector (and without --body-file) a throwaway isolation_forest is
-created and trained through the API, and deleted at the end.
+created and trained through the API (for the training stress test, one untrained per job slot,
+since the service refuses a training that overlaps another of the same detector with 409), and
+deleted at the end.
 
 A live line on stderr shows progress on a terminal; the result is a table on stderr, or with
 --json the document (docs/performance-json.md) on stdout; it is stored (kind loadtest) in
@@ -199,6 +201,18 @@ func (f *loadtestFlags) check(cmd *cobra.Command) error {
 	if !changed("duration") && changed("requests") {
 		f.duration = 0 // --requests alone bounds the run
 	}
+	if f.trainStress() {
+		switch {
+		case f.requests == 0:
+			return usagef("--endpoint train in the closed model is the training stress test: give --requests, the number of training jobs (1 to %d)", loadtest.MaxTrainJobs)
+		case f.concurrency > loadtest.MaxTrainConcurrency:
+			return usagef("--concurrency %d: the training stress test runs 1 to %d jobs at once", f.concurrency, loadtest.MaxTrainConcurrency)
+		case f.requests > loadtest.MaxTrainJobs:
+			return usagef("--requests %d: the training stress test runs 1 to %d jobs", f.requests, loadtest.MaxTrainJobs)
+		case changed("duration"):
+			return usagef("--duration: the training stress test runs --requests jobs")
+		}
+	}
 	if f.timeout == 0 {
 		f.timeout = loadtest.DefaultTimeout
 		if f.endpoint == "train" {
@@ -228,6 +242,7 @@ func runLoadtest(cmd *cobra.Command, f *loadtestFlags) error {
 	}
 	start := time.Now()
 	detectorID, created := f.detector, false
+	var ids []string // the throwaway detectors
 	if f.bodyFile == "" {
 		if f.detector != "" {
 			cols, err := api.checkDetector(ctx, f.detector, f.endpoint == "predict")
@@ -241,20 +256,36 @@ func runLoadtest(cmd *cobra.Command, f *loadtestFlags) error {
 				f.cols = cols
 			}
 		} else {
-			id, err := api.throwaway(ctx, stderr, f.trainRows, f.cols, f.perf.seed)
-			if err != nil {
-				return err
+			// One detector, or for the training stress test one per job slot: the service
+			// answers a training that overlaps another of the same detector 409 conflict.
+			n := 1
+			if f.trainStress() {
+				n = f.concurrency
 			}
-			detectorID, created = id, true
-			defer api.deleteDetector(ctx, stderr, id)
+			for range n {
+				id, err := api.throwaway(ctx, stderr, f.trainRows, f.cols, f.perf.seed, !f.trainStress())
+				if err != nil {
+					return err
+				}
+				ids = append(ids, id)
+				defer api.deleteDetector(ctx, stderr, id)
+			}
+			detectorID, created = ids[0], true
+		}
+		if len(ids) == 0 {
+			ids = []string{detectorID}
 		}
 		var err error
 		if f.endpoint == "predict" {
 			bodies, err = loadtest.PredictBodies(detectorID, f.rows, f.cols, ltBodies, f.perf.seed)
 		} else {
-			var b []byte
-			b, err = loadtest.TrainBody(detectorID, f.trainRows, f.cols, f.perf.seed)
-			bodies = [][]byte{b}
+			for _, id := range ids {
+				var b []byte
+				if b, err = loadtest.TrainBody(id, f.trainRows, f.cols, f.perf.seed); err != nil {
+					break
+				}
+				bodies = append(bodies, b)
+			}
 		}
 		if err != nil {
 			return usagef("%s", strings.TrimPrefix(err.Error(), loadtest.ErrTargets.Error()+": "))
@@ -307,17 +338,11 @@ func runLoadtest(cmd *cobra.Command, f *loadtestFlags) error {
 			return ltRunErr(err)
 		}
 		doc.Ramp = r
-	case f.endpoint == "train" && f.rate == 0:
-		if f.requests == 0 {
-			return usagef("--endpoint train in the closed model is the training stress test: give --requests, the number of training jobs (1 to %d)", loadtest.MaxTrainJobs)
-		}
-		if f.concurrency > loadtest.MaxTrainConcurrency || f.requests > loadtest.MaxTrainJobs || f.duration != 0 {
-			return usagef("the training stress test takes --concurrency up to %d jobs at once and --requests up to %d jobs, and no --duration", loadtest.MaxTrainConcurrency, loadtest.MaxTrainJobs)
-		}
+	case f.trainStress():
 		cfg.Model, cfg.Concurrency, cfg.Requests = loadtest.Closed, f.concurrency, f.requests
 		doc = loadtest.NewDocument(name, cfg, start)
 		live.total = f.requests
-		tr, err := loadtest.TrainStress(ctx, loadtest.TrainOptions{Targeter: targets, Concurrency: f.concurrency, Jobs: f.requests,
+		tr, err := loadtest.TrainStress(ctx, loadtest.TrainOptions{Targeter: targets, Concurrency: f.concurrency, Jobs: f.requests, OnePerClient: created,
 			Timeout: f.timeout, Header: header, Progress: live.update, ProgressEvery: opts.ProgressEvery})
 		if err != nil {
 			return ltRunErr(err)
@@ -365,6 +390,9 @@ func runLoadtest(cmd *cobra.Command, f *loadtestFlags) error {
 		GOMAXPROCS: m.GOMAXPROCS, OS: m.OS, Arch: m.Arch}
 	return f.perf.emit(cmd, store.KindLoadTest, doc.SuiteID, doc, doc.WriteText)
 }
+
+// trainStress reports whether the flags ask for the training stress test.
+func (f *loadtestFlags) trainStress() bool { return f.endpoint == "train" && f.rate == 0 && !f.ramp }
 
 // ltRunErr is a run's error: an option the flags let through is a usage error; an
 // interruption says so.
@@ -491,8 +519,9 @@ func (c *ltClient) checkDetector(ctx context.Context, id string, needFitted bool
 	return d.NFeatures, nil
 }
 
-// throwaway creates an isolation forest and trains it on rows x cols generated values.
-func (c *ltClient) throwaway(ctx context.Context, stderr io.Writer, rows, cols int, seed uint64) (string, error) {
+// throwaway creates an isolation forest and, when train, trains it on rows x cols generated
+// values.
+func (c *ltClient) throwaway(ctx context.Context, stderr io.Writer, rows, cols int, seed uint64, train bool) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, ltSetupTimeout)
 	defer cancel()
 	var d struct {
@@ -503,6 +532,9 @@ func (c *ltClient) throwaway(ctx context.Context, stderr io.Writer, rows, cols i
 	}
 	if d.ID == "" {
 		return "", fmt.Errorf("creating a detector to load: the service answered no id")
+	}
+	if !train {
+		return d.ID, nil
 	}
 	body, err := loadtest.TrainBody(d.ID, rows, cols, seed)
 	if err == nil {

@@ -53,6 +53,9 @@ func TestLoadtestFlagErrors(t *testing.T) {
 		{[]string{"--url", u, "--body-file", filepath.Join(t.TempDir(), "none.json")}, "--body-file: open"},
 		{[]string{"--url", u, "--body-file", notJSON}, "body 2: line 2"},
 		{[]string{"--url", u, "--body-file", t.TempDir()}, "not a regular file"},
+		{[]string{"--url", u, "--endpoint", "train"}, "give --requests, the number of training jobs"},
+		{[]string{"--url", u, "--endpoint", "train", "--requests", "5", "--concurrency", "300"}, "--concurrency 300: the training stress test"},
+		{[]string{"--url", u, "--endpoint", "train", "--requests", "5", "--duration", "5s"}, "--duration: the training stress test"},
 	} {
 		code, _, stderr := gonomaly(t, append([]string{"performance", "loadtest", "--database", "none"}, tt.args...)...)
 		if code != 2 || !strings.Contains(stderr, tt.msg) {
@@ -150,9 +153,15 @@ func TestLoadtestAgainstService(t *testing.T) {
 		t.Errorf("ramp: %+v", d.Ramp)
 	}
 
-	d = lt("--detector", id, "--endpoint", "train", "--concurrency", "2", "--requests", "3", "--train-rows", "100")
+	d = lt("--detector", id, "--endpoint", "train", "--concurrency", "1", "--requests", "3", "--train-rows", "100")
 	if tr := d.Train; tr == nil || tr.HTTP.Successes != 3 || tr.TrainingTimeJobs != 3 || tr.TrainingTime.Max <= 0 {
-		t.Errorf("training stress: %+v", d.Train)
+		t.Errorf("training stress: %+v, errors %v", d.Train, d.Train.HTTP.Errors)
+	}
+	// Without --detector, one throwaway detector per job slot: no two trainings of one detector
+	// overlap (the service would answer 409).
+	d = lt("--endpoint", "train", "--concurrency", "3", "--requests", "9", "--train-rows", "100", "--cols", "4")
+	if tr := d.Train; tr == nil || tr.HTTP.Successes != 9 || tr.Concurrency != 3 || d.Config.Bodies != 3 || !d.Config.CreatedDetector {
+		t.Errorf("training stress on throwaway detectors: %+v, errors %v", d.Train, d.Train.HTTP.Errors)
 	}
 
 	bodies := writeFile(t, "bodies.ndjson", `{"detector_id":"`+id+`","data":[[1,2,3]]}`+"\n"+`{"detector_id":"`+id+`","data":[[0,0,0],[5,5,5]]}`+"\n")
@@ -167,8 +176,8 @@ func TestLoadtestAgainstService(t *testing.T) {
 	}
 	defer st.Close()
 	runs, err := st.ListBenchmarkRuns(context.Background(), store.BenchmarkFilter{Kind: store.KindLoadTest})
-	if err != nil || len(runs) != 5 {
-		t.Fatalf("%d stored loadtest runs (%v), want 5", len(runs), err)
+	if err != nil || len(runs) != 6 {
+		t.Fatalf("%d stored loadtest runs (%v), want 6", len(runs), err)
 	}
 
 	// Without --json: the table on stderr, nothing on stdout.
@@ -180,6 +189,16 @@ func TestLoadtestAgainstService(t *testing.T) {
 	code, _, stderr = gonomaly(t, "performance", "loadtest", "--url", api, "--detector", "00000000-0000-0000-0000-000000000000", "--requests", "5", "--database", "none")
 	if code != 1 || !strings.Contains(stderr, "no such detector") {
 		t.Errorf("missing detector: exit %d, %q", code, stderr)
+	}
+	resp, err = http.Get(api + "/detectors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list.Detectors = nil
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list.Detectors) != 1 || list.Detectors[0].ID != id {
+		t.Errorf("detectors left: %+v, want only %s", list.Detectors, id)
 	}
 	_ = os.Remove(results)
 }
