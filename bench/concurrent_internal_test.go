@@ -86,8 +86,8 @@ func TestSchedulePanic(t *testing.T) {
 	var mu sync.Mutex
 	schedule(context.Background(), []int{0, 1, 2, 3, 4}, 2, 10, func(int) int64 { return 1 }, func(ctx context.Context, i int) {
 		if i == 2 {
-			var m map[string]int
-			m["boom"] = 1 // a runtime panic
+			var xs []int
+			xs[i] = 1 // a runtime panic: index out of range
 		}
 		ran.Add(1)
 	}, func(i int, p *parallel.PanicError) {
