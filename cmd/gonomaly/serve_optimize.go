@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"os"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -59,8 +60,11 @@ func (o *optimizeServeFlags) apply(cmd *cobra.Command, f *serveFlags, log *slog.
 	if c.ChunkRows != d.ChunkRows {
 		log.Warn("--optimize: chunk_rows is for gonomaly detect; the service does not use it", "chunk_rows", c.ChunkRows)
 	}
-	if c.MemoryLimitMB > 0 {
-		// The garbage collector works harder as the heap nears the limit (GOMEMLIMIT).
+	switch {
+	case c.MemoryLimitMB > 0 && os.Getenv("GOMEMLIMIT") != "":
+		log.Warn("--optimize: memory_limit_mb is not applied: GOMEMLIMIT is set in the environment", "memory_limit_mb", c.MemoryLimitMB)
+	case c.MemoryLimitMB > 0:
+		// The garbage collector works harder as the heap nears the limit (as GOMEMLIMIT).
 		debug.SetMemoryLimit(int64(c.MemoryLimitMB) << 20)
 		o.memoryLimitMB = c.MemoryLimitMB
 	}
