@@ -848,3 +848,116 @@ func BenchmarkStreamRows(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
+
+// Abuse: a gzip bomb ends at the line limit, not in memory; a body that is not gzip is a 400; a
+// chunked body cut mid-line, and streams opened and dropped without a word, leave nothing
+// behind.
+func TestStreamAbuse(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: func(c *Config) { c.StreamIdleTimeout = 2 * time.Second }})
+	id := e.createAndTrain("hbos", nil, rows(100, 3, 95))
+	post := func(enc string, body io.Reader) (int, []streamLine) {
+		req, _ := http.NewRequest("POST", e.streamURL(id), body)
+		req.Header.Set("Content-Encoding", enc)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, readStreamLines(t, resp.Body)
+	}
+
+	t.Run("gzip bomb", func(t *testing.T) {
+		var zb bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestCompression)
+		_, _ = io.WriteString(zw, "[1,2,3]\n[")
+		space := bytes.Repeat([]byte{' '}, 1<<20)
+		for range 16 { // 16 MiB of one line (16 times the limit), 16 KB compressed
+			_, _ = zw.Write(space)
+		}
+		_ = zw.Close()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		st, lines := post("gzip", &zb)
+		if st != 200 || len(lines) != 2 || lines[1].Code != CodeTooLarge || lines[1].Line != 2 {
+			t.Fatalf("status %d, %+v", st, lines)
+		}
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+			t.Errorf("%d MB allocated for a 16 MiB line", grew>>20)
+		}
+	})
+
+	t.Run("not gzip", func(t *testing.T) {
+		st, lines := post("gzip", strings.NewReader("[1,2,3]\n"))
+		if st != 400 || len(lines) != 1 || lines[0].Code != CodeBadRequest || !strings.Contains(lines[0].Error, "gzip") {
+			t.Fatalf("status %d, %+v", st, lines)
+		}
+	})
+
+	t.Run("binary", func(t *testing.T) {
+		junk := make([]byte, 1<<20)
+		for i := range junk {
+			junk[i] = byte(i*7919 + i>>8)
+		}
+		st, lines := post("", bytes.NewReader(junk))
+		if len(lines) == 0 || lines[len(lines)-1].Error == "" || (st != 200 && st/100 != 4) {
+			t.Fatalf("status %d, %+v", st, lines)
+		}
+	})
+
+	t.Run("cut mid-line", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := "POST " + streamPath + "?detector_id=" + id + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"10\r\n[1,2,3]\n[4,5,6]\n\r\n8\r\n[7,8,9"
+		_, _ = io.WriteString(c, req)
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The two whole rows are answered (after the idle timeout: net/http's chunked reader
+		// waits for the rest of a chunk it has begun before it returns what it holds).
+		for range 2 {
+			var l streamLine
+			line, err := readChunkedLine(resp.Body)
+			if err != nil || json.Unmarshal(line, &l) != nil || l.Row == nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+		}
+		c.Close()
+		noStreamsLeft(t, e)
+	})
+
+	t.Run("dropped", func(t *testing.T) {
+		for range 10 {
+			c, err := net.Dial("tcp", addr(e))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.WriteString(c, "POST "+streamPath+"?detector_id="+id+" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n[1,2")
+			defer c.Close()
+		}
+		waitFor(t, "the streams to start", func() bool { return e.srv.streams.active() > 0 })
+		noStreamsLeft(t, e) // each cut off at the idle timeout
+	})
+}
+
+// readChunkedLine reads one line of a response body.
+func readChunkedLine(r io.Reader) ([]byte, error) {
+	var out []byte
+	b := make([]byte, 1)
+	for {
+		if _, err := r.Read(b); err != nil {
+			return out, err
+		}
+		if b[0] == '\n' {
+			return out, nil
+		}
+		out = append(out, b[0])
+	}
+}
