@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,9 +48,9 @@ const (
 	// maxChunkRows bounds --chunk-rows.
 	maxChunkRows = 1 << 22
 	// metricBytesPerRow is what the metrics hold per row on the streaming path: the score
-	// and the label (8 bytes each), then the sort order that ROC-AUC and average precision
-	// build (8 more), with room for the slices' growth.
-	metricBytesPerRow = 40
+	// and the label (8 bytes each) in slices that grow by doubling (up to three times their
+	// length while one is copied into the next), then the sort order the metrics build.
+	metricBytesPerRow = 48
 )
 
 // afterSample, when set (by tests), runs between the sampling pass and the scoring pass.
@@ -225,7 +226,9 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	default:
 		var keepRows int64 // rows of scores and labels the metrics may hold
 		if f.model == "" {
-			defer setMemoryLimit(int64(f.maxMemory))()
+			if plan.fits {
+				defer setMemoryLimit(int64(f.maxMemory))()
+			}
 			fr, err := f.fitSample(ctx, prog, m, plan)
 			if err != nil {
 				return err
@@ -234,6 +237,9 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 			keepRows = plan.keepRows
 		} else {
 			keepRows = max(0, int64(f.maxMemory)-baseMemory-streamBytes(f.chunk, m.Cols, f.input, f.output)-modelBytes(f.model)) / metricBytesPerRow
+			if keepRows > 0 { // the model and the stream fit the budget: steer the heap by it
+				defer setMemoryLimit(int64(f.maxMemory))()
+			}
 		}
 		st, err := f.scoreStream(ctx, prog, m, out, keepRows, plan)
 		if err != nil {
@@ -277,6 +283,7 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 type streamPlan struct {
 	fitRows  int   // the sample's size asked for
 	keepRows int64 // rows of scores and labels the metrics may hold beside the model
+	fits     bool  // the sample, its fit and the stream fit the budget (not --force'd past it)
 	// Filled by the sampling pass.
 	sampled       int
 	seen          int64
@@ -357,6 +364,8 @@ func (f *detectFlags) planDetect(ctx context.Context, w io.Writer, m *detector.M
 	} else {
 		fmt.Fprintf(w, "note: fitting %s on a seeded sample of %s rows (--fit-rows) of %s, then scoring every row streaming\n", m.Algorithm, group(int64(p.fitRows)), f.input)
 	}
+	need := float64(baseMemory+stream) + sampleBytes(m, int64(p.fitRows), cols)
+	p.fits = need <= float64(budget)
 	if err := m.CheckBudget(p.fitRows, cols, detector.Budget{Bytes: budget, Time: f.maxFitTime}); err != nil {
 		if !errors.Is(err, detector.ErrOverBudget) {
 			return nil, err
@@ -364,7 +373,8 @@ func (f *detectFlags) planDetect(ctx context.Context, w io.Writer, m *detector.M
 		if err := f.checkBudget(w, m, p.fitRows, cols); err != nil { // the warning, and --force
 			return nil, err
 		}
-	} else if need := float64(baseMemory+stream) + sampleBytes(m, int64(p.fitRows), cols); need > float64(budget) {
+		p.fits = false
+	} else if !p.fits {
 		fmt.Fprintf(w, "warning: a sample of %s rows x %d columns, its fit and the stream's buffers need about %s, over --max-memory %s\n",
 			group(int64(p.fitRows)), cols, humanSize(int64(need)), formatSize(budget))
 		if !f.force {
@@ -502,11 +512,12 @@ func (f *detectFlags) scoreStream(ctx context.Context, prog *progress, m *detect
 		return nil, fmt.Errorf("%s has %d feature columns, the model was fitted on %d%s: %w", f.input, n, m.Cols, hint, detector.ErrDimension)
 	}
 	keep := f.label != ""
-	tap := &labelTap{Source: src, keep: keep, max: keepRows}
+	drop := new(atomic.Bool)
+	tap := &labelTap{Source: src, keep: keep, max: keepRows, drop: drop}
 	if plan != nil {
 		tap.total = plan.seen // the sampling pass counted them
 	}
-	sink := &detectSink{out: out, keep: keep, max: keepRows}
+	sink := &detectSink{out: out, keep: keep, max: keepRows, drop: drop}
 	prog.step("score", "rows", "scoring %s", f.input)
 	t0 := time.Now()
 	n, err := m.ScoreStream(ctx, tap, sink)
@@ -582,8 +593,9 @@ func (r *readProgress) Next(ctx context.Context) (*dataset.Matrix, error) {
 }
 
 // labelTap keeps the labels of the chunks a Source returns, for the metrics, while they
-// number at most max (then it drops them and says so in dropped). It is Sized: total when
-// set (a first pass counted the rows), else the source's estimate.
+// number at most max. Past that, or as soon as the rows the source expects are more than max,
+// it drops them and sets drop, which tells the detectSink to drop the scores too. It is
+// Sized: total when set (a first pass counted the rows), else the source's estimate.
 type labelTap struct {
 	dataset.Source
 	keep    bool
@@ -591,13 +603,15 @@ type labelTap struct {
 	total   int64
 	labels  []int
 	dropped bool
+	drop    *atomic.Bool
 }
 
 func (l *labelTap) Next(ctx context.Context) (*dataset.Matrix, error) {
 	x, err := l.Source.Next(ctx)
 	if err == nil && l.keep {
-		if int64(len(l.labels)+x.Rows) > l.max {
+		if int64(len(l.labels)+x.Rows) > l.max || l.TotalRows() > l.max+l.max/8 {
 			l.keep, l.dropped, l.labels = false, true, nil
+			l.drop.Store(true)
 		} else {
 			l.labels = append(l.labels, l.Source.Labels()...)
 		}
@@ -622,6 +636,7 @@ type detectSink struct {
 	out       *scoreFile
 	keep      bool
 	max       int64
+	drop      *atomic.Bool // set by the labelTap: the metrics are given up; nil: never
 	dropped   bool
 	anomalies int
 	scores    []float64
@@ -634,7 +649,7 @@ func (d *detectSink) Write(scores []float64, isAnomaly []bool) error {
 		}
 	}
 	if d.keep {
-		if int64(len(d.scores)+len(scores)) > d.max {
+		if int64(len(d.scores)+len(scores)) > d.max || (d.drop != nil && d.drop.Load()) {
 			d.keep, d.dropped, d.scores = false, true, nil
 		} else {
 			d.scores = append(d.scores, scores...)
