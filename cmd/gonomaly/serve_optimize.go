@@ -16,9 +16,8 @@ import (
 // fill the serve flags not given on the command line.
 type optimizeServeFlags struct {
 	file string
-	// Set by apply: the micro-batcher's workers (0: GOMAXPROCS) and the memory limit applied.
-	workers       int
-	memoryLimitMB int
+	// workers is set by apply: the micro-batcher's workers (0: GOMAXPROCS).
+	workers int
 }
 
 func (o *optimizeServeFlags) register(fl *pflag.FlagSet) {
@@ -66,7 +65,6 @@ func (o *optimizeServeFlags) apply(cmd *cobra.Command, f *serveFlags, log *slog.
 	case c.MemoryLimitMB > 0:
 		// The garbage collector works harder as the heap nears the limit (as GOMEMLIMIT).
 		debug.SetMemoryLimit(int64(c.MemoryLimitMB) << 20)
-		o.memoryLimitMB = c.MemoryLimitMB
 	}
 	log.Info("--optimize", "file", o.file, "batch_max", f.batchMax, "batch_wait", f.batchWait,
 		"cache_mb", f.cacheMB, "batch_workers", o.workers, "memory_limit_mb", c.MemoryLimitMB)
