@@ -201,3 +201,37 @@ func TestSetBatchAppliesToNewModels(t *testing.T) {
 		t.Errorf("largest batch of a model served after SetBatch(MaxBatch 1): %d", got)
 	}
 }
+
+// BenchmarkScoreSingleRow is the micro-batched request path (one atomic load of the batcher
+// per prediction since SetBatch), from GOMAXPROCS callers at once.
+func BenchmarkScoreSingleRow(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	c, _ := cache.New(ctx, cache.Options{})
+	defer c.Close()
+	s := serving.New(st, c, serving.Options{})
+	defer s.Close()
+	d, m := newDetector(b, st, "hbos")
+	if _, err := s.Fit(ctx, d, m, data(1000, 8, 21)); err != nil {
+		b.Fatal(err)
+	}
+	l, err := s.Live(ctx, d.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	Q := data(1, 8, 22)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := l.Score(ctx, Q); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
