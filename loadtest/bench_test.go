@@ -1,11 +1,15 @@
 package loadtest
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -93,4 +97,63 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cannedServer answers every request on a connection with a fixed answer, parsing only the
+// request's Content-Length, allocating nothing per request: a server as cheap as one can be,
+// so that a benchmark through it measures mostly the generator's own HTTP client.
+func cannedServer(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	answer := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"scores\":[0.5]}")
+	var wg sync.WaitGroup
+	b.Cleanup(func() { l.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					n := 0
+					for {
+						line, err := br.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(line) <= 2 {
+							break
+						}
+						if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+							for _, ch := range bytes.TrimSpace(v) {
+								n = 10*n + int(ch-'0')
+							}
+						}
+					}
+					if _, err := br.Discard(n); err != nil {
+						return
+					}
+					if _, err := c.Write(answer); err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	return "http://" + l.Addr().String()
+}
+
+// BenchmarkRawClient is the generator with its own HTTP/1.1 client against cannedServer: the
+// CPU per request is the generator's and the canned server's together, over loopback TCP.
+func BenchmarkRawClient(b *testing.B) {
+	u := cannedServer(b)
+	b.Run("closed", func(b *testing.B) { benchRun(b, Options{Targeter: benchTargets(b, u), Concurrency: 4}) })
+	b.Run("open", func(b *testing.B) {
+		benchRun(b, Options{Targeter: benchTargets(b, u), Rate: MaxRate, MaxInFlight: 4, MaxLag: time.Hour})
+	})
 }
