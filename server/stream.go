@@ -31,7 +31,7 @@ import (
 // holds one batch and one line at most, and a client that does not read its answers stops
 // being read (back-pressure through TCP). A batch ends when it is full or when no complete
 // line is waiting to be read, so a client sending a row now and then gets each score at once,
-// and one sending fast gets full batches.
+// and one sending fast gets batches as large as what has arrived.
 
 // streamPath is the endpoint's path: the middleware gives it the stream's bounds instead of
 // the whole-body ones.
@@ -212,6 +212,16 @@ type stream struct {
 }
 
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) *apiError {
+	e := s.serveStream(w, r)
+	if e != nil {
+		// Refused before the stream started: net/http would otherwise wait, without a
+		// deadline, for up to 256 KB of a body it will not use.
+		closeAfter(w, r)
+	}
+	return e
+}
+
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) *apiError {
 	q, e := query(r)
 	if e != nil {
 		return e

@@ -507,6 +507,13 @@ func TestStreamRefusals(t *testing.T) {
 	if st := e.do("GET", streamPath+"?detector_id="+id, nil, nil); st != http.StatusMethodNotAllowed {
 		t.Errorf("GET: status %d", st)
 	}
+	// Refused at once, the connection closed, without waiting for a body that never comes.
+	for _, q := range []string{"detector_id=00000000-0000-0000-0000-000000000000", "detector_id=" + unfitted.ID, "x=1"} {
+		status, closed, took := raw(t, addr(e), "POST "+streamPath+"?"+q+" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+		if status[0] != '4' || !closed || took > 5*time.Second {
+			t.Errorf("%s: %s, closed %v, after %v", q, status, closed, took)
+		}
+	}
 }
 
 // Without a valid key a stream is refused before its body is read: the headers alone get the
