@@ -416,9 +416,10 @@ func (st *stream) flush() *streamEnd {
 	st.out = out
 	st.rows += n
 	st.batch.Rows, st.batch.Data = 0, st.batch.Data[:0]
-	werr := st.write(out)
+	// The server's time on the batch, not the wait for the client to take it (a slow reader
+	// is not a slow service).
 	st.s.monitor.Tracker().Add(monitor.Result{Op: streamOp, Duration: time.Since(t0), Rows: n})
-	if werr != nil {
+	if st.write(out) != nil {
 		return &streamEnd{gone: true}
 	}
 	return nil
