@@ -397,7 +397,7 @@ func TestStreamBadLineEndsIt(t *testing.T) {
 func TestStreamBounds(t *testing.T) {
 	e := newEnv(t, envOpts{cfg: func(c *Config) {
 		c.StreamMaxLineBytes = 100_000
-		c.StreamIdleTimeout = 300 * time.Millisecond
+		c.StreamIdleTimeout = time.Second
 	}})
 	id := e.createAndTrain("hbos", nil, rows(100, 3, 51))
 
@@ -576,7 +576,7 @@ func noStreamsLeft(t *testing.T, e *env) {
 // A stream ends cleanly, leaving no goroutine, however it ends: the client disconnects, its
 // detector is deleted, the client stops reading its answers, the server shuts down.
 func TestStreamEndsCleanly(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *Config) { c.StreamIdleTimeout = 500 * time.Millisecond }})
+	e := newEnv(t, envOpts{})
 	id := e.createAndTrain("hbos", nil, rows(100, 3, 81))
 
 	t.Run("client disconnects", func(t *testing.T) {
@@ -608,6 +608,8 @@ func TestStreamEndsCleanly(t *testing.T) {
 	})
 
 	t.Run("client does not read", func(t *testing.T) {
+		e := newEnv(t, envOpts{cfg: func(c *Config) { c.StreamIdleTimeout = 500 * time.Millisecond }})
+		id := e.createAndTrain("hbos", nil, rows(100, 3, 81))
 		ls := e.openStream(id)
 		stop := make(chan struct{})
 		sent := make(chan struct{})
