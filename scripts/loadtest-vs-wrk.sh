@@ -118,13 +118,13 @@ for r in $(seq "$rounds"); do
     echo "$rps $p50 $p99 $us" >>"$tmp/$tool.rows"
   done
 done
-read -r sat < <($py - "$tmp/wrk.rows" "$tmp/loadtest.rows" "$tmp/summary.txt" <<'PY'
+$py - "$tmp/wrk.rows" "$tmp/loadtest.rows" "$tmp/sat" >"$tmp/summary.txt" <<'PY'
 import statistics as st, sys
 w = [list(map(float, l.split())) for l in open(sys.argv[1])]
 g = [list(map(float, l.split())) for l in open(sys.argv[2])]
 med = lambda rows, i: st.median(r[i] for r in rows)
-print(med(g, 0))
-out = open(sys.argv[3], "w")
+open(sys.argv[3], "w").write("%f\n" % med(g, 0))
+out = sys.stdout
 print("\nmedians: wrk %.0f req/s, p50 %.3f ms, %.1f µs CPU/request; loadtest %.0f req/s, p50 %.3f ms, %.1f µs CPU/request"
       % (med(w, 0), med(w, 1), med(w, 3), med(g, 0), med(g, 1), med(g, 3)), file=out)
 print("ratios loadtest / wrk: throughput %.3f, p50 %.3f (agreement within 15 %%: %s)"
@@ -132,7 +132,7 @@ print("ratios loadtest / wrk: throughput %.3f, p50 %.3f (agreement within 15 %%:
          "yes" if abs(med(g, 0) / med(w, 0) - 1) <= 0.15 and abs(med(g, 1) / med(w, 1) - 1) <= 0.15 else "NO"), file=out)
 print("per-round ratios (throughput, p50): " + ", ".join("%.3f/%.3f" % (b[0] / a[0], b[1] / a[1]) for a, b in zip(w, g)), file=out)
 PY
-)
+sat=$(cat "$tmp/sat")
 cat "$tmp/summary.txt"
 
 echo
