@@ -23,9 +23,9 @@ import (
 
 // batchSetting is one micro-batching setting of the service (the admin endpoint's fields).
 type batchSetting struct {
-	BatchMax  int           `json:"batch_max"`
-	BatchWait time.Duration `json:"-"`
-	Workers   int           `json:"workers"`
+	BatchMax  int
+	BatchWait time.Duration
+	Workers   int
 }
 
 func (s batchSetting) String() string {
