@@ -41,19 +41,25 @@ const MaxLatencyCurves = 5
 // minutes give the median minute within a few percentiles of the period's minutes.
 const sampleWindows = 120
 
-// readSampled reads, for each named metric, the first stored minute of every series in each of
-// at most sampleWindows equal windows of p: one indexed query of at most `series` rows a window
-// instead of every sample, so that reading p50 and p95 costs a week's report a few hundred
-// small queries rather than a read of every minute (about 6 us a sample on SQLite). series is
-// how many series the metric has (those of operation_p99_seconds, stored beside it); a window
-// where some series has no sample returns the next minutes of the others, still inside it.
+// readSampled reads, for each named metric, the first stored minute of every series in each
+// of sampleWindows equal windows of p (every sample of a period of no more minutes than that):
+// one indexed query of a few rows a series a window instead of every sample, so that reading
+// p50 and p95 costs a week's report a few hundred small queries rather than a read of every
+// minute (about 6 us a sample on SQLite). series is how many series the metric has (those of
+// operation_p99_seconds, stored beside it); each window reads its first 4 x series rows, so
+// that a series missing from the window's first minutes is still found in the next ones, and
+// keeps the first of each series.
 func readSampled(ctx context.Context, st Reader, p Period, names []string, series int) (map[string][]store.Sample, error) {
 	out := map[string][]store.Sample{}
 	if series <= 0 {
 		return out, nil
 	}
+	if p.Duration() <= sampleWindows*time.Minute {
+		// No more minutes than windows: one query a metric reads them all.
+		return readSamples(ctx, st, p, names)
+	}
 	series = min(series, 10_000)
-	n := int(min(int64(sampleWindows), max(int64(p.Duration()/time.Minute), 1)))
+	n := sampleWindows
 	got := make([][][]store.Sample, len(names))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(readers)
@@ -63,7 +69,7 @@ func readSampled(ctx context.Context, st Reader, p Period, names []string, serie
 			from := p.Since.Add(time.Duration(int64(w) * int64(p.Duration()) / int64(n)))
 			to := p.Since.Add(time.Duration(int64(w+1) * int64(p.Duration()) / int64(n)))
 			g.Go(func() error {
-				ss, err := st.QuerySamples(gctx, store.SampleQuery{Name: name, From: from, To: to, Limit: series})
+				ss, err := st.QuerySamples(gctx, store.SampleQuery{Name: name, From: from, To: to, Limit: 4 * series})
 				if err != nil {
 					return fmt.Errorf("report: reading %s: %w", name, err)
 				}
