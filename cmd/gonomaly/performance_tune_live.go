@@ -68,7 +68,7 @@ type liveTuneDoc struct {
 	Before           *liveTrial  `json:"before"`  // the settings in force: Initial, or the median with the verification rounds
 	Trials           []liveTrial `json:"trials"`
 	Verify           []liveTrial `json:"verify,omitempty"` // the best and the original in turns
-	Best             *liveTrial  `json:"best,omitempty"`
+	Best             *liveTrial  `json:"best,omitempty"`   // the search's best within the target
 	After            *liveTrial  `json:"after,omitempty"`
 	Applied          bool        `json:"applied"`
 	Met              bool        `json:"met"`
@@ -193,7 +193,7 @@ func runTuneLive(cmd *cobra.Command, f *tuneFlags) error {
 				doc.Note = fmt.Sprintf("best %s, not applied (--apply=false): the original settings are kept", best.setting)
 			}
 		case bm.MeetsTarget:
-			doc.Met, doc.Best, doc.After = true, bm, bm
+			doc.Met, doc.After = true, bm
 			doc.Note = fmt.Sprintf("%s did not beat the settings in force when measured in turns with them: the original settings are kept", best.setting)
 		default:
 			doc.Note = fmt.Sprintf("%s missed p99 <= %v when measured again, and so did the original: the original settings are kept", best.setting, f.p99)
@@ -602,8 +602,11 @@ func (d *liveTuneDoc) table(w io.Writer) error {
 	if d.After != nil {
 		summary("before", d.Before)
 		name := "after"
-		if !d.Applied {
-			name = "best"
+		switch {
+		case d.After.BatchMax == d.Before.BatchMax && d.After.BatchWait == d.Before.BatchWait && d.After.Workers == d.Before.Workers:
+			name = "kept"
+		case !d.Applied:
+			name = "best (not applied)"
 		}
 		summary(name, d.After)
 	}

@@ -67,13 +67,14 @@ func TestTuneLivePicksASettingWithinTheTarget(t *testing.T) {
 		}
 	}
 	if len(doc.Verify) > 0 {
+		// The search's best is the fastest trial within the target.
 		best := doc.Trials[0]
 		for _, tr := range doc.Trials {
-			if tr.MeetsTarget && tr.Throughput > best.Throughput {
+			if tr.MeetsTarget && (!best.MeetsTarget || tr.Throughput > best.Throughput) {
 				best = tr
 			}
 		}
-		if doc.Initial.Throughput < best.Throughput && (best.BatchMax != doc.Best.BatchMax || best.Workers != doc.Best.Workers || best.BatchWait != doc.Best.BatchWait) {
+		if best.BatchMax != doc.Best.BatchMax || best.Workers != doc.Best.Workers || best.BatchWait != doc.Best.BatchWait {
 			t.Errorf("the search's best is %+v, the document says %+v", best, *doc.Best)
 		}
 	}
