@@ -221,3 +221,22 @@ func TestTrainStressOnePerClient(t *testing.T) {
 		t.Errorf("%d successes, %d overlapping trainings of one detector", res.HTTP.Successes, overlaps.Load())
 	}
 }
+
+// Durations survive JSON's seconds: every whole microsecond up to a minute comes back equal.
+func TestSecondsRoundTrip(t *testing.T) {
+	for us := int64(1); us < 60_000_000; us = us*3 + 7 {
+		for _, d := range []time.Duration{time.Duration(us) * time.Microsecond, time.Duration(us+1) * time.Microsecond} {
+			b, _ := json.Marshal(Latency{P99: d})
+			var l Latency
+			if err := json.Unmarshal(b, &l); err != nil || l.P99 != d {
+				t.Fatalf("%v came back %v (%s)", d, l.P99, b)
+			}
+		}
+	}
+	for us := int64(100); us < 200; us++ {
+		d := time.Duration(us) * time.Microsecond
+		if got := seconds(d.Seconds()); got != d {
+			t.Fatalf("seconds(%v) = %v", d.Seconds(), got)
+		}
+	}
+}

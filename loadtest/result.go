@@ -162,7 +162,7 @@ func seconds(s float64) time.Duration {
 	case s >= float64(math.MaxInt64)/1e9:
 		return math.MaxInt64
 	}
-	return time.Duration(s * 1e9)
+	return time.Duration(math.Round(s * 1e9)) // to the nearest: 1.23e-4 * 1e9 is 122999.99...
 }
 
 // Point is one point of a latency curve: Seconds is the latency at Percentile (0 to 100).
