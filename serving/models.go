@@ -158,11 +158,14 @@ func (l *Live) Score(ctx context.Context, X *dataset.Matrix) ([]float64, error) 
 			s, err := b.Do(ctx, X.Row(0))
 			if errors.Is(err, optimize.ErrClosed) {
 				// Closed because SetBatch replaced it (then follow the new one), or because
-				// this Live was retired (then the batcher stays the same: ErrClosed).
+				// this Live was retired by a retrain, a delete or the service closing (then
+				// score the row with the model the request was given, as if it had come a
+				// moment earlier: the model itself is still whole).
 				if nb := l.batch.Load(); nb != b {
 					b = nb
 					continue
 				}
+				return l.Model.Score(ctx, X, nil)
 			}
 			if err != nil {
 				return nil, err
