@@ -32,6 +32,7 @@ type serveFlags struct {
 	batchMax, maxInFlight, maxJobs             int
 	mon                                        monitorServeFlags
 	opt                                        optimizeServeFlags
+	stream                                     streamServeFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -109,6 +110,7 @@ is stored.`,
 	fl.DurationVar(&f.trainTime, "train-time-budget", 0, fmt.Sprintf("longest one training may take by its detector's estimate, else 400 (0: the default, %s)", detector.HumanDuration(server.DefaultTrainTimeBudget)))
 	f.mon.register(fl)
 	f.opt.register(fl)
+	f.stream.register(fl)
 	return cmd
 }
 
@@ -153,7 +155,7 @@ func (f *serveFlags) check() error {
 	case f.pool.ConnMaxLifetime <= 0:
 		return usagef("--db-recycle %v: must be positive", f.pool.ConnMaxLifetime)
 	}
-	return nil
+	return f.stream.check()
 }
 
 // storeOptions are the pool flags as store.Options, whose zero values mean the defaults: a
@@ -248,14 +250,16 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer c.Close()
-	srv, err := server.New(ctx, server.Config{
+	cfg := server.Config{
 		Monitor: monOpts,
 		Store:   st, Cache: c, APIKeyHashes: hashes, Logger: log,
 		MaxBodyBytes: int64(f.maxBody), RequestTimeout: f.requestTimeout, TrainWait: f.trainWait,
 		Batch:           optimize.BatchOptions{MaxBatch: f.batchMax, MaxWait: f.batchWait, Workers: f.opt.workers},
 		BodyReadTimeout: f.bodyTimeout, MaxInFlight: f.maxInFlight, MaxInFlightBytes: int64(f.maxInFlightBytes),
 		MaxQueuedJobs: f.maxJobs, TrainMemoryBudget: int64(f.trainMemory), TrainTimeBudget: f.trainTime,
-	})
+	}
+	f.stream.apply(&cfg)
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		l.Close()
 		return err

@@ -44,6 +44,11 @@ func TestServeFlagErrorsAreUsageErrors(t *testing.T) {
 		{[]string{"serve", "--cache-mb", "-1"}, "--cache-mb -1: must be from 1 to"},
 		{[]string{"serve", "--db-acquire-timeout", "0s"}, "--db-acquire-timeout 0s: must be positive"},
 		{[]string{"serve", "--db-recycle", "-1s"}, "--db-recycle -1s: must be positive"},
+		{[]string{"serve", "--max-streams", "-1"}, "--max-streams -1: must be from 1 to 4096"},
+		{[]string{"serve", "--max-streams", "100000"}, "--max-streams 100000"},
+		{[]string{"serve", "--stream-batch-rows", "1000000"}, "--stream-batch-rows 1000000: must be from 1 to 65536"},
+		{[]string{"serve", "--stream-idle-timeout", "-1s"}, "--stream-idle-timeout -1s: must not be negative"},
+		{[]string{"serve", "--stream-max-duration", "10000h"}, "--stream-max-duration 10000h0m0s: must be from 0"},
 	} {
 		code, _, stderr := gonomaly(t, tt.args...)
 		if code != 2 || !strings.Contains(stderr, tt.msg) {
