@@ -32,6 +32,7 @@ if ((avail < need)); then
 	echo "stream-bench: $base has ${avail}G free, the run needs about ${need}G" >&2
 	exit 1
 fi
+[[ $ref == 1 ]] && bash "$(dirname "$0")/tools.sh" --reference
 if [[ $ref == 1 ]] && ! $py -c 'import pandas, sklearn' 2>/dev/null; then
 	echo "stream-bench: $py lacks pandas or scikit-learn (apt-get install python3-pandas python3-sklearn), or run with REF=0" >&2
 	exit 1

@@ -6,6 +6,10 @@
 # scripts/vs-fastapi.sh load the service with it). Idempotent; installs from Debian's packages
 # (needs root) when a tool is missing, and says so when it cannot (the tests that need a tool
 # then fail and name it).
+#
+# scripts/tools.sh --reference also installs the Python reference the benchmark scripts run
+# against (python3-sklearn, python3-pandas: scripts/vs-sklearn.sh, scripts/stream-bench.sh);
+# the tests do not need it.
 set -u
 apt_ready=0
 install() {
@@ -21,4 +25,11 @@ need promtool prometheus
 need chromium chromium
 need pdftoppm poppler-utils
 need wrk wrk
+if [[ ${1:-} == --reference ]]; then
+  for m in sklearn:python3-sklearn pandas:python3-pandas; do
+    /usr/bin/python3 -c "import ${m%%:*}" 2>/dev/null && continue
+    install "${m#*:}"
+    if /usr/bin/python3 -c "import ${m%%:*}" 2>/dev/null; then echo "python3 ${m%%:*}: installed from Debian package ${m#*:}"; else echo "python3 ${m%%:*}: MISSING (Debian package ${m#*:} did not install)" >&2; fi
+  done
+fi
 exit 0

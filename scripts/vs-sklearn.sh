@@ -4,7 +4,7 @@
 #
 # Usage: scripts/vs-sklearn.sh [-r REPEATS] ALGO:FILE[:LABEL] ...
 #   e.g. scripts/vs-sklearn.sh -r 5 isolation_forest:/tmp/iforest-400k.csv knn:../shared/datasets/adbench/shuttle.csv:label
-# Needs Debian's python3-sklearn and python3-pandas (apt-get install -y python3-sklearn python3-pandas).
+# Needs Debian's python3-sklearn and python3-pandas (scripts/tools.sh --reference installs them).
 # Both sides time fit + score of every row and leave out reading the file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ if [[ ${1:-} == -r ]]; then reps=$2; shift 2; fi
 bin=$(mktemp -d)/gonomaly
 go build -o "$bin" ./cmd/gonomaly
 py=/usr/bin/python3
+bash "$(dirname "$0")/tools.sh" --reference
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, set on some machines here, slow numpy; unset for its runs only.
 pyenv=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
 
