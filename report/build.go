@@ -81,6 +81,7 @@ func Build(ctx context.Context, st Reader, p Period) (*Report, error) {
 	r := &Report{
 		Version: Version, Kind: Kind, GeneratedAt: time.Now().UTC(), Period: p, Previous: p.Previous(),
 		Benchmarks: []Benchmark{}, Comparisons: []Comparison{}, Scalability: []Curve{}, Memory: []MemoryTest{}, LoadTests: []LoadTest{},
+		Searches: []Search{}, TuneRuns: []TuneRun{},
 		Operations: []Operation{}, Series: []Series{}, Models: []Model{}, Recommendations: []Recommendation{},
 	}
 	samples, err := readSamples(ctx, st, p, slices.Concat(opMetrics, []string{"model_score_psi"}, processMetrics))
@@ -487,6 +488,20 @@ func (r *Report) addRuns(runs []*store.BenchmarkRun) {
 			var d loadDoc
 			if err = json.Unmarshal(run.Document, &d); err == nil {
 				if why := r.addLoadTest(run, &d); why != "" {
+					err = errors.New(why)
+				}
+			}
+		case store.KindSearch:
+			var d searchDoc
+			if err = json.Unmarshal(run.Document, &d); err == nil {
+				if why := r.addSearch(run, &d); why != "" {
+					err = errors.New(why)
+				}
+			}
+		case store.KindTune:
+			var d tuneDoc
+			if err = json.Unmarshal(run.Document, &d); err == nil {
+				if why := r.addTune(run, &d); why != "" {
 					err = errors.New(why)
 				}
 			}

@@ -148,6 +148,67 @@ func seedStore(tb testing.TB, st store.Store, p report.Period, step time.Duratio
 			tb.Fatal(err)
 		}
 	}
+	// A search and a tune run, late in the period.
+	for i, doc := range []struct {
+		kind string
+		doc  any
+	}{{store.KindSearch, searchDoc()}, {store.KindTune, tuneDoc()}} {
+		b, err := json.Marshal(doc.doc)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		run := &store.BenchmarkRun{SuiteID: fmt.Sprintf("%s-20261116T000000Z-0000000%d", doc.kind, i), Kind: doc.kind, Name: doc.kind,
+			CreatedAt: at(0.95 + 0.02*float64(i)), Document: b}
+		if err := st.CreateBenchmarkRun(ctx, run); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// searchDoc is a grid of isolation_forest's n_estimators (50, 100: the default, 200, 400: timed
+// out) ranked by ROC-AUC: 200 beats the defaults by 0.02 and the runner-up by the same.
+func searchDoc() *bench.SearchDoc {
+	d := &bench.SearchDoc{Header: header(bench.KindSearch, 0), Rows: 1000, Cols: 6, Anomalies: 100, Mode: "grid",
+		Searched: []string{"n_estimators"}, Best: 2, BestValue: 0.91, Failed: 1}
+	d.Config = bench.DefaultSearch("isolation_forest", "/home/someone/data/shuttle.csv", "label")
+	d.Config.Grid = []bench.GridParam{{Name: "n_estimators", Values: []any{50, 100, 200, 400}}}
+	d.BestParams = map[string]any{"n_estimators": 200}
+	for i, v := range []float64{0.85, 0.89, 0.91, 0} {
+		t := bench.SearchTrial{Trial: i, Params: map[string]any{"n_estimators": []int{50, 100, 200, 400}[i]}, Status: bench.StatusOK,
+			FitSeconds: 0.1 * float64(i+1), ScoreSeconds: 0.01}
+		if v == 0 {
+			t.Status, t.Error = bench.StatusTimeout, "timed out after 10m"
+		} else {
+			t.Accuracy = &eval.Metrics{ROCAUC: v, AveragePrecision: v - 0.3}
+			t.Rank = []int{3, 2, 1}[i]
+		}
+		d.Trials = append(d.Trials, t)
+	}
+	return d
+}
+
+// tuneDoc is a live tune of a service's micro-batching in the JSON shape of `gonomaly
+// performance tune --url` (docs/tuning.md; cmd's types cannot be imported), its URL with
+// credentials and a query the report must not show: the best setting was applied.
+func tuneDoc() map[string]any {
+	trial := func(batch int, wait string, tput, p50, p99 float64, role string) map[string]any {
+		t := map[string]any{"batch_max": batch, "batch_wait": wait, "workers": 2, "requests": 6000, "success_rate": 1.0,
+			"throughput": tput, "p50_seconds": p50, "p99_seconds": p99, "meets_target": p99 <= 0.01}
+		if role != "" {
+			t["role"], t["runs"] = role, 3
+		}
+		return t
+	}
+	before, after := trial(1, "0s", 900, 0.002, 0.009, "median"), trial(32, "1ms", 1500, 0.003, 0.008, "median")
+	return map[string]any{"schema_version": 1, "kind": store.KindTune, "suite_id": "tune-20261116T000000Z-00000001", "name": "tune",
+		"gonomaly_version": "dev", "build": "(devel)", "mode": "service", "url": "http://admin:s3cret@127.0.0.1:8080/base?token=abc",
+		"detector_id": "d-1", "throwaway_detector": true, "rows": 1, "clients": 8, "target_p99_seconds": 0.01, "min_success_rate": 0.99,
+		"step_seconds": 5, "budget_seconds": 120, "initial": trial(1, "0s", 880, 0.002, 0.009, ""),
+		"trials": []any{trial(1, "0s", 880, 0.002, 0.009, ""), trial(8, "500µs", 1300, 0.003, 0.009, ""), trial(32, "1ms", 1550, 0.003, 0.008, ""),
+			trial(128, "5ms", 1700, 0.006, 0.02, "")},
+		"verify": []any{trial(1, "0s", 900, 0.002, 0.009, "before"), trial(32, "1ms", 1500, 0.003, 0.008, "after")},
+		"before": before, "after": after, "best": trial(32, "1ms", 1550, 0.003, 0.008, ""),
+		"applied": true, "met": true, "truncated": false, "note": "applied batch_max=32 batch_wait=1ms workers=2"}
 }
 
 func summary(median float64) *bench.Summary {

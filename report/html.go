@@ -44,6 +44,9 @@ func WriteHTML(w io.Writer, r *Report) error {
 			return barChart("loadtest-histogram", "Latency histogram of "+lt.SuiteID, "requests", loadBars(lt))
 		},
 		"newestCurve":   newestCurve,
+		"tuneFigures":   tuneFigures,
+		"maxSearches":   func() int { return MaxSearches },
+		"maxTuneRuns":   func() int { return MaxTuneRuns },
 		"curveChart":    func(i int, c Curve) template.HTML { return curveChart(fmt.Sprintf("scalability-%d", i), c) },
 		"memoryChart":   func(i int, m MemoryTest) template.HTML { return memoryChart(fmt.Sprintf("memory-%d", i), m) },
 		"cdChart":       func(x *CrossDataset) template.HTML { return cdChart("datasets", x) },
@@ -80,6 +83,14 @@ func WriteHTML(w io.Writer, r *Report) error {
 		return fmt.Errorf("report: html template: %w", err)
 	}
 	return t.Execute(w, r)
+}
+
+// tuneFigures is a tune setting's figures in a line.
+func tuneFigures(f *TuneFigures) string {
+	if f.Seconds > 0 || f.RowsPerSecond > 0 {
+		return fmt.Sprintf("%s s (%s rows/s)", num(f.Seconds), num(f.RowsPerSecond))
+	}
+	return fmt.Sprintf("%s/s, p50 %.3g ms, p99 %.3g ms", num(f.Throughput), 1e3*f.P50Seconds, 1e3*f.P99Seconds)
 }
 
 // opLines are the latency curves of operations (median minute).
@@ -269,6 +280,20 @@ svg .pt.line-1, svg .label.line-1 { fill: #c62828; } svg .pt.line-2, svg .label.
 {{range .Steps}}<tr><td class="n">{{num .Rate}}</td><td>{{if .Pass}}yes{{else}}no{{end}}</td><td class="n">{{num .Throughput}}</td><td class="n">{{pct .SuccessRate}}</td><td class="n">{{ms .P99Seconds}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>{{end}}{{end}}
 {{else}}<p>No load tests stored in the period.</p>{{end}}
+
+<h2 id="searches">Parameter searches</h2>
+{{if .Searches}}<table class="searches"><tr><th>run</th><th>algorithm</th><th>dataset</th><th>metric</th><th>trials ok / failed</th><th>best</th><th>best parameters</th><th>runner-up gap</th><th>defaults</th></tr>
+{{range .Searches}}<tr class="search"><td>{{when .CreatedAt}}<br/><small>{{.SuiteID}}</small></td><td>{{.Algorithm}}</td><td>{{.Dataset}}</td><td>{{.Metric}}</td><td class="n">{{.OK}} / {{.Failed}}</td><td class="n">{{opt .BestValue}}</td><td>{{range $k, $v := .BestParameters}}{{$k}}={{$v}} {{end}}</td><td class="n">{{opt .Gap}}</td><td class="n">{{if .DefaultValue}}{{opt .DefaultValue}}{{else}}not tried{{end}}</td></tr>
+{{end}}</table>
+<p>Trials are ranked by the search's metric, fitted and scored on the same labelled rows; "defaults" is the trial with the algorithm's default parameters, when the search ran it. At most {{maxSearches}} searches are listed (the newest).</p>
+{{else}}<p>No parameter searches stored in the period.</p>{{end}}
+
+<h2 id="tuning">Tuning runs</h2>
+{{if .TuneRuns}}<table class="tune-runs"><tr><th>run</th><th>mode</th><th>target</th><th>p99 target</th><th>before</th><th>after</th><th>setting chosen</th><th>applied</th><th>why</th></tr>
+{{range .TuneRuns}}<tr class="tune-run"><td>{{when .CreatedAt}}<br/><small>{{.SuiteID}}</small></td><td>{{.Mode}}</td><td>{{.Target}}</td><td class="n">{{if .TargetP99Seconds}}{{ms .TargetP99Seconds}}{{end}}</td><td>{{with .Before}}{{tuneFigures .}}{{end}}</td><td>{{with .After}}{{tuneFigures .}}{{end}}</td><td>{{.Setting}}</td><td>{{if .Applied}}yes{{else}}no{{end}}</td><td>{{.Note}}{{if .Truncated}} (the budget ended the search early){{end}}</td></tr>
+{{end}}</table>
+<p>Service runs: throughput and p50 / p99 of predictions before (the settings in force) and after (the setting chosen); offline runs: seconds to score the file with the defaults and the fastest setting. At most {{maxTuneRuns}} runs are listed (the newest).</p>
+{{else}}<p>No tuning runs stored in the period.</p>{{end}}
 {{if .Skipped}}<h2 id="skipped">Unreadable documents</h2><ul>{{range .Skipped}}<li>{{.Kind}} {{.ID}}: {{.Reason}}</li>{{end}}</ul>{{end}}
 </body>
 </html>

@@ -55,7 +55,11 @@ type Report struct {
 	Scalability []Curve      `json:"scalability"`
 	Memory      []MemoryTest `json:"memory"`
 	// LoadTests are the period's load tests, oldest first, at most MaxLoadTests (the newest).
-	LoadTests       []LoadTest        `json:"load_tests"`
+	LoadTests []LoadTest `json:"load_tests"`
+	// Searches are the period's hyper-parameter searches and TuneRuns its tune runs, oldest
+	// first, at most MaxSearches and MaxTuneRuns (the newest).
+	Searches        []Search          `json:"searches"`
+	TuneRuns        []TuneRun         `json:"tune_runs"`
 	Operations      []Operation       `json:"operations"`
 	Alerts          Alerts            `json:"alerts"`
 	Series          []Series          `json:"series"`
@@ -305,8 +309,8 @@ type Model struct {
 
 // Recommendation is one thing to do, from a rule over the stored figures.
 type Recommendation struct {
-	// Source is the rule family: trend, bottleneck, alert, model, scalability, memory or
-	// datasets.
+	// Source is the rule family: trend, bottleneck, alert, model, scalability, memory,
+	// datasets or search.
 	Source   string   `json:"source"`
 	Severity string   `json:"severity"`
 	Subject  string   `json:"subject"`

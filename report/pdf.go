@@ -455,6 +455,8 @@ func (d *pdfDoc) write() {
 	}
 
 	d.loadTests()
+	d.searches()
+	d.tuneRuns()
 
 	if len(r.Skipped) > 0 {
 		d.h2("Unreadable documents", 10)

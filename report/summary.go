@@ -151,6 +151,7 @@ func recommendations(r *Report, samples map[string][]store.Sample, alerts []*sto
 		out = append(out, Recommendation{Source: "datasets", Severity: monitor.SeverityInfo.String(), Subject: x.Recommendation.Algorithm,
 			Text: x.Recommendation.Text})
 	}
+	out = append(out, searchRecommendations(r.Searches)...)
 	slices.SortStableFunc(out, func(a, b Recommendation) int { return cmp.Compare(sevRank(b.Severity), sevRank(a.Severity)) })
 	return out
 }
