@@ -28,6 +28,7 @@ type detectFlags struct {
 	json    bool
 	chunk   int
 	fitRows int
+	opt     optimizeDetectFlags
 }
 
 // Defaults and bounds of detect's memory planning (see docs/streaming.md).
@@ -121,6 +122,7 @@ when the name ends in .parquet).
 	fs.BoolVar(&f.json, "json", false, "print the result as one JSON object on stdout")
 	fs.IntVar(&f.chunk, "chunk-rows", dataset.DefaultChunkRows, "rows per chunk when streaming")
 	fs.IntVar(&f.fitRows, "fit-rows", 0, "fit on a seeded sample (--seed) of this many rows, then score every row streaming (default: all rows if they fit --max-memory, else what it allows, at most 1000000)")
+	f.opt.register(fs)
 	cmd.MarkFlagsMutuallyExclusive("algorithm", "model")
 	cmd.MarkFlagsOneRequired("algorithm", "model")
 	cmd.MarkFlagRequired("input")
@@ -128,6 +130,9 @@ when the name ends in .parquet).
 }
 
 func runDetect(cmd *cobra.Command, f *detectFlags) error {
+	if err := f.opt.apply(cmd, f); err != nil {
+		return err
+	}
 	if f.chunk < 1 || f.chunk > maxChunkRows {
 		return usagef("--chunk-rows %d: must be between 1 and %d", f.chunk, maxChunkRows)
 	}

@@ -65,3 +65,44 @@ func TestDetectOptimizeBadFile(t *testing.T) {
 		}
 	}
 }
+
+// detect reads --optimize: a good file scores as without it (the file's chunk size changes how
+// the rows are read, not their scores); a bad one is a usage error.
+func TestDetectOptimizeEndToEnd(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	dir := t.TempDir()
+	good := filepath.Join(dir, "opt.yaml")
+	if err := os.WriteFile(good, []byte("chunk_rows: 10\nmax_workers: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"detect", "-a", "hbos", "-i", wbc, "--label", "label", "--json"}
+	code, want, stderr := gonomaly(t, base...)
+	if code != 0 {
+		t.Fatalf("without --optimize: exit %d, %s", code, stderr)
+	}
+	code, got, stderr := gonomaly(t, append(base, "--optimize", good)...)
+	if code != 0 {
+		t.Fatalf("with --optimize: exit %d, %s", code, stderr)
+	}
+	// The seconds differ from run to run; the rest must not.
+	strip := func(s string) string {
+		var keep []string
+		for _, f := range strings.Split(s, ",") {
+			if !strings.Contains(f, "_seconds") {
+				keep = append(keep, f)
+			}
+		}
+		return strings.Join(keep, ",")
+	}
+	if strip(got) != strip(want) {
+		t.Errorf("with --optimize:\n%s\nwithout:\n%s", got, want)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("chunk_rows: -1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = gonomaly(t, append(base, "--optimize", bad)...)
+	if code != 2 || !strings.Contains(stderr, "chunk_rows -1") {
+		t.Errorf("bad file: exit %d, stderr %q", code, stderr)
+	}
+}
