@@ -383,8 +383,8 @@ func (r *Report) addTune(run *store.BenchmarkRun, d *tuneDoc) string {
 	case TuneService:
 		t.Target, t.TargetP99Seconds, t.Applied, t.Met = serviceHost(d.URL), d.TargetP99Seconds, d.Applied, d.Met
 		t.After = d.After.figures(d.Mode)
-		if d.Met && d.Best != nil {
-			t.Setting = d.Best.figures(d.Mode).Setting
+		if d.Met && t.After != nil { // the setting kept: the best, or the original when it held
+			t.Setting = t.After.Setting
 		}
 		note := d.Note
 		if d.URL != "" { // the note never shows the URL either

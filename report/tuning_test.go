@@ -200,3 +200,21 @@ func TestSearchAndTuneHTML(t *testing.T) {
 		t.Error("empty sections are not said to be empty")
 	}
 }
+
+// A service tune whose best did not beat the settings in force, measured in turns with them,
+// keeps the original: the setting chosen is the original, not the search's best.
+func TestTuneSettingKept(t *testing.T) {
+	st := openStore(t)
+	addRun(t, st, store.KindTune, 0, day0.Add(time.Hour), []byte(`{"mode": "service", "url": "http://h:1", "target_p99_seconds": 0.01,
+		"before": {"batch_max": 1, "batch_wait": "0s", "workers": 2, "throughput": 1000, "p99_seconds": 0.005},
+		"best": {"batch_max": 32, "batch_wait": "1ms", "workers": 2, "throughput": 1100, "p99_seconds": 0.006},
+		"after": {"batch_max": 1, "batch_wait": "0s", "workers": 2, "throughput": 1000, "p99_seconds": 0.005},
+		"met": true, "applied": false, "note": "batch_max=32 batch_wait=1ms workers=2 did not beat the settings in force"}`))
+	r, err := report.Build(context.Background(), st, report.Period{Since: day0, Until: day0.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.TuneRuns) != 1 || r.TuneRuns[0].Setting != "batch_max=1 batch_wait=0s workers=2" || r.TuneRuns[0].Applied {
+		t.Fatalf("%+v, want the original setting kept", r.TuneRuns)
+	}
+}
