@@ -104,3 +104,19 @@ func BenchmarkScoreBlock(b *testing.B) {
 	}
 	b.ReportMetric(float64(B)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkScoreOneRow is the service's case: one row at a time (the micro-batcher's batch at
+// low load), where the block buffers, not the walk, used to be most of the allocation.
+func BenchmarkScoreOneRow(b *testing.B) {
+	X := normal(20_000, 8)
+	d := fitted(b, X)
+	row := dataset.NewMatrix(1, 8)
+	copy(row.Data, X.Row(7))
+	dst := make([]float64, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Score(context.Background(), row, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

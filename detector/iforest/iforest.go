@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"sync"
 
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/detector/internal/fit"
@@ -74,6 +75,10 @@ type model struct {
 	offs   []uint32  // trees * (2^depth - 1) internal nodes, tree by tree: feature*block
 	keys   []uint32  // the same nodes' thresholds, key32(threshold)
 	leaves []float64 // trees * 2^depth leaf values: leaf depth + c(rows in leaf)
+
+	// scratch holds Score's block buffers (*scratch) between calls: a service scoring one
+	// row at a time would otherwise allocate B*(4*cols+8) bytes (about 10 KB) per row.
+	scratch sync.Pool
 }
 
 // key32 maps a float32 to a uint32 with the same order (-0 and +0 both map to +0's key), so

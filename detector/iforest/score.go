@@ -30,6 +30,14 @@ type scratch struct {
 	acc []float64
 }
 
+// getScratch returns a block's buffers, reused from an earlier Score when one is free.
+func (m *model) getScratch() *scratch {
+	if s, ok := m.scratch.Get().(*scratch); ok {
+		return s
+	}
+	return &scratch{x: make([]uint32, m.block*m.cols), acc: make([]float64, m.block)}
+}
+
 // Score returns each row's anomaly score s(x, psi) = 2^(-E[h(x)]/c(psi)) in (0, 1], higher
 // meaning more anomalous (scikit-learn's -score_samples). dst is used when len(dst) ==
 // X.Rows, else a new slice is allocated. A row's score does not depend on the other rows in
@@ -50,16 +58,23 @@ func (d *Detector) Score(ctx context.Context, X *dataset.Matrix, dst []float64) 
 	B := m.block
 	chunks := (X.Rows + B - 1) / B
 	workers := parallel.Workers(d.cfg.Workers, chunks)
-	scr := make([]scratch, workers)
+	scr := make([]*scratch, workers)
+	defer func() {
+		for _, s := range scr {
+			if s != nil {
+				m.scratch.Put(s)
+			}
+		}
+	}()
 	norm := float64(m.trees) * AveragePathLength(m.psi)
 
 	var mu sync.Mutex
 	badRow, badCol := -1, -1
 	err := parallel.For(ctx, X.Rows, B, workers, func(w, lo, hi int) {
-		s := &scr[w]
-		if s.x == nil {
-			s.x = make([]uint32, B*cols)
-			s.acc = make([]float64, B)
+		s := scr[w]
+		if s == nil {
+			s = m.getScratch()
+			scr[w] = s
 		}
 		n := hi - lo
 		bad := -1
