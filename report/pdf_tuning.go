@@ -33,7 +33,7 @@ func (d *pdfDoc) searches() {
 			pdfOpt(s.BestValue), strings.Join(ps, " "), pdfOpt(s.Gap), def})
 	}
 	d.table([]string{"run", "algorithm", "dataset", "metric", "ok / failed", "best", "best parameters", "gap", "defaults"},
-		[]float64{27, 22, 20, 18, 16, 13, 39, 12, 13}, []bool{false, false, false, false, true, true, false, true, true}, rows)
+		[]float64{27, 24, 22, 20, 16, 13, 31, 12, 15}, []bool{false, false, false, false, true, true, false, true, true}, rows)
 	d.para(fmt.Sprintf("Trials are ranked by the search's metric, fitted and scored on the same labelled rows; \"defaults\" is the trial with the algorithm's default parameters, when the search ran it. At most %d searches are listed (the newest).", MaxSearches))
 }
 
@@ -52,24 +52,24 @@ func (d *pdfDoc) tuneRuns() {
 			target = pdfMS(t.TargetP99Seconds)
 		}
 		if t.Before != nil {
-			before = tuneFigures(t.Before)
+			before = pdfTuneFigures(t.Before)
 		}
 		if t.After != nil {
-			after = tuneFigures(t.After)
+			after = pdfTuneFigures(t.After)
 		}
 		if t.Applied {
 			applied = "yes"
 		}
-		rows = append(rows, []string{pdfWhen(t.CreatedAt), t.Mode, t.Target, target, before, after, t.Setting, applied})
+		rows = append(rows, []string{pdfWhen(t.CreatedAt), t.Mode, t.Target, target, before, after, applied})
 	}
-	d.table([]string{"run", "mode", "target", "p99 target", "before", "after", "setting chosen", "applied"},
-		[]float64{25, 12, 22, 14, 36, 36, 25, 10}, []bool{false, false, false, true, false, false, false, false}, rows)
+	d.table([]string{"run", "mode", "target", "p99 target", "before", "after", "applied"},
+		[]float64{27, 14, 25, 17, 42, 42, 13}, []bool{false, false, false, true, false, false, false}, rows)
 	for _, t := range r.TuneRuns {
 		why := t.Note
 		if t.Truncated {
 			why += " (the budget ended the search early)"
 		}
-		d.para(fmt.Sprintf("%s (%s, %s): %s; %s", t.SuiteID, t.Mode, t.Target, settingOr(t.Setting), why))
+		d.para(fmt.Sprintf("%s (%s, %s): setting chosen: %s; %s", t.SuiteID, t.Mode, t.Target, settingOr(t.Setting), why))
 	}
 }
 
@@ -78,4 +78,12 @@ func settingOr(s string) string {
 		return "no setting chosen"
 	}
 	return s
+}
+
+// pdfTuneFigures is a tune setting's figures, short enough for the PDF's table.
+func pdfTuneFigures(f *TuneFigures) string {
+	if f.Seconds > 0 || f.RowsPerSecond > 0 {
+		return fmt.Sprintf("%s s, %s rows/s", num(f.Seconds), num(f.RowsPerSecond))
+	}
+	return fmt.Sprintf("%s/s p50 %.3gms p99 %.3gms", num(f.Throughput), 1e3*f.P50Seconds, 1e3*f.P99Seconds)
 }
