@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"serving":  {"detector", "dataset", "store", "cache", "optimize"},
 	"bench":    {"detector", "dataset", "eval", "stat", "store"},
 	"monitor":  {"store", "stat", "detector", "dataset"},
-	"report":   {"bench", "monitor", "stat", "store"},
+	"report":   {"bench", "detector", "monitor", "stat", "store"},
 }
 
 // imports returns our packages (without the module prefix) and the packages of ours each
