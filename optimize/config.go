@@ -6,14 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gonomaly/gonomaly/internal/fileconf"
 )
 
 // Config is the optimization engine's configuration, the seed's OptimizationConfig in Go:
@@ -341,53 +341,5 @@ func (f *configFile) apply(c Config) Config {
 	return c
 }
 
-// fileDuration is a duration in a configuration file: a string time.ParseDuration reads
-// ("1h", "500us") or a number of seconds.
-type fileDuration time.Duration
-
-// UnmarshalYAML reads a duration string or a number of seconds.
-func (d *fileDuration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a duration (\"1h\", \"500us\" or seconds)", n.Line)
-	}
-	v, err := parseFileDuration(n.Value, n.Tag == "!!str")
-	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
-	}
-	*d = v
-	return nil
-}
-
-// UnmarshalJSON reads a duration string or a number of seconds.
-func (d *fileDuration) UnmarshalJSON(b []byte) error {
-	s, quoted := string(b), len(b) > 0 && b[0] == '"'
-	if quoted {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-	}
-	v, err := parseFileDuration(s, quoted)
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
-
-func parseFileDuration(s string, isString bool) (fileDuration, error) {
-	if isString {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("duration %.40q: want \"1h\", \"500us\" or a number of seconds", s)
-		}
-		return fileDuration(v), nil
-	}
-	sec, err := strconv.ParseFloat(s, 64)
-	switch {
-	case err != nil:
-		return 0, fmt.Errorf("duration %.40q: want \"1h\", \"500us\" or a number of seconds", s)
-	case math.IsNaN(sec) || math.Abs(sec) >= math.MaxInt64/1e9: // the float nearest the limit is past it
-		return 0, fmt.Errorf("duration %.40s seconds is out of range", s)
-	}
-	return fileDuration(math.Round(sec * 1e9)), nil
-}
+// fileDuration is a duration in a configuration file: "60s", "500us" or seconds.
+type fileDuration = fileconf.Duration
