@@ -20,8 +20,8 @@ func TestDuration(t *testing.T) {
 		{yaml: `0.25`, json: `0.25`, want: 250 * time.Millisecond},
 		{yaml: `"500us"`, json: `"500us"`, want: 500 * time.Microsecond},
 		{yaml: `2`, json: `2`, want: 2 * time.Second},
-		{yaml: `"2"`, json: `"2"`, err: `want "60s"`},                    // a string must carry a unit
-		{yaml: `lots`, json: `"lots"`, err: `duration "lots"`},           // neither
+		{yaml: `"2"`, json: `"2"`, err: `want "60s"`},          // a string must carry a unit
+		{yaml: `lots`, json: `"lots"`, err: `duration "lots"`}, // neither
 		{yaml: `9223372036.854775807`, json: `-9223372036.854775808`, err: "out of range"},
 		{yaml: `.nan`, json: `"NaN"`, err: "want"},
 		{yaml: `[1]`, json: `[1]`, err: "want"},
