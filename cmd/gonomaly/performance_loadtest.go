@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -41,12 +37,10 @@ type loadtestFlags struct {
 
 // Bounds of the loadtest flags beyond the loadtest package's own.
 const (
-	ltMaxTrainRows   = 1_000_000
-	ltMinDuration    = 10 * time.Millisecond
-	ltMinTimeout     = time.Millisecond
-	ltBodies         = 64              // distinct generated predict bodies, sent in turn
-	ltSetupTimeout   = 5 * time.Minute // creating and training the throwaway detector
-	ltMaxAnswerBytes = 1 << 20
+	ltMaxTrainRows = 1_000_000
+	ltMinDuration  = 10 * time.Millisecond
+	ltMinTimeout   = time.Millisecond
+	ltBodies       = 64 // distinct generated predict bodies, sent in turn
 )
 
 func newLoadtestCmd() *cobra.Command {
@@ -232,7 +226,7 @@ func runLoadtest(cmd *cobra.Command, f *loadtestFlags) error {
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
 	base := strings.TrimRight(f.url, "/")
-	api := &ltClient{base: base, key: f.apiKey, http: &http.Client{Timeout: 30 * time.Second}}
+	api := &apiClient{base: base, key: f.apiKey, http: &http.Client{Timeout: 30 * time.Second}}
 	var bodies [][]byte
 	if f.bodyFile != "" {
 		var err error
@@ -245,9 +239,12 @@ func runLoadtest(cmd *cobra.Command, f *loadtestFlags) error {
 	var ids []string // the throwaway detectors
 	if f.bodyFile == "" {
 		if f.detector != "" {
-			cols, err := api.checkDetector(ctx, f.detector, f.endpoint == "predict")
+			cols, fitted, err := api.checkDetector(ctx, f.detector)
 			if err != nil {
 				return err
+			}
+			if f.endpoint == "predict" && !fitted {
+				return fmt.Errorf("--detector %s is not trained: train it first, or give --endpoint train", f.detector)
 			}
 			if cmd.Flags().Changed("cols") && cols != f.cols && cols > 0 {
 				return usagef("--cols %d: detector %s takes rows of %d values", f.cols, f.detector, cols)
@@ -263,12 +260,12 @@ func runLoadtest(cmd *cobra.Command, f *loadtestFlags) error {
 				n = f.concurrency
 			}
 			for range n {
-				id, err := api.throwaway(ctx, stderr, f.trainRows, f.cols, f.perf.seed, !f.trainStress())
+				id, err := api.throwaway(ctx, stderr, "loadtest", f.trainRows, f.cols, f.perf.seed, !f.trainStress())
 				if err != nil {
 					return err
 				}
 				ids = append(ids, id)
-				defer api.deleteDetector(ctx, stderr, id)
+				defer api.deleteDetector(ctx, stderr, "loadtest", id)
 			}
 			detectorID, created = ids[0], true
 		}
@@ -434,150 +431,6 @@ func readBodyFile(path string) ([][]byte, error) {
 		return nil, usagef("--body-file %s: %s", path, strings.TrimPrefix(err.Error(), loadtest.ErrTargets.Error()+": "))
 	}
 	return bodies, nil
-}
-
-// ltClient makes the few API calls around a load test: checking, creating, training and
-// deleting a detector.
-type ltClient struct {
-	base, key string
-	http      *http.Client
-}
-
-// call sends a JSON request and decodes a 2xx answer into out; anything else is an error in
-// the user's terms (the service's message, or why it could not be reached).
-func (c *ltClient) call(ctx context.Context, method, path string, body []byte, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("cannot reach the service at %s: %s", c.base, reachErr(err))
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, ltMaxAnswerBytes))
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("reading the answer of %s %s: %s", method, path, reachErr(err))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		msg := resp.Status
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			msg += ": " + ltCut(e.Error, 300)
-		}
-		return resp.StatusCode, fmt.Errorf("%s %s: %s", method, c.base+path, msg)
-	}
-	if out != nil && json.Unmarshal(b, out) != nil {
-		return resp.StatusCode, fmt.Errorf("%s %s: the answer is not the JSON expected (is --url the API base, e.g. http://host:8080/api/v1?)", method, c.base+path)
-	}
-	return resp.StatusCode, nil
-}
-
-// reachErr says why a request got no answer, without addresses the user did not give.
-func reachErr(err error) string {
-	var ue *url.Error
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused (is gonomaly serve running there?)"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ue) && ue.Timeout():
-		return "no answer in time"
-	case errors.Is(err, context.Canceled):
-		return "interrupted"
-	case errors.As(err, &ue):
-		return ltCut(ue.Err.Error(), 200)
-	}
-	return ltCut(err.Error(), 200)
-}
-
-// checkDetector checks that the detector exists (and is trained, when needed) and returns its
-// width (0 when untrained).
-func (c *ltClient) checkDetector(ctx context.Context, id string, needFitted bool) (int, error) {
-	var d struct {
-		IsFitted  bool `json:"is_fitted"`
-		NFeatures int  `json:"n_features"`
-	}
-	status, err := c.call(ctx, "GET", "/detectors/"+url.PathEscape(id), nil, &d)
-	if status == http.StatusNotFound {
-		return 0, fmt.Errorf("--detector %s: no such detector at %s", id, c.base)
-	}
-	if err != nil {
-		return 0, err
-	}
-	if needFitted && !d.IsFitted {
-		return 0, fmt.Errorf("--detector %s is not trained: train it first, or give --endpoint train", id)
-	}
-	return d.NFeatures, nil
-}
-
-// throwaway creates an isolation forest and, when train, trains it on rows x cols generated
-// values.
-func (c *ltClient) throwaway(ctx context.Context, stderr io.Writer, rows, cols int, seed uint64, train bool) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, ltSetupTimeout)
-	defer cancel()
-	var d struct {
-		ID string `json:"id"`
-	}
-	if _, err := c.call(ctx, "POST", "/detectors", []byte(`{"name":"gonomaly-loadtest (throwaway)","algorithm":"isolation_forest"}`), &d); err != nil {
-		return "", fmt.Errorf("creating a detector to load: %w", err)
-	}
-	if d.ID == "" {
-		return "", fmt.Errorf("creating a detector to load: the service answered no id")
-	}
-	if !train {
-		return d.ID, nil
-	}
-	body, err := loadtest.TrainBody(d.ID, rows, cols, seed)
-	if err == nil {
-		err = c.trainAndWait(ctx, d.ID, body)
-	}
-	if err != nil {
-		c.deleteDetector(ctx, stderr, d.ID)
-		return "", fmt.Errorf("training the detector to load: %w", err)
-	}
-	return d.ID, nil
-}
-
-// trainAndWait trains the detector; a training answered 202 (still running) is waited for.
-func (c *ltClient) trainAndWait(ctx context.Context, id string, body []byte) error {
-	status, err := c.call(ctx, "POST", loadtest.TrainPath, body, nil)
-	if err != nil || status != http.StatusAccepted {
-		return err
-	}
-	for {
-		var d struct {
-			IsFitted bool `json:"is_fitted"`
-		}
-		if _, err := c.call(ctx, "GET", "/detectors/"+url.PathEscape(id), nil, &d); err != nil {
-			return err
-		}
-		if d.IsFitted {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the training did not finish in %v", ltSetupTimeout)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// deleteDetector deletes the throwaway detector, even after an interruption.
-func (c *ltClient) deleteDetector(ctx context.Context, stderr io.Writer, id string) {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if _, err := c.call(dctx, "DELETE", "/detectors/"+url.PathEscape(id), nil, nil); err != nil {
-		fmt.Fprintf(stderr, "loadtest: could not delete the throwaway detector %s: %v\n", id, err)
-	}
 }
 
 // liveLine is the progress line on stderr, redrawn in place on a terminal (nothing

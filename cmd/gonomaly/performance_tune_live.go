@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -382,41 +378,20 @@ func (t *liveTuner) search(ctx context.Context, orig batchSetting, procs int, be
 // isolation forest trained on generated rows, deleted by cleanup.
 func (t *liveTuner) detector(ctx context.Context) (id string, cols int, cleanup func(), err error) {
 	if t.f.detector != "" {
-		var d struct {
-			IsFitted  bool `json:"is_fitted"`
-			NFeatures int  `json:"n_features"`
+		cols, fitted, err := t.c.checkDetector(ctx, t.f.detector)
+		if err != nil {
+			return "", 0, nil, err
 		}
-		if err := t.c.do(ctx, "GET", "/detectors/"+t.f.detector, nil, &d); err != nil {
-			return "", 0, nil, fmt.Errorf("--detector: %w", err)
-		}
-		if !d.IsFitted || d.NFeatures < 1 {
+		if !fitted {
 			return "", 0, nil, usagef("--detector %s is not trained: train it first", t.f.detector)
 		}
-		return t.f.detector, d.NFeatures, func() {}, nil
+		return t.f.detector, cols, func() {}, nil
 	}
-	var created struct {
-		ID string `json:"id"`
-	}
-	body := map[string]any{"name": "gonomaly-tune (throwaway)", "algorithm": "isolation_forest"}
-	if err := t.c.do(ctx, "POST", "/detectors", body, &created); err != nil {
-		return "", 0, nil, fmt.Errorf("creating the throwaway detector: %w", err)
-	}
-	cleanup = func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := t.c.do(dctx, "DELETE", "/detectors/"+created.ID, nil, nil); err != nil {
-			fmt.Fprintf(t.stderr, "tune: could not delete the throwaway detector %s: %v\n", created.ID, err)
-		}
-	}
-	train, err := loadtest.TrainBody(created.ID, 2000, t.f.cols, 1)
-	if err == nil {
-		err = t.c.train(ctx, train)
-	}
+	id, err = t.c.throwaway(ctx, t.stderr, "tune", 2000, t.f.cols, 1, true)
 	if err != nil {
-		cleanup()
-		return "", 0, nil, fmt.Errorf("training the throwaway detector: %w", err)
+		return "", 0, nil, err
 	}
-	return created.ID, t.f.cols, cleanup, nil
+	return id, t.f.cols, func() { t.c.deleteDetector(ctx, t.stderr, "tune", id) }, nil
 }
 
 // predictTargets are 64 distinct predict requests of rows rows for the detector.
@@ -426,81 +401,6 @@ func predictTargets(base, id string, rows, cols int) (loadtest.Targets, error) {
 		return nil, err
 	}
 	return loadtest.NewTargets("POST", loadtest.Endpoint(base, loadtest.PredictPath), bodies)
-}
-
-// apiClient calls the service's API.
-type apiClient struct {
-	base, key string
-	http      *http.Client
-}
-
-// maxAnswerBytes bounds an answer read from the service.
-const maxAnswerBytes = 1 << 20
-
-// do sends a JSON request to base+path and decodes a 2xx answer into out (when not nil); any
-// other answer is an error quoting the service's message.
-func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
-	_, err := c.doStatus(ctx, method, path, body, out)
-	return err
-}
-
-func (c *apiClient) doStatus(ctx context.Context, method, path string, body, out any) (int, error) {
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
-	}
-	if len(raw) > maxAnswerBytes {
-		return resp.StatusCode, fmt.Errorf("%s %s: the answer is over %d bytes", method, path, maxAnswerBytes)
-	}
-	if resp.StatusCode/100 != 2 {
-		var eb struct {
-			Error string `json:"error"`
-			Code  string `json:"code"`
-		}
-		msg := strconv.Quote(cutText(string(raw), 200))
-		if json.Unmarshal(raw, &eb) == nil && eb.Error != "" {
-			msg = strconv.Quote(cutText(eb.Error, 300))
-		}
-		return resp.StatusCode, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, msg)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: the answer is not the JSON expected: %v", method, path, err)
-		}
-	}
-	return resp.StatusCode, nil
-}
-
-func cutText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 // tuningJSON is the admin endpoint's body.
@@ -535,43 +435,6 @@ func (c *apiClient) getTuning(ctx context.Context) (batchSetting, int, error) {
 
 func (c *apiClient) putTuning(ctx context.Context, s batchSetting) error {
 	return c.do(ctx, "PUT", "/admin/tuning", tuningJSON{BatchMax: s.BatchMax, BatchWait: s.BatchWait.String(), Workers: s.Workers}, nil)
-}
-
-// train posts a train body and waits for its job when the service answers 202.
-func (c *apiClient) train(ctx context.Context, body []byte) error {
-	var j struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-		Error  *struct {
-			Error string `json:"error"`
-		} `json:"error"`
-	}
-	status, err := c.doStatus(ctx, "POST", "/detection/train", body, &j)
-	if err != nil || status != http.StatusAccepted {
-		return err
-	}
-	deadline := time.Now().Add(5 * time.Minute)
-	for j.Status == "running" {
-		if time.Now().After(deadline) {
-			return errors.New("the training job did not finish in 5 minutes")
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if err := c.do(ctx, "GET", "/jobs/"+j.ID, nil, &j); err != nil {
-			return err
-		}
-	}
-	if j.Status != "succeeded" {
-		msg := "no reason given"
-		if j.Error != nil {
-			msg = cutText(j.Error.Error, 300)
-		}
-		return fmt.Errorf("the training job %s: %s", j.Status, msg)
-	}
-	return nil
 }
 
 // table prints the trials, the before and after figures, and the verdict.
