@@ -40,7 +40,9 @@ type ParquetReader struct {
 	label    *pqColumn   // nil without a label column
 	features []string
 	groups   []parquet.RowGroup
-	group    int   // index of the row group being read; len(groups) when done
+	group    int   // index of the row group being read; end when done
+	end      int   // the row groups read are those before end (len(groups) unless SelectGroups)
+	rows     int64 // the rows of the row groups read
 	left     int64 // rows of that group not yet read
 	row      int   // data rows read so far
 	x        Matrix
@@ -144,8 +146,34 @@ func NewParquetReader(r io.ReaderAt, size int64, opts Options) (_ *ParquetReader
 				errCorrupt, g.NumRows(), len(g.ColumnChunks()), len(leaves))}
 		}
 	}
-	p.group = -1
+	p.group, p.end, p.rows = -1, len(p.groups), max(f.NumRows(), 0)
 	return p, nil
+}
+
+// RowGroups returns the number of rows of each row group of the file, in order.
+func (p *ParquetReader) RowGroups() []int64 {
+	n := make([]int64, len(p.groups))
+	for i, g := range p.groups {
+		n[i] = g.NumRows()
+	}
+	return n
+}
+
+// SelectGroups makes the reader read only row groups from to to-1 (counted from 0), as one
+// partition of the file; rows are then numbered from the first of them. Call it before the
+// first Next.
+func (p *ParquetReader) SelectGroups(from, to int) error {
+	if p.group != -1 {
+		return errors.New("parquet: SelectGroups after reading began")
+	}
+	if from < 0 || to > len(p.groups) || from >= to {
+		return &ParseError{File: p.opts.Name, Err: fmt.Errorf("row groups %d-%d: the file has %d", from+1, to, len(p.groups))}
+	}
+	p.group, p.end, p.rows = from-1, to, 0
+	for _, g := range p.groups[from:to] {
+		p.rows += g.NumRows()
+	}
+	return nil
 }
 
 // checkFooter checks the magic bytes and that the footer's length fits the file, before the
@@ -226,14 +254,15 @@ func (p *ParquetReader) Columns() []string { return p.features }
 // Labels returns the labels of the rows of the last chunk, or nil without a label column.
 func (p *ParquetReader) Labels() []int { return p.labels }
 
-// TotalRows implements Sized: the row count of the footer.
-func (p *ParquetReader) TotalRows() int64 { return max(p.f.NumRows(), 0) }
+// TotalRows implements Sized: the row count of the footer, or of the row groups SelectGroups
+// chose.
+func (p *ParquetReader) TotalRows() int64 { return p.rows }
 
 // Next returns the next chunk of rows, or io.EOF when no rows remain; the matrix is reused
 // (see Source). A chunk may span row groups. The first call returns an error wrapping
 // ErrEmpty if the file has no rows.
 func (p *ParquetReader) Next(ctx context.Context) (_ *Matrix, err error) {
-	if p.group >= len(p.groups) {
+	if p.group >= p.end {
 		return nil, io.EOF
 	}
 	if err := ctx.Err(); err != nil {
@@ -309,7 +338,7 @@ func (p *ParquetReader) nextGroup() error {
 	p.closePages()
 	for {
 		p.group++
-		if p.group >= len(p.groups) {
+		if p.group >= p.end {
 			return io.EOF
 		}
 		if p.left = p.groups[p.group].NumRows(); p.left > 0 {
@@ -466,7 +495,7 @@ func (p *ParquetReader) closePages() {
 // error names its row group too.
 func (p *ParquetReader) errorf(row int, col string, err error) error {
 	e := &ParseError{File: p.opts.Name, Row: row, Column: clip(col), Err: err}
-	if row > 0 && p.group >= 0 && p.group < len(p.groups) {
+	if row > 0 && p.group >= 0 && p.group < p.end {
 		e.RowGroup = p.group + 1
 	}
 	return e
@@ -476,7 +505,7 @@ func (p *ParquetReader) errorf(row int, col string, err error) error {
 func (p *ParquetReader) recoverTo(err *error) {
 	if v := recover(); v != nil {
 		*err = p.errorf(0, "", fmt.Errorf("%w: %v", errCorrupt, v))
-		p.group = len(p.groups) // no more reads
+		p.group = p.end // no more reads
 	}
 }
 

@@ -29,6 +29,7 @@ type detectFlags struct {
 	chunk   int
 	fitRows int
 	opt     optimizeDetectFlags
+	dist    distributedFlags
 }
 
 // Defaults and bounds of detect's memory planning (see docs/streaming.md).
@@ -123,6 +124,7 @@ when the name ends in .parquet).
 	fs.IntVar(&f.chunk, "chunk-rows", dataset.DefaultChunkRows, "rows per chunk when streaming")
 	fs.IntVar(&f.fitRows, "fit-rows", 0, "fit on a seeded sample (--seed) of this many rows, then score every row streaming (default: all rows if they fit --max-memory, else what it allows, at most 1000000)")
 	f.opt.register(fs)
+	f.dist.register(fs)
 	cmd.MarkFlagsMutuallyExclusive("algorithm", "model")
 	cmd.MarkFlagsOneRequired("algorithm", "model")
 	cmd.MarkFlagRequired("input")
@@ -169,6 +171,27 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	}
 	if fitRowsSet && !regular {
 		return usagef("--fit-rows reads --input twice (a sample, then every row); %s cannot be read twice: give a file", f.input)
+	}
+	if f.dist.on() {
+		if !regular {
+			return usagef("--distributed: %s is not a file the workers can read: give a file on storage they share", f.input)
+		}
+		if int64(f.dist.partSize) < 1<<10 {
+			return usagef("--partition-size %s: must be at least 1KiB", formatSize(int64(f.dist.partSize)))
+		}
+		if f.model == "" && !fitRowsSet {
+			// The workers score every row as new rows, so the fit is on a seeded sample, as
+			// with --fit-rows: by default every row up to the budget's sample limit.
+			sh, err := probeInput(cmd.Context(), f.input, f.label)
+			if err != nil {
+				return err
+			}
+			f.fitRows = maxAutoFitRows
+			if sh.rows > 0 {
+				f.fitRows = int(min(sh.rows, maxAutoFitRows))
+			}
+			fitRowsSet = true
+		}
 	}
 	prog := newProgress(cmd.ErrOrStderr(), f.json)
 	defer prog.clear()
@@ -246,7 +269,13 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 				defer setMemoryLimit(int64(f.maxMemory))()
 			}
 		}
-		st, err := f.scoreStream(ctx, prog, m, out, keepRows, plan)
+		var st *streamed
+		var err error
+		if f.dist.on() {
+			st, err = f.scoreDistributed(ctx, cmd.ErrOrStderr(), prog, m, out, keepRows)
+		} else {
+			st, err = f.scoreStream(ctx, prog, m, out, keepRows, plan)
+		}
 		if err != nil {
 			return err
 		}

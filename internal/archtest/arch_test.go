@@ -27,6 +27,8 @@ var allowed = map[string][]string{
 	"bench":    {"detector", "dataset", "eval", "stat", "store"},
 	"monitor":  {"store", "stat", "detector", "dataset"},
 	"report":   {"bench", "detector", "monitor", "stat", "store"},
+	"loadtest": {},
+	"cluster":  {"serving", "bench", "detector", "dataset", "store", "cache", "optimize", "eval", "stat"},
 }
 
 // imports returns our packages (without the module prefix) and the packages of ours each

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gonomaly/gonomaly/cluster"
+)
+
+type workerFlags struct {
+	cl     clusterFlags
+	name   string
+	slots  int
+	drain  time.Duration
+	logFmt string
+}
+
+func newWorkerCmd() *cobra.Command {
+	f := &workerFlags{}
+	cmd := &cobra.Command{
+		Use:   "worker --nats nats://host:4222",
+		Short: "Run jobs of a cluster: partitions to score, detectors to fit, benchmark cells",
+		Long: `worker joins a cluster's JetStream work queue on a NATS server and runs its jobs:
+scoring one partition of a large file with a model ('gonomaly detect --distributed').
+
+A job is acknowledged only after its result is stored; while it runs the worker
+heartbeats (JetStream in-progress acks), so a worker that dies has its job handed to
+another after --ack-wait. A job that fails --max-deliver times is dead, its error kept.
+The input files of score jobs must be on storage every worker sees at the same path.
+
+SIGINT or SIGTERM: take no more jobs, finish the ones held (up to --drain), then stop;
+a second signal, or the end of --drain, hands them back to the queue at once.
+See docs/cluster.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runWorker(cmd, f) },
+	}
+	fs := cmd.Flags()
+	f.cl.add(fs, "nats", "NATS server URL, e.g. nats://127.0.0.1:4222")
+	fs.StringVar(&f.name, "name", "", "this worker's name in the cluster (default host-pid)")
+	fs.IntVar(&f.slots, "slots", 1, "jobs at once (each score job already uses every core)")
+	fs.DurationVar(&f.drain, "drain", time.Minute, "on SIGINT/SIGTERM, how long to finish the jobs held")
+	fs.StringVar(&f.logFmt, "log", "text", "log format on stderr: text or json")
+	return cmd
+}
+
+func runWorker(cmd *cobra.Command, f *workerFlags) error {
+	if f.cl.resolve() == "" {
+		return usagef("--nats is required (or $%s)", EnvNATSURL)
+	}
+	if f.slots < 1 || f.slots > 64 {
+		return usagef("--slots %d: must be between 1 and 64", f.slots)
+	}
+	if f.drain < 0 {
+		return usagef("--drain %v: must not be negative", f.drain)
+	}
+	var h slog.Handler
+	switch f.logFmt {
+	case "text":
+		h = slog.NewTextHandler(cmd.ErrOrStderr(), nil)
+	case "json":
+		h = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
+	default:
+		return usagef("--log %q: text or json", f.logFmt)
+	}
+	log := slog.New(h)
+	ctx := cmd.Context()
+	conn, err := f.cl.connect(ctx, "gonomaly worker "+f.name)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	w := &cluster.Worker{Conn: conn, Name: f.name, Slots: f.slots, Log: log,
+		Handlers: map[string]cluster.Handler{cluster.KindScore: cluster.ScoreHandler(conn)}}
+	// The jobs run under their own context: the first signal only stops the intake.
+	work, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	defer abandon()
+	go func() {
+		<-ctx.Done()
+		w.Stop()
+		log.Info("worker: stopping: finishing the jobs held", "drain", f.drain)
+		t := time.NewTimer(f.drain)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-work.Done():
+		}
+		abandon()
+	}()
+	log.Info("worker: joined", "cluster", conn.Name(), "nats", f.cl.url, "slots", f.slots)
+	if err := w.Run(work); err != nil && work.Err() == nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	log.Info("worker: stopped")
+	return nil
+}
