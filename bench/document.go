@@ -120,6 +120,12 @@ type Cell struct {
 	// WallSeconds is the cell's whole wall time: starting a child, making the data, warm-up,
 	// the harness's collections between phases.
 	WallSeconds float64 `json:"wall_seconds"`
+	// Worker, Host and Machine say where the cell ran when a cluster's worker ran it
+	// (Options.Executor): the worker's name, its host and that machine. Absent otherwise: the
+	// cell ran on the document's machine. A cell whose worker died has no Machine.
+	Worker  string   `json:"worker,omitempty"`
+	Host    string   `json:"host,omitempty"`
+	Machine *Machine `json:"machine,omitempty"`
 }
 
 // BenchmarkDoc is the result of a benchmark suite (kind "benchmark").
@@ -130,6 +136,14 @@ type BenchmarkDoc struct {
 	// Scalability holds one growth analysis per algorithm, width and contamination rate over
 	// the suite's sizes, when the suite asked for it and has at least three sizes.
 	Scalability []ScalabilityFit `json:"scalability,omitempty"`
+	// Distributed reports that a cluster's workers ran the cells (each cell says where); the
+	// header's machine is then the one that coordinated them.
+	Distributed bool `json:"distributed,omitempty"`
+	// Machines lists the machines the cells ran on, when workers ran them; Warning is set
+	// when there were several (MachinesWarning): timings of different machines must not be
+	// compared with one another, while each cell's own statistics come from one machine.
+	Machines []CellMachine `json:"machines,omitempty"`
+	Warning  string        `json:"warning,omitempty"`
 }
 
 // ScalabilityFit is the growth of one series of a benchmark's cells over its sizes, fitted
@@ -143,6 +157,9 @@ type ScalabilityFit struct {
 	CPUSeconds    []float64  `json:"cpu_seconds"`
 	Total         Complexity `json:"total"`
 	CPU           Complexity `json:"cpu"`
+	// Warning is set when the series' cells ran on more than one machine (MachinesWarning):
+	// the growth then mixes machines.
+	Warning string `json:"warning,omitempty"`
 }
 
 // ScalePoint is one size of a scalability document.

@@ -30,6 +30,9 @@ type Progress struct {
 	// ETA is the time left, estimated from the mean time of the finished cells; 0 until one
 	// has finished.
 	ETA time.Duration
+	// Workers is how many cluster workers are running the cells, when an Options.Executor
+	// runs them (0: none, or not known).
+	Workers int
 }
 
 // Options are how a run executes and what it records, as opposed to what it measures.
@@ -44,6 +47,9 @@ type Options struct {
 	Version string
 	// SuiteID identifies the run; empty means a new NewSuiteID.
 	SuiteID string
+	// Executor, when set, runs a benchmark's cells instead of this process (a cluster's
+	// workers: cluster.Conn). The document then records where each cell ran.
+	Executor CellExecutor
 }
 
 func (o *Options) header(kind, name, desc string, seed uint64, isolated bool) Header {
@@ -182,6 +188,9 @@ func RunBenchmark(ctx context.Context, cfg Config, opts Options) (*BenchmarkDoc,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.Executor != nil {
+		return runRemote(ctx, cfg, opts)
+	}
 	if cfg.Isolate && len(opts.Child) == 0 {
 		return nil, fmt.Errorf("bench: isolated cells need a child command (Options.Child): %w", ErrConfig)
 	}
@@ -213,12 +222,11 @@ func RunBenchmark(ctx context.Context, cfg Config, opts Options) (*BenchmarkDoc,
 				return nil
 			}
 			tr.report(spec.ID(), false)
-			t0 := time.Now()
-			res, _, err := opts.execute(ctx, spec, cfg.Timeout(), cfg.Isolate, 0)
+			c := opts.RunCellJob(ctx, CellJob{Spec: spec, TimeoutSeconds: cfg.TimeoutSeconds, Isolate: cfg.Isolate})
 			if ctx.Err() != nil {
 				return nil
 			}
-			doc.Cells[i] = makeCell(spec, res, err, time.Since(t0))
+			doc.Cells[i] = c
 			ran[i] = true
 			tr.report("", true)
 			return nil
@@ -241,6 +249,22 @@ func RunBenchmark(ctx context.Context, cfg Config, opts Options) (*BenchmarkDoc,
 	}
 	doc.finish()
 	return doc, nil
+}
+
+// RunCellJob runs one cell as RunBenchmark runs each of its own: in a child process when
+// j.Isolate (Options.Child), else in this process, stopped at j's timeout. It returns the
+// document's Cell: one that fails or passes its timeout has that status and its error. When
+// ctx ends first the cell is failed too; the caller tells that case by ctx.Err().
+func (o *Options) RunCellJob(ctx context.Context, j CellJob) Cell {
+	t0 := time.Now()
+	res, _, err := o.execute(ctx, j.Spec, j.Timeout(), j.Isolate, 0)
+	return makeCell(j.Spec, res, err, time.Since(t0))
+}
+
+// FailedCell is the Cell of a job that never produced one (its runner died, its result was
+// lost), with err as its error, recorded as RunBenchmark records a cell that failed.
+func FailedCell(j CellJob, err error) Cell {
+	return makeCell(j.Spec, nil, err, 0)
 }
 
 // makeCell turns a cell's result into its report.
@@ -326,8 +350,12 @@ func scalabilityFits(cfg *Config, cells []Cell) []ScalabilityFit {
 		for _, d := range cfg.Dims {
 			for _, r := range cfg.Contamination {
 				sf := ScalabilityFit{Algorithm: a.Name, Cols: d, Contamination: r}
+				machines := map[string]bool{}
 				for _, c := range cells {
 					if c.Algorithm == a.Name && c.Cols == d && c.Contamination == r && c.Status == StatusOK && c.Rows > 1 {
+						if k := machineKey(&c); k != "" {
+							machines[k] = true
+						}
 						sf.Sizes = append(sf.Sizes, c.Rows)
 						sf.Seconds = append(sf.Seconds, c.Total.Median)
 						sf.CPUSeconds = append(sf.CPUSeconds, c.CPU.Median)
@@ -342,6 +370,9 @@ func scalabilityFits(cfg *Config, cells []Cell) []ScalabilityFit {
 					continue
 				}
 				sf.Total, sf.CPU = wall, cpu
+				if len(machines) > 1 {
+					sf.Warning = MachinesWarning(len(machines))
+				}
 				fits = append(fits, sf)
 			}
 		}

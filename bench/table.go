@@ -64,9 +64,22 @@ func header(w io.Writer, h *Header) {
 // peak memory and accuracy.
 func (d *BenchmarkDoc) WriteTable(w io.Writer) error {
 	header(w, &d.Header)
+	if d.Distributed {
+		d.writeMachines(w)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "algorithm\trows\tcols\tcont\tstatus\tfit s\tscore s\ttotal s\trows/s\tcpu s\theap MiB\trss MiB\troc_auc\tap\tp@n\t")
+	worker := ""
+	if d.Distributed {
+		worker = "worker\t"
+	}
+	fmt.Fprintln(tw, "algorithm\trows\tcols\tcont\tstatus\tfit s\tscore s\ttotal s\trows/s\tcpu s\theap MiB\trss MiB\troc_auc\tap\tp@n\t"+worker)
 	for _, c := range d.Cells {
+		if d.Distributed {
+			worker = c.Worker + "\t"
+			if c.Worker == "" {
+				worker = "-\t"
+			}
+		}
 		auc, ap, pn := "-", "-", "-"
 		if c.Accuracy != nil {
 			auc, ap, pn = fmt.Sprintf("%.4f", c.Accuracy.ROCAUC), fmt.Sprintf("%.4f", c.Accuracy.AveragePrecision), fmt.Sprintf("%.4f", c.Accuracy.PrecisionAtN)
@@ -75,8 +88,8 @@ func (d *BenchmarkDoc) WriteTable(w io.Writer) error {
 		if c.Memory != nil {
 			heap, rss = mib(max(c.Memory.FitPeakHeap, c.Memory.ScorePeakHeap)), mib(c.Memory.PeakRSS)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Algorithm, c.Rows, c.Cols, c.Contamination,
-			c.Status, secs(c.Fit), secs(c.Score), secsCI(c.Total), rate(c.Throughput), secs(c.CPU), heap, rss, auc, ap, pn, outliers(c.Total))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", c.Algorithm, c.Rows, c.Cols, c.Contamination,
+			c.Status, secs(c.Fit), secs(c.Score), secsCI(c.Total), rate(c.Throughput), secs(c.CPU), heap, rss, auc, ap, pn, worker, outliers(c.Total))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -98,9 +111,31 @@ func (d *BenchmarkDoc) WriteTable(w io.Writer) error {
 				fmt.Fprintf(tw, "%s\t%d\t%g\t%s\t%s\n", s.Algorithm, s.Cols, s.Contamination, b.name, growthCells(&b.c))
 			}
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, s := range d.Scalability {
+			if s.Warning != "" {
+				fmt.Fprintf(w, "warning: scalability of %s, %d cols, c%g: %s\n", s.Algorithm, s.Cols, s.Contamination, s.Warning)
+			}
+		}
+	}
+	if d.Warning != "" {
+		fmt.Fprintf(w, "warning: %s\n", d.Warning)
 	}
 	return nil
+}
+
+// writeMachines lists the machines a distributed benchmark's cells ran on, and the warning
+// when there were several.
+func (d *BenchmarkDoc) writeMachines(w io.Writer) {
+	for _, m := range d.Machines {
+		fmt.Fprintf(w, "cells on %s (%s, %d cores, %s): %d, by %s\n", m.Host, m.Machine.CPUModel, m.Machine.Cores, m.Machine.GoVersion,
+			m.Cells, strings.Join(m.Workers, ", "))
+	}
+	if d.Warning != "" {
+		fmt.Fprintf(w, "warning: %s\n", d.Warning)
+	}
 }
 
 // growthCells are the table cells of a fitted growth: pattern, exponent, R2, grade and the
