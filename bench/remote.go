@@ -125,12 +125,15 @@ type CellMachine struct {
 }
 
 // machineKey identifies the machine a cell ran on ("" when the cell does not say: it ran on
-// the document's machine, or its runner died before saying).
+// the document's machine, or its runner died before saying). The memory counts in whole GiB:
+// a virtual machine's total moves by a few hundred KiB over time.
 func machineKey(c *Cell) string {
 	if c.Machine == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s\x00%+v", c.Host, *c.Machine)
+	m := *c.Machine
+	m.MemoryBytes = (m.MemoryBytes + 1<<29) >> 30
+	return fmt.Sprintf("%s\x00%+v", c.Host, m)
 }
 
 // MachinesWarning is the warning of a statistic over cells that ran on n machines.
