@@ -156,6 +156,7 @@ func (s *DB) Ping(ctx context.Context) error {
 // once per connection).
 func (s *DB) prepare(ctx context.Context) error {
 	reads, writes := backend.HotQueries(dialect{})
+	writes = append(writes, insertResultsQueries...)
 	var err error
 	prep := func(db *sql.DB, queries []string) map[string]*sql.Stmt {
 		stmts := make(map[string]*sql.Stmt, len(queries))
