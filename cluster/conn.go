@@ -191,3 +191,16 @@ func redactURL(u string) string {
 	}
 	return u
 }
+
+// Destroy deletes the cluster's stream and buckets: every queued job, job state, worker
+// record, model and result. Workers still running recreate them empty when they reconnect.
+// Tests use it to leave nothing behind.
+func (c *Conn) Destroy(ctx context.Context) error {
+	lower := strings.ToLower(c.opts.Name)
+	return errors.Join(
+		c.js.DeleteStream(ctx, c.stream.CachedInfo().Config.Name),
+		c.js.DeleteKeyValue(ctx, lower+"_jobs"),
+		c.js.DeleteKeyValue(ctx, lower+"_workers"),
+		c.js.DeleteObjectStore(ctx, lower+"_data"),
+	)
+}

@@ -26,7 +26,7 @@ fi
 # The process fault tests (SIGKILL and SIGTERM under load) measure how much a killed service
 # loses within its write window: they run alone afterwards, without the race detector, so that
 # the other packages' tests do not starve the service they kill.
-process_tests='TestSIGKILLUnderLoad|TestSIGTERMUnderLoad'
+process_tests='TestSIGKILLUnderLoad|TestSIGTERMUnderLoad|TestSIGKILLWorker'
 
 echo "== go test -race (embedded reference subset)"
 GONOMALY_REFERENCE_DIR= go test -race -count=1 -skip "$process_tests" ./...
