@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +33,7 @@ type benchmarkFlags struct {
 	parallel      bool
 	workers       int
 	isolate       bool
+	dist          clusterFlags
 }
 
 func newBenchmarkCmd(f *benchmarkFlags) *cobra.Command {
@@ -56,11 +60,21 @@ the same settings as the JSON document's "config" (docs/performance-json.md):
   dataset_sizes: [1000, 10000]
   feature_dimensions: [10, 50]
   algorithms: [isolation_forest, {name: knn, parameters: {n_neighbors: 10}}]
-  iterations: 5`,
+  iterations: 5
+
+With --distributed nats://host:4222 the cells run on the workers of a cluster
+('gonomaly worker --nats ...', docs/benchmark.md) instead of here, each as a local cell
+runs (a child process, killed at --timeout), as many at once as the workers have slots.
+Every cell records the worker, host and machine that ran it; when the cells ran on more
+than one machine the document lists them and warns that timings are not comparable across
+them (a cell's own statistics come from one machine). A cell whose worker died is a failed
+cell with the reason; the others stand. A --dataset must be on storage every worker sees
+at the same path. --parallel, --workers and --cpu-profile do not apply.`,
 		Example: `  gonomaly performance benchmark --suite quick
   gonomaly perf benchmark --algorithms isolation_forest local_outlier_factor one_class_svm --sizes 1000,5000,10000 --dims 10,50 --iterations 3
   gonomaly perf benchmark --algorithms hbos,ecod --dataset data.csv --label label --json > result.json
-  gonomaly perf benchmark --config suite.yaml --cpu-profile profiles/ --output result.json`,
+  gonomaly perf benchmark --config suite.yaml --cpu-profile profiles/ --output result.json
+  gonomaly perf benchmark --suite standard --distributed nats://127.0.0.1:4222 --output result.json`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runBenchmark(cmd, f, args) },
 	}
 	fs := cmd.Flags()
@@ -83,6 +97,7 @@ the same settings as the JSON document's "config" (docs/performance-json.md):
 	fs.BoolVar(&f.parallel, "parallel", false, "run cells at once (up to --workers); times then share the CPUs")
 	fs.IntVar(&f.workers, "workers", 0, "cells at once with --parallel (0 = 2)")
 	fs.BoolVar(&f.isolate, "isolate", true, "run each cell in its own child process")
+	f.dist.add(fs, "distributed", "run the cells on the workers of the cluster at this NATS URL, e.g. nats://127.0.0.1:4222")
 	return cmd
 }
 
@@ -155,7 +170,27 @@ func runBenchmark(cmd *cobra.Command, f *benchmarkFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	doc, err := runPerf(cmd, &f.perfFlags, "cells", "benchmark", bench.RunBenchmark, cfg)
+	run := bench.RunBenchmark
+	if f.dist.url != "" {
+		switch {
+		case cfg.Parallel || cfg.Workers != 0:
+			return usagef("--distributed: cells run as the cluster's workers take them (as many at once as they have slots): --parallel and --workers do not apply")
+		case cfg.CPUProfiling:
+			return usagef("--distributed: CPU profiles would be written on the workers' machines: profile a local run")
+		}
+		conn, err := f.dist.connect(cmd.Context(), "gonomaly benchmark")
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		run = func(ctx context.Context, cfg bench.Config, o bench.Options) (*bench.BenchmarkDoc, error) {
+			o.Executor = conn
+			o.Reporter = &clusterReporter{r: o.Reporter, w: cmd.ErrOrStderr(), note: fmt.Sprintf(
+				"note: no worker has joined cluster %s yet: start 'gonomaly worker --nats %s --cluster %s'\n", conn.Name(), redactURL(f.dist.url), conn.Name())}
+			return bench.RunBenchmark(ctx, cfg, o)
+		}
+	}
+	doc, err := runPerf(cmd, &f.perfFlags, "cells", "benchmark", run, cfg)
 	if err != nil {
 		return err
 	}
@@ -172,4 +207,26 @@ func runBenchmark(cmd *cobra.Command, f *benchmarkFlags, args []string) error {
 		return fmt.Errorf("%d of %d cells failed (see their errors above or in the document)", failed, len(doc.Cells))
 	}
 	return nil
+}
+
+// clusterReporter shows a distributed benchmark's progress: cells done of all with the
+// workers alive in place of the cell running, and a note when no worker has joined after
+// five seconds (unless the progress line, which says "0 workers", is drawn).
+type clusterReporter struct {
+	r    bench.Reporter
+	w    io.Writer
+	note string
+	once sync.Once
+}
+
+func (c *clusterReporter) Report(p bench.Progress) {
+	if p.Workers == 0 && p.Elapsed >= 5*time.Second {
+		if bar, ok := c.r.(*progress); !ok || !bar.on {
+			c.once.Do(func() { fmt.Fprint(c.w, c.note) })
+		}
+	}
+	p.Current = fmt.Sprintf("%d workers", p.Workers)
+	if c.r != nil {
+		c.r.Report(p)
+	}
 }

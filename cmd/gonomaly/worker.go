@@ -74,7 +74,7 @@ func runWorker(cmd *cobra.Command, f *workerFlags) error {
 	}
 	defer conn.Close()
 	w := &cluster.Worker{Conn: conn, Name: f.name, Slots: f.slots, Log: log,
-		Handlers: map[string]cluster.Handler{cluster.KindScore: cluster.ScoreHandler(conn)}}
+		Handlers: map[string]cluster.Handler{cluster.KindScore: cluster.ScoreHandler(conn), cluster.KindCell: cluster.CellHandler(conn)}}
 	// The jobs run under their own context: the first signal only stops the intake.
 	work, abandon := context.WithCancel(context.WithoutCancel(ctx))
 	defer abandon()
