@@ -35,5 +35,5 @@ echo "== timing bounds that mean nothing under the race detector"
 go test -count=1 -run 'TestWeekReport|TestWeekPDF' ./report/
 
 echo "== process fault tests (real service processes killed under load)"
-go test -count=1 -run "$process_tests" -v ./cmd/gonomaly/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS|\s+serve_process)'
+go test -count=1 -run "$process_tests" -v ./cmd/gonomaly/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS|\s+(serve|worker)_process)'
 exit "${PIPESTATUS[0]}"

@@ -4,15 +4,21 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gonomaly/gonomaly/cache"
 	"github.com/gonomaly/gonomaly/cluster"
+	"github.com/gonomaly/gonomaly/serving"
+	"github.com/gonomaly/gonomaly/store"
 )
 
 type workerFlags struct {
-	cl     clusterFlags
+	cl       clusterFlags
+	database string
+	redis    string
 	name   string
 	slots  int
 	drain  time.Duration
@@ -25,7 +31,10 @@ func newWorkerCmd() *cobra.Command {
 		Use:   "worker --nats nats://host:4222",
 		Short: "Run jobs of a cluster: partitions to score, detectors to fit, benchmark cells",
 		Long: `worker joins a cluster's JetStream work queue on a NATS server and runs its jobs:
-scoring one partition of a large file with a model ('gonomaly detect --distributed').
+scoring one partition of a large file with a model ('gonomaly detect --distributed'),
+and, with --database (and --redis, as the services have them), fitting a stored detector
+for a 'gonomaly serve --nats' instance: the model is saved to the shared store and every
+instance serves it at once.
 
 A job is acknowledged only after its result is stored; while it runs the worker
 heartbeats (JetStream in-progress acks), so a worker that dies has its job handed to
@@ -44,6 +53,8 @@ See docs/cluster.md.`,
 	fs.IntVar(&f.slots, "slots", 1, "jobs at once (each score job already uses every core)")
 	fs.DurationVar(&f.drain, "drain", time.Minute, "on SIGINT/SIGTERM, how long to finish the jobs held")
 	fs.StringVar(&f.logFmt, "log", "text", "log format on stderr: text or json")
+	fs.StringVar(&f.database, "database", "", "the services' store, to run fit jobs (sqlite:FILE or postgres://...; empty: no fit jobs)")
+	fs.StringVar(&f.redis, "redis", os.Getenv("GONOMALY_REDIS_URL"), "the services' Redis, so that a model fitted here reaches their caches (default $GONOMALY_REDIS_URL)")
 	return cmd
 }
 
@@ -73,8 +84,25 @@ func runWorker(cmd *cobra.Command, f *workerFlags) error {
 		return err
 	}
 	defer conn.Close()
-	w := &cluster.Worker{Conn: conn, Name: f.name, Slots: f.slots, Log: log,
-		Handlers: map[string]cluster.Handler{cluster.KindScore: cluster.ScoreHandler(conn), cluster.KindCell: cluster.CellHandler(conn)}}
+	handlers := map[string]cluster.Handler{cluster.KindScore: cluster.ScoreHandler(conn), cluster.KindCell: cluster.CellHandler(conn)}
+	if f.database != "" {
+		st, err := store.Open(ctx, f.database, store.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		c, err := cache.New(ctx, cache.Options{RedisURL: f.redis, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		svc := serving.New(st, c, serving.Options{})
+		defer svc.Close()
+		handlers[cluster.KindFit] = cluster.FitHandler(conn, st, svc)
+	} else if cmd.Flags().Changed("redis") {
+		return usagef("--redis is for fit jobs, which need --database too")
+	}
+	w := &cluster.Worker{Conn: conn, Name: f.name, Slots: f.slots, Log: log, Handlers: handlers}
 	// The jobs run under their own context: the first signal only stops the intake.
 	work, abandon := context.WithCancel(context.WithoutCancel(ctx))
 	defer abandon()
