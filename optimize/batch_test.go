@@ -201,3 +201,103 @@ func BenchmarkBatcherDo(b *testing.B) {
 		}
 	})
 }
+
+// TestBatcherWorkersBoundEveryBatch checks that batches run by callers themselves (nothing
+// queued, a turn free) and by workers together never number more than Workers at once, and
+// that a lone caller runs its item at once as a batch of one.
+func TestBatcherWorkersBoundEveryBatch(t *testing.T) {
+	checkNoLeak(t)
+	var running, most, calls atomic.Int64
+	fn := func(_ context.Context, items []int, out []int) error {
+		calls.Add(1)
+		n := running.Add(1)
+		for {
+			cur := most.Load()
+			if n <= cur || most.CompareAndSwap(cur, n) {
+				break
+			}
+		}
+		time.Sleep(50 * time.Microsecond)
+		for i, v := range items {
+			out[i] = v * v
+		}
+		running.Add(-1)
+		return nil
+	}
+	b := NewBatcher(fn, BatchOptions{Workers: 2, MaxBatch: 16})
+	defer b.Close()
+	for i := range 20 { // one caller at a time: each item is its own batch
+		if v, err := b.Do(context.Background(), i); err != nil || v != i*i {
+			t.Fatalf("Do(%d) = %d, %v", i, v, err)
+		}
+	}
+	if calls.Load() != 20 {
+		t.Errorf("%d batches for 20 items sent one at a time, want 20", calls.Load())
+	}
+	var wg sync.WaitGroup
+	var wrong atomic.Int64
+	for i := range 2000 {
+		wg.Go(func() {
+			if v, err := b.Do(context.Background(), i); err != nil || v != i*i {
+				wrong.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wrong.Load() != 0 {
+		t.Errorf("%d wrong answers", wrong.Load())
+	}
+	if most.Load() > 2 {
+		t.Errorf("%d batches ran at once with Workers 2", most.Load())
+	}
+}
+
+// TestBatcherCloseWaitsForACallersOwnBatch: Close returns only after a batch a caller runs
+// itself has finished, as it does for the workers' batches.
+func TestBatcherCloseWaitsForACallersOwnBatch(t *testing.T) {
+	checkNoLeak(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	var finished atomic.Bool
+	b := NewBatcher(func(_ context.Context, items []int, out []int) error {
+		close(started)
+		<-release
+		finished.Store(true)
+		return nil
+	}, BatchOptions{Workers: 1})
+	done := make(chan error, 1)
+	go func() { _, err := b.Do(context.Background(), 1); done <- err }()
+	<-started
+	closed := make(chan struct{})
+	go func() { b.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a batch ran")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	<-closed
+	if !finished.Load() {
+		t.Error("Close returned before the batch finished")
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Do = %v", err)
+	}
+}
+
+// BenchmarkBatcherDoLight is one caller at a time, the light load of the open model at a
+// rate the service holds: each item is a batch of one, run by the caller itself.
+func BenchmarkBatcherDoLight(b *testing.B) {
+	bt := NewBatcher(func(_ context.Context, items []int, out []int) error {
+		for i, v := range items {
+			out[i] = v + 1
+		}
+		return nil
+	}, BatchOptions{})
+	defer bt.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bt.Do(context.Background(), 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
