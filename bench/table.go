@@ -130,8 +130,9 @@ func (d *BenchmarkDoc) WriteTable(w io.Writer) error {
 // when there were several.
 func (d *BenchmarkDoc) writeMachines(w io.Writer) {
 	for _, m := range d.Machines {
-		fmt.Fprintf(w, "cells on %s (%s, %d cores, %s): %d, by %s\n", m.Host, m.Machine.CPUModel, m.Machine.Cores, m.Machine.GoVersion,
-			m.Cells, strings.Join(m.Workers, ", "))
+		mm := m.Machine
+		fmt.Fprintf(w, "cells on %s (%s, %d cores, GOMAXPROCS %d, %.1f GiB, %s, %s/%s): %d, by %s\n", m.Host, mm.CPUModel, mm.Cores, mm.GOMAXPROCS,
+			float64(mm.MemoryBytes)/(1<<30), mm.GoVersion, mm.OS, mm.Arch, m.Cells, strings.Join(m.Workers, ", "))
 	}
 	if d.Warning != "" {
 		fmt.Fprintf(w, "warning: %s\n", d.Warning)
