@@ -117,6 +117,7 @@ func TestDashboardInChromium(t *testing.T) {
 	e := newEnv(t, envOpts{key: key, cfg: func(c *Config) {
 		c.Monitor.Every = 200 * time.Millisecond
 		c.Monitor.Sampler.Interval = 250 * time.Millisecond
+		c.Instance = "dash-test:8080"
 	}})
 	id := e.createAndTrain("hbos", nil, shifted(2000, 3, 0, 1))
 	for i := range 4 {
@@ -186,6 +187,7 @@ func TestDashboardInChromium(t *testing.T) {
 	if k := eval(tab, `sessionStorage.getItem("gonomaly.apiKey") || ""`); k != key {
 		t.Errorf("sessionStorage holds %q, want the key from #key=", k)
 	}
+	wait(tab, "the header to name the instance", `document.getElementById("instance").textContent === "· dash-test:8080"`)
 
 	count := func() int {
 		s := strings.ReplaceAll(eval(tab, `document.getElementById("kpi-count").textContent`), ",", "")

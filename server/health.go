@@ -8,8 +8,9 @@ import (
 
 // Health: liveness and readiness.
 
+// healthz answers that the process is alive, and which instance it is (Config.Instance).
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "instance": s.cfg.Instance})
 }
 
 // readyz reports the store and the cache: 503 when the store does not answer; 200 with status

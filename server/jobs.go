@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gonomaly/gonomaly/detector"
 	"github.com/google/uuid"
 )
 
@@ -65,6 +66,9 @@ type jobs struct {
 	maxActive int
 	log       *slog.Logger
 	onEnd     func(outcome string)
+	// admit, when set, runs once a job has its slot and before its work: an error fails the
+	// job without running the work (the training memory limit, Server.admitTraining).
+	admit func(ctx context.Context) *apiError
 
 	mu     sync.Mutex
 	byID   map[string]*job
@@ -119,6 +123,11 @@ func (js *jobs) run(ctx context.Context, j *job, work func(ctx context.Context) 
 					aerr = errorf(http.StatusInternalServerError, CodeInternal, "internal error: the job failed")
 				}
 			}()
+			if js.admit != nil {
+				if aerr = js.admit(ctx); aerr != nil {
+					return
+				}
+			}
 			res, aerr = work(ctx)
 		}()
 		<-js.sem
@@ -203,4 +212,32 @@ func (j *jobs) load() (active, limit int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.active, j.maxActive
+}
+
+// admitTraining holds a training job back while the Go heap is over Config.TrainMemoryLimit,
+// for at most Config.TrainMemoryWait: the fits in flight finish and free their memory before
+// another starts. A job still over the limit then fails with 503; one cancelled meanwhile
+// (its detector deleted, the server shutting down) is reported by its cause.
+func (s *Server) admitTraining(ctx context.Context) *apiError {
+	g := s.trainMem
+	if g == nil || !g.Over() {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.TrainMemoryWait)
+	defer cancel()
+	t0 := time.Now()
+	err := g.Wait(wctx)
+	if err == nil {
+		s.log.Info("training job waited for memory", "waited", time.Since(t0).Round(time.Millisecond), "limit", detector.HumanBytes(s.cfg.TrainMemoryLimit))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return nil // jobs.run reports the job's own cancellation
+	}
+	heap := g.Stats().Last.Heap
+	s.log.Warn("training job refused: the heap stayed over the training memory limit", "heap", detector.HumanBytes(heap),
+		"limit", detector.HumanBytes(s.cfg.TrainMemoryLimit), "waited", s.cfg.TrainMemoryWait)
+	return errorf(http.StatusServiceUnavailable, CodeUnavailable,
+		"the service is short of memory: its heap (%s) stayed over the training memory limit (%s) for %s, so the training did not start; retry later",
+		detector.HumanBytes(heap), detector.HumanBytes(s.cfg.TrainMemoryLimit), detector.HumanDuration(s.cfg.TrainMemoryWait))
 }

@@ -11,9 +11,13 @@ import (
 )
 
 // metrics are the service's Prometheus metrics, on a registry of its own (so two servers in
-// one process, as in tests, do not collide).
+// one process, as in tests, do not collide). Every metric carries the constant label
+// instance_id naming the server process: Prometheus sets "instance" itself, to the scrape
+// target's address, which says nothing when the instances sit behind one load balancer or
+// the metrics are federated or pushed.
 type metrics struct {
-	reg       *prometheus.Registry
+	registry  *prometheus.Registry
+	reg       prometheus.Registerer // registry, adding the instance_id label
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	fit       *prometheus.HistogramVec
@@ -24,8 +28,12 @@ type metrics struct {
 	jobs      *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+// InstanceLabel is the constant label that names the server process on every metric.
+const InstanceLabel = "instance_id"
+
+func newMetrics(instance string) *metrics {
+	m := &metrics{registry: prometheus.NewRegistry()}
+	m.reg = prometheus.WrapRegistererWith(prometheus.Labels{InstanceLabel: instance}, m.registry)
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "gonomaly", Name: "http_requests_total",
 		Help: "HTTP requests answered, by route pattern, method and status code.",
@@ -74,7 +82,7 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.reg})
 }
 
 // observeRequest records one answered request.

@@ -153,6 +153,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 	}
 	text, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	plain := withoutInstance(string(text))
 	for _, want := range []string{
 		"gonomaly_custom_test_queue_depth 3",
 		`gonomaly_operation_duration_seconds{operation="POST /api/v1/detection/predict",quantile="0.99"}`,
@@ -161,7 +162,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 		"gonomaly_monitor_process_cpu_percent",
 		"gonomaly_monitor_gc_pause_max_seconds",
 	} {
-		if !strings.Contains(string(text), want) {
+		if !strings.Contains(plain, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -72,6 +73,23 @@ type Config struct {
 	// TrainTimeBudget is the longest one training may take by its detector's estimate
 	// (default 1 h); a train request needing more is refused with 400 invalid_parameter.
 	TrainTimeBudget time.Duration
+	// TrainMemoryLimit is the Go heap size past which a training job waits before it starts
+	// fitting (default three quarters of the memory this process may use; negative: no
+	// limit): the fits in flight finish and free what they hold instead of another piling on.
+	// Garbage alone never makes a job wait (the server collects once when the heap crosses the
+	// limit). TrainMemoryWait bounds the wait (default 1 min); a job still over the limit then
+	// fails with 503 unavailable ("the service is short of memory").
+	TrainMemoryLimit int64
+	TrainMemoryWait  time.Duration
+
+	// Instance names this server process in its metrics (the constant label instance_id on
+	// every metric of /metrics), /healthz and the dashboard (default the host's name; the
+	// command line gives host:port, DefaultInstance).
+	Instance string
+	// CacheTTL is how long detector metadata and models live in the cache (default 1 h).
+	// Retraining and deleting invalidate them at once on every instance, so it only bounds
+	// the memory and Redis space of detectors no longer asked for.
+	CacheTTL time.Duration
 
 	// The bounds of POST /api/v1/detection/stream, whose body has no size or time limit of its
 	// own (MaxBodyBytes, BodyReadTimeout and RequestTimeout do not apply to it):
@@ -107,7 +125,36 @@ const (
 	DefaultMaxInFlight      = 256
 	DefaultMaxQueuedJobs    = 16
 	DefaultTrainTimeBudget  = time.Hour
+	DefaultTrainMemoryWait  = time.Minute
+	DefaultCacheTTL         = time.Hour
 )
+
+// DefaultTrainMemoryLimit is TrainMemoryLimit's default for a process that may use mem bytes:
+// three quarters of it, which leaves the rest to the requests being served and to the
+// runtime's own overhead above the heap.
+func DefaultTrainMemoryLimit(mem int64) int64 { return mem / 4 * 3 }
+
+// DefaultInstance is the instance name of a server listening on addr: the host's name and
+// the port when addr is on every interface (":8080", "0.0.0.0:8080", "[::]:8080"), else addr
+// itself ("10.0.0.5:8080"), as a scrape target is named.
+func DefaultInstance(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = hostname()
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// hostname is the host's name, or "localhost" when the system does not give one.
+func hostname() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}
 
 // DefaultMaxInFlightBytes is MaxInFlightBytes' default for a process that may use mem bytes
 // (never less than maxBody): a JSON body decodes to several times its size.
@@ -134,6 +181,11 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.MaxInFlight, DefaultMaxInFlight)
 	orDefault(&c.MaxQueuedJobs, DefaultMaxQueuedJobs)
 	orDefault(&c.TrainTimeBudget, DefaultTrainTimeBudget)
+	orDefault(&c.TrainMemoryWait, DefaultTrainMemoryWait)
+	orDefault(&c.CacheTTL, DefaultCacheTTL)
+	if c.Instance == "" {
+		c.Instance = hostname()
+	}
 	orDefault(&c.StreamBatchRows, DefaultStreamBatchRows)
 	orDefault(&c.StreamMaxLineBytes, DefaultStreamMaxLineBytes)
 	orDefault(&c.StreamIdleTimeout, DefaultStreamIdleTimeout)
@@ -143,6 +195,9 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.MaxInFlightBytes, DefaultMaxInFlightBytes(mem, c.MaxBodyBytes))
 	c.MaxInFlightBytes = max(c.MaxInFlightBytes, c.MaxBodyBytes)
 	orDefault(&c.TrainMemoryBudget, DefaultTrainMemoryBudget(mem, c.TrainConcurrency))
+	if c.TrainMemoryLimit == 0 {
+		c.TrainMemoryLimit = DefaultTrainMemoryLimit(mem)
+	}
 	return c, nil
 }
 
@@ -167,6 +222,7 @@ type Server struct {
 	results   *optimize.WriteBehind[*store.Result]
 	jobs      *jobs
 	stopJobs  context.CancelFunc
+	trainMem  *optimize.MemoryGuard // nil: no training memory limit
 	handler   http.Handler
 
 	inflight      chan struct{} // a slot per API request being served (MaxInFlight)
@@ -182,7 +238,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, cache: cfg.Cache, log: logger(cfg.Logger), metrics: newMetrics(),
+	s := &Server{cfg: cfg, store: cfg.Store, cache: cfg.Cache, log: logger(cfg.Logger), metrics: newMetrics(cfg.Instance),
 		inflight: make(chan struct{}, cfg.MaxInFlight), gone: newGoneSet(time.Minute), streams: newStreamSet(cfg.MaxStreams)}
 	for _, h := range cfg.APIKeyHashes {
 		b, err := hex.DecodeString(h)
@@ -191,13 +247,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.keyHashes = append(s.keyHashes, b)
 	}
+	if cfg.TrainMemoryLimit > 0 {
+		// FreeOnCross: garbage alone never holds a training back.
+		if s.trainMem, err = optimize.NewMemoryGuard(optimize.GuardOptions{HeapBytes: cfg.TrainMemoryLimit, FreeOnCross: true}); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	if s.cache == nil {
 		if s.cache, err = cache.New(ctx, cache.Options{Logger: s.log}); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 		s.ownCache = true
 	}
-	s.serving = serving.New(s.store, s.cache, serving.Options{Batch: cfg.Batch, TTL: cacheTTL,
+	s.serving = serving.New(s.store, s.cache, serving.Options{Batch: cfg.Batch, TTL: cfg.CacheTTL,
 		OnScore: func(alg string, rows int, d time.Duration) {
 			s.metrics.batchRows.WithLabelValues(alg).Observe(float64(rows))
 			s.metrics.score.WithLabelValues(alg).Observe(d.Seconds())
@@ -210,15 +272,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.jobs, s.stopJobs = newJobs(jctx, cfg.TrainConcurrency, cfg.MaxQueuedJobs, 1000, s.log, func(outcome string) {
 		s.metrics.jobs.WithLabelValues(outcome).Inc()
 	}), stop
+	s.jobs.admit = s.admitTraining
 	s.monitor = s.newMonitor(ctx, cfg.Monitor)
 	s.registerCollectors()
 	s.handler = s.instrument(s.routes())
 	return s, nil
 }
-
-// cacheTTL is how long detector metadata and models live in the cache; retraining and
-// deleting invalidate them at once, so this only bounds memory.
-const cacheTTL = time.Hour
 
 // outcomeLabel names the result writer's outcomes in the results_persisted_total metric.
 var outcomeLabel = map[optimize.Outcome]string{
@@ -258,6 +317,11 @@ func (s *Server) registerCollectors() {
 		return 0
 	})
 	s.metrics.reg.MustRegister(s.monitor.Collector())
+	if g := s.trainMem; g != nil {
+		gauge("train_memory_limit_bytes", "Go heap size past which a training job waits before it starts fitting.", func() float64 { return float64(s.cfg.TrainMemoryLimit) })
+		counter("train_memory_waits_total", "Training jobs that waited for the heap to fall under the training memory limit.", func() float64 { return float64(g.Stats().Waits) })
+		counter("train_memory_wait_seconds_total", "Time training jobs spent waiting for the heap to fall under the training memory limit.", func() float64 { return g.Stats().Waited.Seconds() })
+	}
 	if ps, ok := s.store.(store.PoolStater); ok {
 		gauge("store_pool_max_conns", "Connections the store's pool may open.", func() float64 { return float64(ps.PoolStats().MaxConns) })
 		gauge("store_pool_open_conns", "Connections the store's pool holds open.", func() float64 { return float64(ps.PoolStats().OpenConns) })
@@ -392,6 +456,9 @@ func (s *Server) Close() {
 	s.serving.Close()
 	s.results.Close()
 	s.monitor.Close()
+	if s.trainMem != nil {
+		_ = s.trainMem.Close()
+	}
 	if s.ownCache {
 		_ = s.cache.Close()
 	}

@@ -752,7 +752,7 @@ func TestStreamLimitAndCounts(t *testing.T) {
 	if rowsSeen != 3 {
 		t.Errorf("monitor: %d rows in %q; operations %v", rowsSeen, streamOp, ops)
 	}
-	rec := httptestGet(e, "/metrics")
+	rec := withoutInstance(httptestGet(e, "/metrics"))
 	for _, want := range []string{
 		fmt.Sprintf(`gonomaly_http_requests_total{code="200",method="POST",route="POST %s"} 1`, streamPath),
 		fmt.Sprintf(`gonomaly_http_requests_total{code="503",method="POST",route="POST %s"} 1`, streamPath),

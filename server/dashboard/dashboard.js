@@ -575,6 +575,20 @@
         el("span", { class: "detail" }, String(c.detail || "")))));
   }
 
+  // The instance's name, from /healthz (no key needed), in the header and the tab's title.
+  async function showInstance() {
+    try {
+      const r = await fetch("../healthz", { cache: "no-store", credentials: "omit" });
+      const b = r.ok ? await r.json() : null;
+      if (b && typeof b.instance === "string" && b.instance) {
+        setText("instance", "· " + short(b.instance, 64));
+        document.title = "gonomaly · " + short(b.instance, 64) + " · performance";
+      }
+    } catch (e) {
+      // An older server, or none: the header goes without the name.
+    }
+  }
+
   // ---- start ----
   function start() {
     keyFromFragment();
@@ -604,6 +618,7 @@
     });
     setInterval(tick, 1000);
     renderCharts();
+    showInstance();
     poll();
   }
 
