@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gonomaly/gonomaly/cache"
 	"github.com/gonomaly/gonomaly/detector"
@@ -23,6 +25,9 @@ import (
 
 type serveFlags struct {
 	addr, database, redis, logFormat, logLevel string
+	instance                                   string
+	cacheTTL, trainMemoryWait                  time.Duration
+	trainMemoryLimit                           memoryLimit
 	apiKeys, apiKeyHashes                      []string
 	pool                                       store.Options
 	cacheMB                                    int
@@ -48,6 +53,12 @@ With no flags it keeps its data in an SQLite file (gonomaly.db in the working di
 $GONOMALY_DATABASE_URL) and caches in process only. --database postgres://... uses PostgreSQL,
 --redis redis://... adds Redis as a shared second cache level.
 
+Several instances may serve one PostgreSQL database and one Redis: a detector trained or
+deleted through one is served (or no longer served) by the others at once, through Redis's
+invalidation channel. --instance names each one in its metrics (the instance_id label),
+/healthz and the dashboard; --cache-ttl bounds how long a detector nobody asks for stays
+cached.
+
 With API keys every /api request needs "Authorization: Bearer KEY" and /debug/pprof/ is
 served behind the same keys. Give the keys in $GONOMALY_API_KEYS (comma separated), or give
 their SHA-256 with --api-key-hash (or $GONOMALY_API_KEY_HASHES) so that no command line or
@@ -58,8 +69,10 @@ Limits: a request body may be --max-body-bytes and must arrive within --body-tim
 --max-in-flight requests and --max-in-flight-bytes of declared bodies are served at once
 (past either, 503 with Retry-After); at most --max-jobs trainings wait or run (past it, 429);
 a training whose detector estimates more than --train-memory-budget or --train-time-budget
-is refused (400). Sizes take a unit: 512MiB, 1GiB, or plain bytes. For these six a value of 0
-means the server's default, given in each flag's help.
+is refused (400); a training job waits to start while the Go heap is over
+--train-memory-limit, and fails after --train-memory-wait (503). Sizes take a unit: 512MiB,
+1GiB, or plain bytes. For these seven a value of 0 means the server's default, given in each
+flag's help.
 
 Monitoring (docs/monitoring.md): the service samples its resources every --sample-interval,
 times every request, and every --monitor-interval checks thresholds, bottleneck rules, model
@@ -69,9 +82,9 @@ defaults, then --thresholds FILE (YAML or JSON), then the threshold flags. See t
 GET /api/performance/metrics or gonomaly performance monitor --watch --url http://HOST:PORT.
 
 Optimization (docs/optimize.md): --optimize FILE (YAML or JSON, the seed's OptimizationConfig)
-sets the micro-batching (batch_size, batch_wait, max_workers), the cache size (cache_size_mb) and
-the Go runtime's soft memory limit (memory_limit_mb); --batch-max, --batch-wait and --cache-mb
-override the file.
+sets the micro-batching (batch_size, batch_wait, max_workers), the cache (cache_size_mb,
+cache_ttl) and the Go runtime's soft memory limit (memory_limit_mb); --batch-max, --batch-wait,
+--cache-mb and --cache-ttl override the file.
 
 SIGINT or SIGTERM shuts down gracefully: requests in flight finish and every answered result
 is stored.`,
@@ -96,6 +109,8 @@ is stored.`,
 	fl.DurationVar(&f.pool.ConnMaxLifetime, "db-recycle", store.DefaultConnMaxLifetime, "recycle database connections this old (> 0)")
 	fl.DurationVar(&f.pool.PrePingAfter, "db-pre-ping", store.DefaultPrePingAfter, "ping a connection idle this long before use (0: always; negative: never)")
 	fl.IntVar(&f.cacheMB, "cache-mb", 256, "in-process cache size in MiB (at least 1)")
+	fl.DurationVar(&f.cacheTTL, "cache-ttl", server.DefaultCacheTTL, "how long detector metadata and models live in the cache (L1 and Redis); a retrain or delete invalidates them at once on every instance, so this only bounds the space of detectors no longer asked for (1s to 30 days, 720h)")
+	fl.StringVar(&f.instance, "instance", "", "name of this instance: the instance_id label of every metric at /metrics, and in /healthz and the dashboard (default host:port of the listen address, the host's name for an address on every interface such as :8080)")
 	f.maxBody = server.DefaultMaxBodyBytes
 	fl.Var(&f.maxBody, "max-body-bytes", "largest request body accepted (a size, at least 1 byte)")
 	fl.DurationVar(&f.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "longest time a request may take (> 0)")
@@ -107,6 +122,8 @@ is stored.`,
 	fl.Var(&f.maxInFlightBytes, "max-in-flight-bytes", "most request body bytes held at once, by declared length; past it 503 (a size, at least --max-body-bytes; 0: the default, 1/16 of the memory this process may use)")
 	fl.IntVar(&f.maxJobs, "max-jobs", 0, fmt.Sprintf("most training jobs waiting or running; past it 429 with Retry-After (0: the default, %d; at most %d)", server.DefaultMaxQueuedJobs, maxJobsMax))
 	fl.Var(&f.trainMemory, "train-memory-budget", fmt.Sprintf("most memory one training may need by its detector's estimate, else 400 (a size; 0: the default, half of the memory this process may use shared by the %d trainings that may run at once)", server.DefaultTrainConcurrency))
+	fl.Var(&f.trainMemoryLimit, "train-memory-limit", "a training job waits to start while the Go heap is over this, so that the fits in flight finish first (a size, or off; 0: the default, 3/4 of the memory this process may use)")
+	fl.DurationVar(&f.trainMemoryWait, "train-memory-wait", server.DefaultTrainMemoryWait, "longest a training job waits for the heap to fall under --train-memory-limit; then it fails with \"the service is short of memory\" (> 0)")
 	fl.DurationVar(&f.trainTime, "train-time-budget", 0, fmt.Sprintf("longest one training may take by its detector's estimate, else 400 (0: the default, %s)", detector.HumanDuration(server.DefaultTrainTimeBudget)))
 	f.mon.register(fl)
 	f.opt.register(fl)
@@ -120,7 +137,49 @@ const (
 	maxBatchMax    = 1 << 16
 	maxInFlightMax = 1 << 20
 	maxJobsMax     = 1 << 16
+	maxInstanceLen = 128
+	minCacheTTL    = time.Second
+	maxCacheTTL    = 30 * 24 * time.Hour
 )
+
+// memoryLimit is a byteSize flag that also takes "off" (stored as -1: no limit).
+type memoryLimit int64
+
+func (m *memoryLimit) Set(s string) error {
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		*m = -1
+		return nil
+	}
+	var b byteSize
+	if err := b.Set(s); err != nil {
+		return err
+	}
+	*m = memoryLimit(b)
+	return nil
+}
+
+func (m memoryLimit) String() string {
+	if m < 0 {
+		return "off"
+	}
+	return byteSize(m).String()
+}
+
+func (m memoryLimit) Type() string { return "size" }
+
+// checkInstance validates an --instance name: it becomes a metric label's value and is
+// shown in the dashboard.
+func checkInstance(name string) error {
+	switch {
+	case name == "":
+		return usagef("--instance: the name may not be empty (leave the flag out for host:port)")
+	case len(name) > maxInstanceLen:
+		return usagef("--instance %.20q...: at most %d bytes", name, maxInstanceLen)
+	case !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return usagef("--instance %q: printable characters only", name)
+	}
+	return nil
+}
 
 // check validates the flags; each problem is a usage error naming the flag and its range.
 func (f *serveFlags) check() error {
@@ -148,6 +207,12 @@ func (f *serveFlags) check() error {
 		return usagef("--train-memory-budget %s: must be at most the %s this process may use (0: the default, half of it)", f.trainMemory, humanSize(mem))
 	case f.trainTime < 0:
 		return usagef("--train-time-budget %v: must not be negative (0: the default, 1h)", f.trainTime)
+	case f.cacheTTL < minCacheTTL || f.cacheTTL > maxCacheTTL:
+		return usagef("--cache-ttl %v: must be from 1s to 720h (30 days)", f.cacheTTL)
+	case int64(f.trainMemoryLimit) > mem:
+		return usagef("--train-memory-limit %s: must be at most the %s this process may use (0: the default, 3/4 of it; off: no limit)", f.trainMemoryLimit, humanSize(mem))
+	case f.trainMemoryWait <= 0:
+		return usagef("--train-memory-wait %v: must be positive", f.trainMemoryWait)
 	case f.cacheMB < 1 || int64(f.cacheMB) > mem>>20:
 		return usagef("--cache-mb %d: must be from 1 to %d, the MiB this process may use", f.cacheMB, mem>>20)
 	case f.pool.AcquireTimeout <= 0:
@@ -184,6 +249,11 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	}
 	if err := f.check(); err != nil {
 		return err
+	}
+	if cmd.Flags().Changed("instance") {
+		if err := checkInstance(f.instance); err != nil {
+			return err
+		}
 	}
 	monOpts, webhook, err := f.mon.options(cmd, log)
 	if err != nil {
@@ -257,6 +327,11 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		Batch:           optimize.BatchOptions{MaxBatch: f.batchMax, MaxWait: f.batchWait, Workers: f.opt.workers},
 		BodyReadTimeout: f.bodyTimeout, MaxInFlight: f.maxInFlight, MaxInFlightBytes: int64(f.maxInFlightBytes),
 		MaxQueuedJobs: f.maxJobs, TrainMemoryBudget: int64(f.trainMemory), TrainTimeBudget: f.trainTime,
+		TrainMemoryLimit: int64(f.trainMemoryLimit), TrainMemoryWait: f.trainMemoryWait,
+		Instance: f.instance, CacheTTL: f.cacheTTL,
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = server.DefaultInstance(l.Addr())
 	}
 	f.stream.apply(&cfg)
 	srv, err := server.New(ctx, cfg)
@@ -264,7 +339,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		l.Close()
 		return err
 	}
-	log.Info("gonomaly serve", "version", version, "database", redactURL(dbURL), "redis", redactURL(f.redis))
+	log.Info("gonomaly serve", "version", version, "instance", cfg.Instance, "database", redactURL(dbURL), "redis", redactURL(f.redis))
 	return srv.Run(ctx, l)
 }
 

@@ -21,7 +21,7 @@ type optimizeServeFlags struct {
 }
 
 func (o *optimizeServeFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&o.file, "optimize", "", "optimization configuration file (YAML, or JSON for a .json name; docs/optimize.md): batch_size, batch_wait, cache_size_mb, max_workers (micro-batch workers) and memory_limit_mb (the Go runtime's soft memory limit); --batch-max, --batch-wait and --cache-mb override it")
+	fl.StringVar(&o.file, "optimize", "", "optimization configuration file (YAML, or JSON for a .json name; docs/optimize.md): batch_size, batch_wait, cache_size_mb, cache_ttl, max_workers (micro-batch workers) and memory_limit_mb (the Go runtime's soft memory limit); --batch-max, --batch-wait, --cache-mb and --cache-ttl override it")
 }
 
 // apply reads --optimize over optimize.Defaults and gives its values to the serve flags the
@@ -48,13 +48,16 @@ func (o *optimizeServeFlags) apply(cmd *cobra.Command, f *serveFlags, log *slog.
 		}
 		f.cacheMB = c.CacheSizeMB
 	}
+	if !fl.Changed("cache-ttl") {
+		f.cacheTTL = c.CacheTTL // LoadConfig checked it: 1s to 30 days, as --cache-ttl
+	}
 	o.workers = c.MaxWorkers
 	d := optimize.Defaults()
-	if !c.EnableCaching || c.CacheTTL != d.CacheTTL {
+	if !c.EnableCaching {
 		// The service's cache of detectors and models is part of how it serves (a retrained
-		// model reaches every instance through it) and keeps entries 1 h.
-		log.Warn("--optimize: the service does not use enable_caching or cache_ttl (its cache of detectors and models is always on, for 1 h)",
-			"enable_caching", c.EnableCaching, "cache_ttl", c.CacheTTL)
+		// model reaches every instance through it).
+		log.Warn("--optimize: the service does not use enable_caching (its cache of detectors and models is always on)",
+			"enable_caching", c.EnableCaching)
 	}
 	if c.ChunkRows != d.ChunkRows {
 		log.Warn("--optimize: chunk_rows is for gonomaly detect; the service does not use it", "chunk_rows", c.ChunkRows)
@@ -67,6 +70,6 @@ func (o *optimizeServeFlags) apply(cmd *cobra.Command, f *serveFlags, log *slog.
 		debug.SetMemoryLimit(int64(c.MemoryLimitMB) << 20)
 	}
 	log.Info("--optimize", "file", o.file, "batch_max", f.batchMax, "batch_wait", f.batchWait,
-		"cache_mb", f.cacheMB, "batch_workers", o.workers, "memory_limit_mb", c.MemoryLimitMB)
+		"cache_mb", f.cacheMB, "cache_ttl", f.cacheTTL, "batch_workers", o.workers, "memory_limit_mb", c.MemoryLimitMB)
 	return nil
 }
