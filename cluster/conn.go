@@ -38,6 +38,10 @@ type Options struct {
 	MaxDeliver int
 	// Retention is how long job states and results are kept.
 	Retention time.Duration
+	// Replicas is how many NATS servers of a NATS cluster keep each stream and bucket
+	// (1 to 5; default 1, a single server). Use 3 on a three-node NATS cluster, so that a
+	// node lost loses no job, state or result.
+	Replicas int
 	// Client names this connection in the server's monitoring (for example "worker w1").
 	Client string
 }
@@ -62,6 +66,12 @@ func (o *Options) fill() error {
 	}
 	if o.MaxDeliver < 1 || o.MaxDeliver > 100 {
 		return fmt.Errorf("max deliver %d: must be between 1 and 100", o.MaxDeliver)
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.Replicas < 1 || o.Replicas > 5 {
+		return fmt.Errorf("replicas %d: must be between 1 and 5", o.Replicas)
 	}
 	if o.Retention == 0 {
 		o.Retention = DefaultRetention
@@ -127,6 +137,7 @@ func setup(ctx context.Context, nc *nats.Conn, opts Options) (*Conn, error) {
 		Storage:     jetstream.FileStorage,
 		Duplicates:  2 * time.Minute,
 		MaxAge:      opts.Retention,
+		Replicas:    opts.Replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("JetStream stream of cluster %s (is JetStream enabled, nats-server -js?): %w", opts.Name, err)
@@ -144,17 +155,17 @@ func setup(ctx context.Context, nc *nats.Conn, opts Options) (*Conn, error) {
 		return nil, fmt.Errorf("JetStream consumer of cluster %s: %w", opts.Name, err)
 	}
 	c.jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: lower + "_jobs", Description: "gonomaly job states", TTL: opts.Retention, Storage: jetstream.FileStorage})
+		Bucket: lower + "_jobs", Description: "gonomaly job states", TTL: opts.Retention, Storage: jetstream.FileStorage, Replicas: opts.Replicas})
 	if err != nil {
 		return nil, fmt.Errorf("job state bucket of cluster %s: %w", opts.Name, err)
 	}
 	c.workers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: lower + "_workers", Description: "gonomaly worker heartbeats", TTL: workerTTL, Storage: jetstream.MemoryStorage})
+		Bucket: lower + "_workers", Description: "gonomaly worker heartbeats", TTL: workerTTL, Storage: jetstream.MemoryStorage, Replicas: opts.Replicas})
 	if err != nil {
 		return nil, fmt.Errorf("worker bucket of cluster %s: %w", opts.Name, err)
 	}
 	c.data, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: lower + "_data", Description: "gonomaly models, inputs and results", TTL: opts.Retention, Storage: jetstream.FileStorage})
+		Bucket: lower + "_data", Description: "gonomaly models, inputs and results", TTL: opts.Retention, Storage: jetstream.FileStorage, Replicas: opts.Replicas})
 	if err != nil {
 		return nil, fmt.Errorf("object store of cluster %s: %w", opts.Name, err)
 	}

@@ -19,6 +19,7 @@ type clusterFlags struct {
 	name       string
 	ackWait    time.Duration
 	maxDeliver int
+	replicas   int
 	fromEnv    bool
 }
 
@@ -34,6 +35,7 @@ func (c *clusterFlags) add(fs *pflag.FlagSet, urlFlag, urlUsage string) {
 	fs.StringVar(&c.name, "cluster", cluster.DefaultName, "name of the cluster on that NATS server (its stream and buckets)")
 	fs.DurationVar(&c.ackWait, "ack-wait", cluster.DefaultAckWait, "a job silent this long (no heartbeat) goes to another worker; every party of a cluster must agree")
 	fs.IntVar(&c.maxDeliver, "max-deliver", cluster.DefaultMaxDeliver, "attempts of a job before it is dead; every party of a cluster must agree")
+	fs.IntVar(&c.replicas, "replicas", 1, "NATS servers that keep each of the cluster's streams and buckets (3 on a three-node NATS cluster)")
 }
 
 // resolve fills the URL from the environment when the flag was given empty or not at all.
@@ -51,7 +53,10 @@ func (c *clusterFlags) connect(ctx context.Context, client string) (*cluster.Con
 	if c.maxDeliver < 1 || c.maxDeliver > 100 {
 		return nil, usagef("--max-deliver %d: must be between 1 and 100", c.maxDeliver)
 	}
+	if c.replicas < 1 || c.replicas > 5 {
+		return nil, usagef("--replicas %d: must be between 1 and 5", c.replicas)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	return cluster.Connect(cctx, c.resolve(), cluster.Options{Name: c.name, AckWait: c.ackWait, MaxDeliver: c.maxDeliver, Client: client})
+	return cluster.Connect(cctx, c.resolve(), cluster.Options{Name: c.name, AckWait: c.ackWait, MaxDeliver: c.maxDeliver, Replicas: c.replicas, Client: client})
 }

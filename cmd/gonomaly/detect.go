@@ -104,11 +104,19 @@ A summary goes to stderr; --json prints one JSON object on stdout instead:
 --output writes one row per input row, in input order: score,is_anomaly (CSV, or Parquet
 when the name ends in .parquet).
 
+--distributed nats://HOST:4222 scores on the workers of a cluster ('gonomaly worker'): the
+file (CSV, not compressed, or Parquet, on storage every worker sees at the same path) is cut
+into partitions of --partition-size, one job each; the scores come back in input order, equal
+to one machine's, and a partition whose worker dies is scored again by another. With
+--algorithm the fit runs here first, on a seeded sample (--fit-rows; default every row up to
+1,000,000). See docs/cluster.md.
+
 ` + algorithmHelp(),
 		Example: `  gonomaly detect --algorithm isolation_forest --input testdata/datasets/adbench/thyroid.csv --label label
   gonomaly detect -a local_outlier_factor -i data.csv -p n_neighbors=35 --output scores.csv
   gonomaly detect -a isolation_forest -i big.csv.gz --max-memory 1GiB --output scores.parquet
-  gonomaly detect --model forest.gnm --input new.csv --json`,
+  gonomaly detect --model forest.gnm --input new.csv --json
+  gonomaly detect --model forest.gnm --input /shared/big.csv --distributed nats://10.0.0.5:4222 -o /shared/scores.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDetect(cmd, f) },
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,10 +21,10 @@ type workerFlags struct {
 	cl       clusterFlags
 	database string
 	redis    string
-	name   string
-	slots  int
-	drain  time.Duration
-	logFmt string
+	name     string
+	slots    int
+	drain    time.Duration
+	logFmt   string
 }
 
 func newWorkerCmd() *cobra.Command {
@@ -32,6 +34,7 @@ func newWorkerCmd() *cobra.Command {
 		Short: "Run jobs of a cluster: partitions to score, detectors to fit, benchmark cells",
 		Long: `worker joins a cluster's JetStream work queue on a NATS server and runs its jobs:
 scoring one partition of a large file with a model ('gonomaly detect --distributed'),
+running one cell of a benchmark suite ('gonomaly performance benchmark --distributed'),
 and, with --database (and --redis, as the services have them), fitting a stored detector
 for a 'gonomaly serve --nats' instance: the model is saved to the shared store and every
 instance serves it at once.
@@ -107,13 +110,23 @@ func runWorker(cmd *cobra.Command, f *workerFlags) error {
 	work, abandon := context.WithCancel(context.WithoutCancel(ctx))
 	defer abandon()
 	go func() {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-work.Done():
+			return
+		}
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(again)
 		w.Stop()
 		log.Info("worker: stopping: finishing the jobs held", "drain", f.drain)
 		t := time.NewTimer(f.drain)
 		defer t.Stop()
 		select {
 		case <-t.C:
+			log.Warn("worker: --drain is over: handing the jobs held back to the queue")
+		case <-again:
+			log.Warn("worker: second signal: handing the jobs held back to the queue")
 		case <-work.Done():
 		}
 		abandon()
