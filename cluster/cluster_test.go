@@ -454,3 +454,20 @@ func TestWorkersListed(t *testing.T) {
 
 // quiet is the workers' logger in tests.
 var quiet = slog.New(slog.DiscardHandler)
+
+// TestStatus: the queue's depth and the workers, as the dashboard shows them.
+func TestStatus(t *testing.T) {
+	c := testConn(t, Options{AckWait: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Submit(ctx, "nobody", []any{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Queued != 3 || st.Running != 0 || len(st.Workers) != 0 || st.Name != c.Name() {
+		t.Fatalf("%+v", st)
+	}
+}
