@@ -17,7 +17,8 @@
 # A variant is NAME=SERVE_BINARY[,GENERATOR_BINARY[,ENV...]]: the binary gonomaly serve runs
 # from, the one the generator runs from (default the serve binary's), and KEY=VALUE settings
 # put in both processes' environment (GOGC=200, GOMAXPROCS=1, ...); ENV entries that start with
-# serve: or gen: go only to that process (gen:GOMAXPROCS=1). Without VARIANTS: one variant,
+# serve: or gen: go only to that process (gen:GOMAXPROCS=1); db:DIR puts the service's
+# database in DIR (db:/dev/shm: no disk under it). Without VARIANTS: one variant,
 # "head", built from this tree. SERVE_FLAGS are extra flags for every serve.
 #
 # Usage: scripts/p99-half.sh
@@ -63,9 +64,10 @@ parse() {
   local rest=${1#*=}
   IFS=, read -r -a parts <<<"$rest"
   sbin=${parts[0]} gbin=${parts[1]:-${parts[0]}}
-  senv=() genv=()
+  senv=() genv=() dbdir=
   for kv in "${parts[@]:2}"; do
     case $kv in
+      db:*) dbdir=${kv#db:} ;;
       serve:*) senv+=("${kv#serve:}") ;;
       gen:*) genv+=("${kv#gen:}") ;;
       *) senv+=("$kv") genv+=("$kv") ;;
@@ -77,9 +79,10 @@ parse() {
 start() {
   local port
   port=$(free_port)
-  rm -f "$tmp/serve.db"*
+  local db=${dbdir:-$tmp}/serve.db
+  rm -f "$db"*
   # shellcheck disable=SC2086
-  "${pfx[@]}" env "${senv[@]}" "$sbin" serve --addr "127.0.0.1:$port" --database "sqlite:$tmp/serve.db" --log-level warn ${SERVE_FLAGS:-} \
+  "${pfx[@]}" env "${senv[@]}" "$sbin" serve --addr "127.0.0.1:$port" --database "sqlite:$db" --log-level warn ${SERVE_FLAGS:-} \
     >>"$tmp/serve-$name.log" 2>&1 &
   serve_pid=$!
   wait_port "$port"
