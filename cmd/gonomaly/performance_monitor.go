@@ -12,11 +12,13 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/gonomaly/gonomaly/cluster"
 	"github.com/gonomaly/gonomaly/monitor"
 	"github.com/gonomaly/gonomaly/store"
 )
 
 type monitorFlags struct {
+	cl                  clusterFlags
 	status, watch, json bool
 	url, key, database  string
 	interval, recent    time.Duration
@@ -37,11 +39,15 @@ With --url it asks the service (GET /api/performance/metrics) for the live figur
 it reads the store a service writes to (--database, default $GONOMALY_DATABASE_URL, else
 sqlite:gonomaly.db): the last figures the service stored (every minute) and its active alerts.
 
+With --nats it also shows the cluster on that NATS server: its queue and its workers, with the
+jobs each runs and how far they got (rows done of the partition); with --nats alone, only that.
+
 --status prints once; --watch redraws every --interval until interrupted. --json prints the
-status as JSON (one document per line with --watch).`,
+status as JSON (one document per line with --watch; with --nats, the cluster under "cluster").`,
 		Example: `  gonomaly performance monitor --status --url http://127.0.0.1:8080
   GONOMALY_API_KEY=s3cret gonomaly perf monitor --watch --url http://10.0.0.5:8080 --interval 5s
-  gonomaly performance monitor --status --database postgres://postgres@127.0.0.1:5432/test --json`,
+  gonomaly performance monitor --status --database postgres://postgres@127.0.0.1:5432/test --json
+  gonomaly perf monitor --watch --nats nats://127.0.0.1:4222`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMonitor(cmd, f) },
 	}
@@ -54,6 +60,9 @@ status as JSON (one document per line with --watch).`,
 	fl.StringVar(&f.database, "database", "", "without --url, the store to read (sqlite:FILE or postgres://...; default $GONOMALY_DATABASE_URL, else sqlite:gonomaly.db)")
 	fl.DurationVar(&f.interval, "interval", 2*time.Second, "time between redraws with --watch (at least 100ms)")
 	fl.DurationVar(&f.recent, "recent", 5*time.Minute, "without --url, how old the newest stored figures may be")
+	f.cl.add(fl, "nats", "also show the cluster (queue, workers, their jobs) on this NATS server")
+	f.cl.fromEnv = false // shown only when asked for
+	fl.Lookup("nats").Usage = "also show the cluster (queue, workers, their jobs) on this NATS server"
 	return cmd
 }
 
@@ -72,7 +81,7 @@ func runMonitor(cmd *cobra.Command, f *monitorFlags) error {
 		f.key = os.Getenv("GONOMALY_API_KEY")
 	}
 	ctx := cmd.Context()
-	get, source, closeFn, err := f.source(ctx)
+	get, source, closeFn, err := f.withCluster(cmd)
 	if err != nil {
 		return err
 	}
@@ -144,9 +153,29 @@ func (f *monitorFlags) source(ctx context.Context) (func(context.Context) (monit
 	}, source, func() { st.Close() }, nil
 }
 
-func (f *monitorFlags) print(w io.Writer, s monitor.Status, source string) error {
+func (f *monitorFlags) print(w io.Writer, v monitorView, source string) error {
 	if f.json {
-		return writeJSON(w, s)
+		if v.cluster == nil {
+			return writeJSON(w, v.status)
+		}
+		if v.status == nil {
+			return writeJSON(w, map[string]any{"cluster": v.cluster})
+		}
+		return writeJSON(w, struct {
+			*monitor.Status
+			Cluster *cluster.Status `json:"cluster"`
+		}{v.status, v.cluster})
 	}
-	return s.WriteText(w, source)
+	if v.status != nil {
+		if err := v.status.WriteText(w, source); err != nil {
+			return err
+		}
+	}
+	if v.cluster != nil {
+		if v.status != nil {
+			fmt.Fprintln(w)
+		}
+		return v.cluster.WriteText(w)
+	}
+	return nil
 }

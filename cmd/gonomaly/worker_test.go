@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"syscall"
 	"testing"
@@ -97,5 +98,59 @@ func TestWorkerSIGTERM(t *testing.T) {
 	}
 	if ws, _ := conn.Workers(ctx); len(ws) != 0 {
 		t.Fatalf("still listed: %+v", ws)
+	}
+}
+
+// TestMonitorShowsWorkers: performance monitor --nats lists the workers with the job each
+// runs and its progress, as text and as JSON.
+func TestMonitorShowsWorkers(t *testing.T) {
+	natsURL := testsvc.NATSURL(t)
+	name := "t" + cluster.NewRunID()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn, err := cluster.Connect(ctx, natsURL, cluster.Options{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Destroy(context.Background()); conn.Close() }()
+	release := make(chan struct{})
+	defer close(release)
+	w := &cluster.Worker{Conn: conn, Name: "busy", Log: slog.New(slog.DiscardHandler), Handlers: map[string]cluster.Handler{
+		"slow": func(ctx context.Context, j *cluster.Job, p *cluster.Progress) (string, error) {
+			p.SetTotal(1000)
+			p.Add(250)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return "", nil
+		}}}
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	go func() { _ = w.Run(wctx) }()
+	if _, err := conn.Submit(ctx, "slow", []any{1}); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	for {
+		code, stdout, stderr := gonomaly(t, "performance", "monitor", "--nats", natsURL, "--cluster", name)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		out = stdout
+		if strings.Contains(out, "250 rows of 1000 (25 %)") {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the worker's job never showed:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(out, "cluster "+name+": 1 workers") || !strings.Contains(out, "busy") {
+		t.Fatalf("monitor output:\n%s", out)
+	}
+	code, stdout, _ := gonomaly(t, "performance", "monitor", "--nats", natsURL, "--cluster", name, "--json")
+	if code != 0 || !strings.Contains(stdout, `"cluster"`) || !strings.Contains(stdout, `"name":"busy"`) {
+		t.Fatalf("--json: %d %s", code, stdout)
 	}
 }
