@@ -36,14 +36,8 @@ const MaxCellBytes = 1 << 20
 // binary's hidden command.
 func CellHandler(c *Conn, child ...string) Handler {
 	return func(ctx context.Context, job *Job, p *Progress) (string, error) {
-		var spec CellSpec
-		if err := json.Unmarshal(job.Spec, &spec); err != nil {
-			return "", Permanent(fmt.Errorf("cell spec: %w", err))
-		}
-		if spec.Result != cellResultName(job.Run, job.Part) {
-			return "", Permanent(fmt.Errorf("cell spec: result %q is not this job's", clip(spec.Result)))
-		}
-		if err := spec.CellJob.Validate(); err != nil {
+		spec, err := decodeCellSpec(job)
+		if err != nil {
 			return "", Permanent(err)
 		}
 		argv := child
@@ -72,6 +66,22 @@ func CellHandler(c *Conn, child ...string) Handler {
 		p.Add(1)
 		return spec.Result, nil
 	}
+}
+
+// decodeCellSpec reads and checks a cell job's spec, outside input: it must be this job's
+// and within a benchmark configuration's bounds (bench.CellJob.Validate).
+func decodeCellSpec(job *Job) (*CellSpec, error) {
+	var spec CellSpec
+	if err := json.Unmarshal(job.Spec, &spec); err != nil {
+		return nil, fmt.Errorf("cell spec: %w", err)
+	}
+	if spec.Result != cellResultName(job.Run, job.Part) {
+		return nil, fmt.Errorf("cell spec: result %q is not this job's", clip(spec.Result))
+	}
+	if err := spec.CellJob.Validate(); err != nil {
+		return nil, err
+	}
+	return &spec, nil
 }
 
 // RunCells runs benchmark cells on the cluster's workers and returns their cells in the

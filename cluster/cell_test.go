@@ -251,3 +251,24 @@ func TestCellHandlerRefuses(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCellSpec: a cell job's spec from the queue never panics the worker, and one accepted
+// is within the bounds a benchmark configuration has.
+func FuzzCellSpec(f *testing.F) {
+	f.Add(`{"spec": {"algorithm": "hbos", "rows": 10, "cols": 2, "contamination": 0.1, "iterations": 1}, "timeout_seconds": 5, "isolate": true, "result": "cells/r/000000"}`)
+	f.Add(`{"spec": {"algorithm": {"name": "hbos", "parameters": {"n_bins": "x"}}, "rows": 10, "cols": 2, "contamination": 0.1, "iterations": 1}, "timeout_seconds": 5, "result": "cells/r/000000"}`)
+	f.Add(`{"spec": {"algorithm": "hbos", "dataset": "/etc/passwd", "contamination": 0.5, "iterations": 100000, "warmup": 3}, "timeout_seconds": 1e300, "result": "cells/r/000000"}`)
+	f.Add(`{"spec": {"algorithm": "hbos", "rows": 9007199254740993, "cols": 9007199254740993, "contamination": 0.1, "iterations": 1}, "timeout_seconds": 5, "result": "cells/r/000000"}`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		spec, err := decodeCellSpec(&Job{Run: "r", Part: 0, Kind: KindCell, Spec: []byte(raw)})
+		if err != nil {
+			return
+		}
+		s := spec.Spec
+		if s.Iterations < 1 || s.Iterations > bench.MaxIterations || s.Warmup < 0 || s.Warmup > bench.MaxIterations ||
+			!(spec.TimeoutSeconds >= 1e-3) || spec.Timeout() > bench.MaxTimeout || s.CPUProfile != "" ||
+			!(s.Contamination > 0 && s.Contamination <= 0.5) || (s.Dataset == "" && (s.Rows < 2 || s.Cols < 1 || s.Cols > bench.MaxDims)) {
+			t.Fatalf("accepted %+v", spec)
+		}
+	})
+}
