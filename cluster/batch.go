@@ -126,10 +126,21 @@ type RunProgress struct {
 // Wait waits until every job of the batch is done, calling onDone once for each job done (in
 // the order they finish; not again for a job done twice after a redelivery), and tick about
 // every interval with the progress. It returns a *DeadError as soon as a job is dead, and
-// ctx's error if ctx ends first; either way, Cancel drops the jobs not yet taken.
+// ctx's error if ctx ends first; the caller may then Cancel the jobs not yet taken.
 func (b *Batch) Wait(ctx context.Context, onDone func(*JobState) error, tick func(RunProgress), interval time.Duration) error {
+	return b.wait(ctx, onDone, tick, interval, true)
+}
+
+// WaitEach is Wait for runs whose jobs fail alone: it waits until every job has ended, done
+// or dead, calling onEnd once for each (a dead one's state holds its error), and returns
+// only onEnd's or ctx's error.
+func (b *Batch) WaitEach(ctx context.Context, onEnd func(*JobState) error, tick func(RunProgress), interval time.Duration) error {
+	return b.wait(ctx, onEnd, tick, interval, false)
+}
+
+func (b *Batch) wait(ctx context.Context, onEnd func(*JobState) error, tick func(RunProgress), interval time.Duration, failOnDead bool) error {
 	defer b.close()
-	done := 0
+	ended := 0
 	if interval <= 0 {
 		interval = time.Second
 	}
@@ -137,7 +148,30 @@ func (b *Batch) Wait(ctx context.Context, onDone func(*JobState) error, tick fun
 	defer t.Stop()
 	workers := 0
 	lastWorkers := time.Time{}
-	for done < b.N {
+	progress := func() RunProgress {
+		p := b.progress(workers)
+		p.Done = ended
+		return p
+	}
+	end := func(s *JobState) error {
+		prev := b.states[s.Part]
+		if prev != nil && (prev.State == StateDone || prev.State == StateDead) {
+			return nil // ended already: a late word from a slow duplicate
+		}
+		b.states[s.Part] = s
+		switch {
+		case s.State == StateDead && failOnDead:
+			return &DeadError{Run: b.Run, Part: s.Part, Kind: b.Kind, Err: s.Error, State: s}
+		case s.State != StateDone && s.State != StateDead:
+			return nil
+		}
+		ended++
+		if onEnd != nil {
+			return onEnd(s)
+		}
+		return nil
+	}
+	for ended < b.N {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -149,25 +183,14 @@ func (b *Batch) Wait(ctx context.Context, onDone func(*JobState) error, tick fun
 			if err != nil || s.Run != b.Run || s.Part < 0 || s.Part >= b.N {
 				continue
 			}
-			prev := b.states[s.Part]
-			if prev != nil && (prev.State == StateDone || prev.State == StateDead) {
-				continue // ended already: a late word from a slow duplicate
-			}
-			b.states[s.Part] = s
-			switch s.State {
-			case StateDead:
-				return &DeadError{Run: b.Run, Part: s.Part, Kind: b.Kind, Err: s.Error, State: s}
-			case StateDone:
-				done++
-				if onDone != nil {
-					if err := onDone(s); err != nil {
-						return err
-					}
-				}
+			if err := end(s); err != nil {
+				return err
 			}
 		case m := <-b.adv:
-			if err := b.advisory(ctx, m); err != nil {
-				return err
+			if st := b.advisory(ctx, m); st != nil {
+				if err := end(st); err != nil {
+					return err
+				}
 			}
 		case <-t.C:
 			if tick == nil {
@@ -181,11 +204,11 @@ func (b *Batch) Wait(ctx context.Context, onDone func(*JobState) error, tick fun
 				cancel()
 				lastWorkers = time.Now()
 			}
-			tick(b.progress(workers))
+			tick(progress())
 		}
 	}
 	if tick != nil {
-		tick(b.progress(workers))
+		tick(progress())
 	}
 	return nil
 }
@@ -209,8 +232,10 @@ func (b *Batch) progress(workers int) RunProgress {
 }
 
 // advisory handles JetStream's word that a job was handed out MaxDeliver times without an
-// answer: its workers died on it (or never finished within the ack wait). It is dead.
-func (b *Batch) advisory(ctx context.Context, m *nats.Msg) error {
+// answer: its workers died on it (or never finished within the ack wait). It records the job
+// dead, removes it from the stream and returns its state; nil for a job not of this batch or
+// ended already.
+func (b *Batch) advisory(ctx context.Context, m *nats.Msg) *JobState {
 	var a struct {
 		StreamSeq  uint64 `json:"stream_seq"`
 		Deliveries uint64 `json:"deliveries"`
@@ -223,7 +248,7 @@ func (b *Batch) advisory(ctx context.Context, m *nats.Msg) error {
 		return nil
 	}
 	s := b.states[part]
-	if s != nil && s.State == StateDone {
+	if s != nil && (s.State == StateDone || s.State == StateDead) {
 		return nil
 	}
 	st := &JobState{Run: b.Run, Part: part, Kind: b.Kind, State: StateDead,
@@ -233,7 +258,7 @@ func (b *Batch) advisory(ctx context.Context, m *nats.Msg) error {
 	}
 	_ = b.c.putState(ctx, st)
 	_ = b.c.stream.DeleteMsg(ctx, a.StreamSeq)
-	return &DeadError{Run: b.Run, Part: part, Kind: b.Kind, Err: st.Error, State: st}
+	return st
 }
 
 // Cancel drops the batch's jobs that no worker has taken yet (best effort: a job being run

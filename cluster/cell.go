@@ -129,7 +129,7 @@ func (c *Conn) RunCells(ctx context.Context, jobs []bench.CellJob, report func(d
 	if report != nil {
 		tick = func(p RunProgress) { report(p.Done, p.Workers) }
 	}
-	if err := b.waitEnded(ctx, gather, tick, time.Second); err != nil {
+	if err := b.WaitEach(ctx, gather, tick, time.Second); err != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = b.Cancel(cctx)
@@ -173,86 +173,6 @@ func (c *Conn) cellResult(ctx context.Context, s *JobState, j bench.CellJob) (be
 	}
 	_ = c.data.Delete(ctx, name)
 	return cell, nil
-}
-
-// waitEnded is Wait for runs whose jobs fail alone: it waits until every job of the batch
-// has ended, done or dead, calling onEnd once for each as it ends, and tick about every
-// interval with the progress, Done counting the jobs ended. It returns ctx's error if ctx
-// ends first, or onEnd's.
-//
-// TODO(lead): fold into Batch.Wait as an option (a dead job passed to onDone rather than
-// ending the wait) and drop this copy of its loop.
-func (b *Batch) waitEnded(ctx context.Context, onEnd func(*JobState) error, tick func(RunProgress), interval time.Duration) error {
-	defer b.close()
-	ended := 0
-	if interval <= 0 {
-		interval = time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	workers := 0
-	lastWorkers := time.Time{}
-	progress := func() RunProgress {
-		p := b.progress(workers)
-		p.Done = ended
-		return p
-	}
-	end := func(s *JobState) error {
-		prev := b.states[s.Part]
-		if prev != nil && (prev.State == StateDone || prev.State == StateDead) {
-			return nil // ended already: a late word from a slow duplicate
-		}
-		b.states[s.Part] = s
-		if s.State != StateDone && s.State != StateDead {
-			return nil
-		}
-		ended++
-		if onEnd != nil {
-			return onEnd(s)
-		}
-		return nil
-	}
-	for ended < b.N {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e := <-b.w.Updates():
-			if e == nil {
-				continue
-			}
-			s, err := decodeState(e)
-			if err != nil || s.Run != b.Run || s.Part < 0 || s.Part >= b.N {
-				continue
-			}
-			if err := end(s); err != nil {
-				return err
-			}
-		case m := <-b.adv:
-			var dead *DeadError
-			if err := b.advisory(ctx, m); errors.As(err, &dead) {
-				if err := end(dead.State); err != nil {
-					return err
-				}
-			}
-		case <-t.C:
-			if tick == nil {
-				continue
-			}
-			if time.Since(lastWorkers) > 2*time.Second {
-				wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				if ws, err := b.c.Workers(wctx); err == nil {
-					workers = len(ws)
-				}
-				cancel()
-				lastWorkers = time.Now()
-			}
-			tick(progress())
-		}
-	}
-	if tick != nil {
-		tick(progress())
-	}
-	return nil
 }
 
 var _ bench.CellExecutor = (*Conn)(nil)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,8 +111,13 @@ type RemoteFitter struct {
 }
 
 // Fit has a worker fit det on X, waits for it, and leaves the fitted model in m (read back
-// through the serving protocol, as every instance reads it). It returns the version saved.
+// through the serving protocol, as every instance reads it). It returns the version saved
+// and the worker that fitted it. When no worker that runs fit jobs is alive, it fits here,
+// through Service, rather than queue a job nobody takes.
 func (r *RemoteFitter) Fit(ctx context.Context, det *store.Detector, m *detector.Model, X *dataset.Matrix) (*serving.Fitted, error) {
+	if !r.fitWorkerAlive(ctx) {
+		return r.Service.Fit(ctx, det, m, X)
+	}
 	data := EncodeMatrix(X)
 	sum := sha256.Sum256(data)
 	name := "inputs/" + hex.EncodeToString(sum[:])
@@ -145,7 +151,23 @@ func (r *RemoteFitter) Fit(ctx context.Context, det *store.Detector, m *detector
 		return nil, serving.ErrChanged // retrained again since: this fit is already stale
 	}
 	*m = *live.Model
-	return &serving.Fitted{Version: fr.Version, Took: time.Duration(fr.TookMS * 1e6)}, nil
+	return &serving.Fitted{Version: fr.Version, Took: time.Duration(fr.TookMS * 1e6), Worker: res.Worker}, nil
+}
+
+// fitWorkerAlive reports whether a worker that runs fit jobs has a recent heartbeat.
+func (r *RemoteFitter) fitWorkerAlive(ctx context.Context) bool {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	ws, err := r.Conn.Workers(cctx)
+	if err != nil {
+		return false
+	}
+	for _, w := range ws {
+		if slices.Contains(w.Kinds, KindFit) && !w.Draining {
+			return true
+		}
+	}
+	return false
 }
 
 // The encoding of a matrix in the object store: the magic "GNYMATR1", rows and columns

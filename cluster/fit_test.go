@@ -39,6 +39,7 @@ func TestRemoteFit(t *testing.T) {
 	here, there := newService(), newService() // the service, and the worker's own
 	c := testConn(t, Options{AckWait: 2 * time.Second})
 	startWorkers(t, c, 1, map[string]Handler{KindFit: FitHandler(c, st, there)})
+	waitWorkers(t, c, 1) // else the fit, finding no worker alive, runs here
 
 	det := &store.Detector{Name: "d", Algorithm: "isolation_forest", Parameters: []byte(`{"seed":4}`), Contamination: 0.1}
 	if err := st.CreateDetector(ctx, det); err != nil {
@@ -61,6 +62,9 @@ func TestRemoteFit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if f.Worker != "w1" {
+		t.Fatalf("fitted by %q, want the worker w1", f.Worker)
+	}
 	if f.Version != det.Version+1 || m.Threshold != local.Threshold || m.Cols != 3 {
 		t.Fatalf("version %d (detector at %d), threshold %v (local %v), cols %d", f.Version, det.Version, m.Threshold, local.Threshold, m.Cols)
 	}
@@ -78,6 +82,36 @@ func TestRemoteFit(t *testing.T) {
 	// det is now stale (its version is the one before the fit).
 	if _, err := rf.Fit(ctx, det, m, X); !errors.Is(err, serving.ErrChanged) {
 		t.Fatalf("stale fit: %v, want ErrChanged", err)
+	}
+}
+
+// TestRemoteFitWithoutWorkers: with no worker that runs fit jobs alive, the fit runs here.
+func TestRemoteFitWithoutWorkers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := sqlite.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ch, err := cache.New(ctx, cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	svc := serving.New(st, ch, serving.Options{})
+	defer svc.Close()
+	c := testConn(t, Options{})
+	startWorkers(t, c, 1, map[string]Handler{KindScore: ScoreHandler(c)}) // alive, but no fits
+	det := &store.Detector{Name: "d", Algorithm: "hbos", Contamination: 0.1}
+	if err := st.CreateDetector(ctx, det); err != nil {
+		t.Fatal(err)
+	}
+	X, _ := dataset.Synthetic(dataset.SyntheticConfig{Rows: 100, Cols: 2, Seed: 2})
+	m, _ := det.NewModel()
+	f, err := (&RemoteFitter{Conn: c, Service: svc}).Fit(ctx, det, m, X)
+	if err != nil || f.Worker != "" || !m.Fitted() {
+		t.Fatalf("fit %+v, %v; want a local fit", f, err)
 	}
 }
 
@@ -110,4 +144,20 @@ func FuzzDecodeMatrix(f *testing.F) {
 			t.Fatal("decoded a matrix that does not encode back")
 		}
 	})
+}
+
+// waitWorkers waits until n workers have sent their first heartbeat.
+func waitWorkers(t *testing.T, c *Conn, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ws, err := c.Workers(context.Background())
+		if err == nil && len(ws) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers alive, want %d (%v)", len(ws), n, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -28,6 +28,7 @@ type trainResponse struct {
 	NFeatures      int     `json:"n_features"`
 	Threshold      float64 `json:"threshold"`
 	Version        int64   `json:"version"`
+	Worker         string  `json:"worker,omitempty"` // the cluster worker that fitted it (serve --nats)
 }
 
 func (r *trainRequest) detector() string   { return r.DetectorID }
@@ -122,7 +123,7 @@ func (s *Server) trainingData(ctx context.Context, req *trainRequest) (*dataset.
 // fit is a training job's work: the serving protocol's Fit, answered in the API's terms.
 func (s *Server) fit(ctx context.Context, det *store.Detector, m *detector.Model, X *dataset.Matrix) (any, *apiError) {
 	done := s.monitor.Tracker().Track(ctx, "fit "+m.Algorithm, X.Rows)
-	f, err := s.serving.Fit(ctx, det, m, X)
+	f, err := s.fitter.Fit(ctx, det, m, X)
 	done(err)
 	if err != nil {
 		return nil, toAPI(err)
@@ -131,7 +132,7 @@ func (s *Server) fit(ctx context.Context, det *store.Detector, m *detector.Model
 		s.serving.Forget(context.WithoutCancel(ctx), det.ID, f.Version) // deleted while its model was saved
 	}
 	s.metrics.fit.WithLabelValues(m.Algorithm).Observe(f.Took.Seconds())
-	return &trainResponse{DetectorID: det.ID, TrainingTimeMS: float64(f.Took) / 1e6, NSamples: X.Rows, NFeatures: X.Cols, Threshold: m.Threshold, Version: f.Version}, nil
+	return &trainResponse{DetectorID: det.ID, TrainingTimeMS: float64(f.Took) / 1e6, NSamples: X.Rows, NFeatures: X.Cols, Threshold: m.Threshold, Version: f.Version, Worker: f.Worker}, nil
 }
 
 // checkBudget refuses a fit of m on X whose estimated memory or time is over what the server

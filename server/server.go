@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/cache"
+	"github.com/gonomaly/gonomaly/cluster"
 	"github.com/gonomaly/gonomaly/internal/sysstat"
 	"github.com/gonomaly/gonomaly/monitor"
 	"github.com/gonomaly/gonomaly/optimize"
@@ -110,6 +111,12 @@ type Config struct {
 	// the options hold their own), the store's database monitor when the store has one, its
 	// logger, and the API routes as the service's operations.
 	Monitor monitor.Options
+
+	// Cluster, when set, is the NATS JetStream cluster of this service (serve --nats): its
+	// training jobs are fitted by the cluster's workers that run fit jobs (on this process
+	// while none is alive), and GET /api/v1/cluster and the dashboard show the cluster's
+	// queue and workers. The caller closes it after Close.
+	Cluster *cluster.Conn
 }
 
 // The defaults of Config's zero values, for the command line to show and start from.
@@ -219,6 +226,7 @@ type Server struct {
 	keyHashes [][]byte
 	metrics   *metrics
 	serving   *serving.Service
+	fitter    fitter // serving, or the cluster's workers
 	results   *optimize.WriteBehind[*store.Result]
 	jobs      *jobs
 	stopJobs  context.CancelFunc
@@ -264,6 +272,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			s.metrics.batchRows.WithLabelValues(alg).Observe(float64(rows))
 			s.metrics.score.WithLabelValues(alg).Observe(d.Seconds())
 		}})
+	if cfg.Cluster != nil {
+		s.fitter = &cluster.RemoteFitter{Conn: cfg.Cluster, Service: s.serving}
+	} else {
+		s.fitter = s.serving
+	}
 	s.results = optimize.NewWriteBehind(s.saveResults, optimize.WriteBehindOptions{
 		MaxBatch: 512, Linger: resultLinger, Queue: 65536, Permanent: permanentStoreError, Logger: s.log,
 		OnSaved: func(o optimize.Outcome, n int) { s.metrics.results.WithLabelValues(outcomeLabel[o]).Add(float64(n)) },
@@ -352,6 +365,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST "+streamPath, s.requireKey(s.limitStream(s.handle(s.stream))))
 	api("GET /api/v1/detection/results", s.listResults)
 	api("GET /api/v1/jobs/{id}", s.getJob)
+	api("GET /api/v1/cluster", s.clusterStatus)
 	api("GET "+tuningPath, s.getTuning)
 	api("PUT "+tuningPath, s.putTuning)
 	api("GET /api/performance/metrics", s.performanceMetrics)

@@ -139,6 +139,9 @@ func (s *Service) Live(ctx context.Context, id string) (*Live, error) {
 type Fitted struct {
 	Version int64
 	Took    time.Duration
+	// Worker names the cluster worker that fitted it (cluster.RemoteFitter); empty when the
+	// fit ran in this process.
+	Worker string
 }
 
 // Fit trains m on X and saves it as det's model, unless det changed since it was read

@@ -38,6 +38,7 @@ type serveFlags struct {
 	mon                                        monitorServeFlags
 	opt                                        optimizeServeFlags
 	stream                                     streamServeFlags
+	cl                                         clusterFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -57,7 +58,10 @@ Several instances may serve one PostgreSQL database and one Redis: a detector tr
 deleted through one is served (or no longer served) by the others at once, through Redis's
 invalidation channel. --instance names each one in its metrics (the instance_id label),
 /healthz and the dashboard; --cache-ttl bounds how long a detector nobody asks for stays
-cached.
+cached. With --nats, training jobs are fitted by the workers of that NATS JetStream cluster
+that run fit jobs ('gonomaly worker --database ... --redis ...', the same store and Redis),
+here while none is alive, and GET /api/v1/cluster and the dashboard show the cluster's queue
+and workers (docs/cluster.md).
 
 With API keys every /api request needs "Authorization: Bearer KEY" and /debug/pprof/ is
 served behind the same keys. Give the keys in $GONOMALY_API_KEYS (comma separated), or give
@@ -98,6 +102,7 @@ is stored.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", ":8080", "address to listen on")
 	fl.StringVar(&f.database, "database", "", "database URL: sqlite:FILE or postgres://... (default $GONOMALY_DATABASE_URL, else sqlite:gonomaly.db)")
+	f.cl.add(fl, "nats", "NATS server of the cluster whose workers fit this service's detectors, e.g. nats://127.0.0.1:4222")
 	fl.StringVar(&f.redis, "redis", os.Getenv("GONOMALY_REDIS_URL"), "Redis URL for the shared L2 cache, e.g. redis://127.0.0.1:6379/0 (default $GONOMALY_REDIS_URL; empty: in-process cache only)")
 	fl.StringArrayVar(&f.apiKeys, "api-key", nil, "an accepted API key (repeatable). Visible to every user in the process list: prefer $GONOMALY_API_KEYS (comma separated) or --api-key-hash")
 	fl.StringArrayVar(&f.apiKeyHashes, "api-key-hash", nil, "an accepted API key given as its hex SHA-256 (printf %s KEY | sha256sum), so the key itself is stored nowhere (repeatable; also $GONOMALY_API_KEY_HASHES)")
@@ -333,13 +338,22 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if cfg.Instance == "" {
 		cfg.Instance = server.DefaultInstance(l.Addr())
 	}
+	if f.cl.resolve() != "" {
+		conn, err := f.cl.connect(ctx, "gonomaly serve "+cfg.Instance)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer conn.Close()
+		cfg.Cluster = conn
+	}
 	f.stream.apply(&cfg)
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		l.Close()
 		return err
 	}
-	log.Info("gonomaly serve", "version", version, "instance", cfg.Instance, "database", redactURL(dbURL), "redis", redactURL(f.redis))
+	log.Info("gonomaly serve", "version", version, "instance", cfg.Instance, "database", redactURL(dbURL), "redis", redactURL(f.redis), "nats", redactURL(f.cl.url))
 	return srv.Run(ctx, l)
 }
 
