@@ -11,7 +11,7 @@ import (
 
 	"github.com/gonomaly/gonomaly/cache"
 	"github.com/gonomaly/gonomaly/cluster"
-	"github.com/gonomaly/gonomaly/internal/testsvc"
+	"github.com/gonomaly/gonomaly/cluster/clustertest"
 	"github.com/gonomaly/gonomaly/serving"
 )
 
@@ -21,11 +21,7 @@ import (
 func TestTrainOnClusterWorker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	conn, err := cluster.Connect(ctx, testsvc.NATSURL(t), cluster.Options{Name: "t" + cluster.NewRunID(), AckWait: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Destroy(context.Background()); conn.Close() }()
+	conn, _ := clustertest.New(t, cluster.Options{AckWait: 2 * time.Second})
 	e := newEnv(t, envOpts{key: "k", cfg: func(c *Config) { c.Cluster = conn }})
 
 	// The worker: its own cache and serving protocol over the service's store.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/cluster"
+	"github.com/gonomaly/gonomaly/cluster/clustertest"
 	"github.com/gonomaly/gonomaly/dataset"
 	"github.com/gonomaly/gonomaly/internal/testsvc"
 )
@@ -102,19 +103,10 @@ func TestSIGKILLWorkerMidJob(t *testing.T) {
 		t.Fatalf("detect: %s", stderr)
 	}
 
-	name := "t" + cluster.NewRunID()
+	conn, _ := clustertest.New(t, cluster.Options{AckWait: 2 * time.Second})
+	name := conn.Name()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	conn, err := cluster.Connect(ctx, natsURL, cluster.Options{Name: name, AckWait: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer dcancel()
-		_ = conn.Destroy(dctx)
-		conn.Close()
-	}()
 	workers := map[string]*workerProc{}
 	for _, n := range []string{"w1", "w2", "w3"} {
 		workers[n] = startWorker(t, natsURL, name, n, "--ack-wait", "2s")

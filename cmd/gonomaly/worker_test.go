@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/cluster"
-	"github.com/gonomaly/gonomaly/internal/testsvc"
+	"github.com/gonomaly/gonomaly/cluster/clustertest"
 )
 
 // TestWorkerUsage: bad worker and --distributed flags are usage errors (exit 2) that say
@@ -61,15 +61,10 @@ func TestDistributedErrors(t *testing.T) {
 // TestWorkerSIGTERM: an idle worker stopped with SIGTERM leaves the cluster's worker list and
 // exits 0.
 func TestWorkerSIGTERM(t *testing.T) {
-	natsURL := testsvc.NATSURL(t)
-	name := "t" + cluster.NewRunID()
+	conn, natsURL := clustertest.New(t, cluster.Options{})
+	name := conn.Name()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	conn, err := cluster.Connect(ctx, natsURL, cluster.Options{Name: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Destroy(context.Background()); conn.Close() }()
 	w := startWorker(t, natsURL, name, "leaver")
 	for {
 		ws, err := conn.Workers(ctx)
@@ -104,15 +99,10 @@ func TestWorkerSIGTERM(t *testing.T) {
 // TestMonitorShowsWorkers: performance monitor --nats lists the workers with the job each
 // runs and its progress, as text and as JSON.
 func TestMonitorShowsWorkers(t *testing.T) {
-	natsURL := testsvc.NATSURL(t)
-	name := "t" + cluster.NewRunID()
+	conn, natsURL := clustertest.New(t, cluster.Options{})
+	name := conn.Name()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	conn, err := cluster.Connect(ctx, natsURL, cluster.Options{Name: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Destroy(context.Background()); conn.Close() }()
 	release := make(chan struct{})
 	defer close(release)
 	w := &cluster.Worker{Conn: conn, Name: "busy", Log: slog.New(slog.DiscardHandler), Handlers: map[string]cluster.Handler{
