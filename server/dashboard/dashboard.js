@@ -1,5 +1,7 @@
 // gonomaly performance dashboard. It polls ../api/performance/metrics (the monitor's Status,
 // docs/api.md), keeps the last ten minutes of readings in a ring and draws them as inline SVG.
+// A service started with --nats also answers ../api/v1/cluster: the page then shows the
+// cluster's queue and workers, polled with the metrics.
 // No library and nothing from another host. Every string from the API reaches the page as
 // text (textContent, append, setAttribute), never as HTML: the page's Content-Security-Policy
 // requires Trusted Types with no policy, so the browser would refuse an HTML string anyway.
@@ -7,6 +9,8 @@
 
 (function () {
   const METRICS = "../api/performance/metrics";
+  const CLUSTER = "../api/v1/cluster";
+  const CLUSTER_PROBE_MS = 60 * 1000; // how often a service without a cluster is asked again
   const KEY_ITEM = "gonomaly.apiKey";
   const RING_MS = 10 * 60 * 1000; // what the charts show
   const RING_MAX = 3000; // points, whatever the interval
@@ -26,6 +30,10 @@
   let timer = 0;
   let inflight = null;
   let memoryKey = ""; // when sessionStorage is unavailable
+  let clusterOn = false; // the service has a cluster: its section shows and is polled
+  let clusterProbed = -Infinity; // when the page last asked a service without one
+  let clusterFlight = null;
+  let clusterOK = 0; // when the last cluster status came
 
   // ---- DOM helpers: text only ----
   const $ = (id) => document.getElementById(id);
@@ -181,9 +189,7 @@
     const deadline = setTimeout(() => ctl.abort(), Math.max(5000, every * 2000));
     const key = getKey();
     try {
-      const headers = { Accept: "application/json" };
-      if (key) headers.Authorization = "Bearer " + key;
-      const r = await fetch(METRICS, { headers, cache: "no-store", credentials: "omit", signal: ctl.signal });
+      const r = await fetch(METRICS, { headers: apiHeaders(key), cache: "no-store", credentials: "omit", signal: ctl.signal });
       if (r.status === 401) {
         // Polling again with the same key cannot help: wait for one from the form.
         message(key
@@ -208,6 +214,7 @@
       lastOK = Date.now();
       message("");
       update(st);
+      clusterDue();
       schedule(every);
     } catch (e) {
       if (ctl !== inflight) return; // a newer poll replaced this one
@@ -224,6 +231,127 @@
       clearTimeout(deadline);
       if (ctl === inflight) inflight = null;
     }
+  }
+
+  function apiHeaders(key) {
+    const headers = { Accept: "application/json" };
+    if (key) headers.Authorization = "Bearer " + key;
+    return headers;
+  }
+
+  // ---- the cluster: ../api/v1/cluster, 404 when the service has none ----
+  // It is asked after each good metrics reading, with the same key: every poll while the
+  // service has a cluster, once a minute while it has none (a service restarted with --nats
+  // then shows it). Its errors show in its own section, never as the page's message.
+  function clusterDue() {
+    if (clusterFlight) return; // the last one still waits (the service gives NATS 5 s)
+    if (!clusterOn && Date.now() - clusterProbed < CLUSTER_PROBE_MS) return;
+    pollCluster();
+  }
+
+  async function pollCluster() {
+    const ctl = new AbortController();
+    clusterFlight = ctl;
+    clusterProbed = Date.now();
+    const limit = Math.max(8, every * 2);
+    const deadline = setTimeout(() => ctl.abort(), limit * 1000);
+    try {
+      const r = await fetch(CLUSTER, { headers: apiHeaders(getKey()), cache: "no-store", credentials: "omit", signal: ctl.signal });
+      if (r.status === 404) {
+        clusterOn = false;
+        $("cluster").hidden = true;
+        return;
+      }
+      // Any other answer comes from a service with a cluster, a 503 from NATS not answering.
+      clusterOn = true;
+      $("cluster").hidden = false;
+      if (!r.ok) {
+        let why = "";
+        try {
+          const body = await r.json();
+          if (body && typeof body.error === "string") why = ": " + short(body.error, 300);
+        } catch (e) {
+          // not JSON: the status says enough
+        }
+        throw new Error("the service answered " + r.status + why);
+      }
+      const st = await r.json();
+      if (!st || typeof st !== "object" || !Array.isArray(st.workers)) throw new Error("the answer is not the cluster's status");
+      clusterOK = Date.now();
+      renderCluster(st);
+      clusterError("");
+    } catch (e) {
+      if (!clusterOn) return; // no section to say it in: asked again in a minute
+      const what = e && e.name === "AbortError" ? "no answer within " + Math.round(limit) + " s" : e && e.message ? short(e.message, 300) : String(e);
+      clusterError("Cannot read the cluster (" + what + ")" +
+        (clusterOK ? "; the table is from " + clock(clusterOK) : "") + ". Trying again every " + every + " s.");
+    } finally {
+      clearTimeout(deadline);
+      if (clusterFlight === ctl) clusterFlight = null;
+    }
+  }
+
+  function clusterError(text) {
+    const m = $("cluster-error");
+    m.textContent = text;
+    m.hidden = !text;
+  }
+
+  function renderCluster(st) {
+    const workers = st.workers.filter((w) => w && typeof w === "object");
+    workers.sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    setText("cluster-name", st.name ? "· " + short(st.name, 64) : "");
+    const b = (v, high) => el("b", high ? { class: "high" } : null, fmtInt(num(v)));
+    $("cluster-summary").replaceChildren(
+      b(workers.length), workers.length === 1 ? " worker alive · " : " workers alive · ",
+      b(st.queued), " jobs queued · ", b(st.running), " running · ",
+      b(st.redelivered, num(st.redelivered) > 0), " redelivered");
+    const checked = Date.parse(st.checked) || Date.now();
+    $("workers").tBodies[0].replaceChildren(...workers.map((w) => workerRow(w, checked)));
+    $("workers").hidden = workers.length === 0;
+    $("workers-empty").hidden = workers.length > 0;
+  }
+
+  function workerRow(w, checked) {
+    const name = String(w.name || "");
+    const kinds = Array.isArray(w.kinds) ? w.kinds.map(String).join(", ") : "";
+    const started = Date.parse(w.started);
+    const title = [name, "pid " + fmtInt(num(w.pid)), w.version ? "version " + String(w.version) : "",
+      kinds ? "runs " + kinds : "", Number.isFinite(started) ? "up " + ago(checked - started) : ""].filter(Boolean).join(" · ");
+    const jobs = Array.isArray(w.current) ? w.current.filter((j) => j && typeof j === "object") : [];
+    const now = [];
+    if (w.draining || !jobs.length) {
+      now.push(el("span", { class: "badge", "data-status": w.draining ? "warning" : "unknown" }, w.draining ? "draining" : "idle"));
+    }
+    for (const j of jobs) now.push(jobLine(j, checked));
+    return el("tr", { "data-worker": name },
+      el("td", { class: "id", title }, name),
+      el("td", null, String(w.host || "")),
+      el("td", { class: "machine" }, String(w.machine || "")),
+      el("td", { class: "num" }, fmtInt(num(w.slots))),
+      el("td", { class: "num" }, fmtInt(num(w.done))),
+      el("td", { class: "num" + (num(w.failed) > 0 ? " high" : "") }, fmtInt(num(w.failed))),
+      el("td", { class: "now" }, ...now));
+  }
+
+  function jobLine(j, checked) {
+    const run = String(j.run || "");
+    const rows = num(j.rows);
+    const total = num(j.total);
+    const attempt = num(j.attempt);
+    const started = Date.parse(j.started);
+    let done = fmtInt(rows) + " rows";
+    let bar = null;
+    if (total > 0) {
+      done = fmtInt(rows) + " of " + fmtInt(total) + " rows (" + Math.floor((100 * Math.min(rows, total)) / total) + " %)";
+      bar = el("progress", { max: total, value: Math.max(0, Math.min(rows, total)) });
+    }
+    return el("div", { class: "job" },
+      el("div", { class: "what", title: "run " + run },
+        String(j.kind || "?") + " " + short(run, 9) + " · part " + fmtInt(num(j.part) + 1) + " · ",
+        el("span", attempt > 1 ? { class: "high" } : null, "attempt " + fmtInt(attempt))),
+      el("div", { class: "rows" }, bar, el("span", null, done),
+        Number.isFinite(started) ? el("span", { title: "running since " + clock(started) }, "for " + ago(checked - started)) : null));
   }
 
   function showStale() {
