@@ -11,25 +11,22 @@ import (
 	"time"
 
 	"github.com/gonomaly/gonomaly/cluster"
-	"github.com/gonomaly/gonomaly/internal/testsvc"
+	"github.com/gonomaly/gonomaly/cluster/clustertest"
 )
 
-// clusterEnv is a service over a cluster of its own on the test NATS server, with API key
-// "k". The cluster is destroyed when the test ends.
+// clusterEnv is a service over a cluster of its own on the test NATS server (deleted when
+// the test ends), with API key "k". The service has a connection of its own, which the test
+// may close without keeping the cluster from being deleted.
 func clusterEnv(t *testing.T) (*env, *cluster.Conn) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	owner, url := clustertest.New(t, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn, err := cluster.Connect(ctx, testsvc.NATSURL(t), cluster.Options{Name: "t" + cluster.NewRunID()})
+	conn, err := cluster.Connect(ctx, url, cluster.Options{Name: owner.Name()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = conn.Destroy(dctx)
-		conn.Close()
-	})
+	t.Cleanup(conn.Close)
 	return newEnv(t, envOpts{key: "k", cfg: func(c *Config) { c.Cluster = conn }}), conn
 }
 
@@ -120,7 +117,15 @@ func TestClusterAbuseNATSClosed(t *testing.T) {
 	if code, _, body := clusterGet(t, e, "GET", "", true); code != http.StatusOK {
 		t.Fatalf("before closing: %d %s", code, body)
 	}
-	conn.Close()
+	conn.Close() // drains, then closes: requests may still pass while it drains
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, _, _ := clusterGet(t, e, "GET", "", true); code != http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("still 200 10 s after the NATS connection was closed")
+		}
+	}
 	for range 3 { // and again: nothing is stuck after the first failure
 		start := time.Now()
 		code, _, body := clusterGet(t, e, "GET", "", true)

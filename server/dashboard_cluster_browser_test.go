@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gonomaly/gonomaly/cluster"
-	"github.com/gonomaly/gonomaly/internal/testsvc"
+	"github.com/gonomaly/gonomaly/cluster/clustertest"
 )
 
 // clusterAbsent excuses the 404 of a service without a cluster: the dashboard asks
@@ -48,11 +48,7 @@ func headless(ctx context.Context, t *testing.T) (context.Context, context.Cance
 func TestDashboardShowsCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	conn, err := cluster.Connect(ctx, testsvc.NATSURL(t), cluster.Options{Name: "t" + cluster.NewRunID()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Destroy(context.Background()); conn.Close() }()
+	conn, _ := clustertest.New(t, cluster.Options{})
 	const key = "cluster-dash-key"
 	e := newEnv(t, envOpts{key: key, cfg: func(c *Config) {
 		c.Cluster = conn
