@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,5 +151,135 @@ func TestClusterAbuseNATSClosed(t *testing.T) {
 	// The rest of the service does not care.
 	if code := e.do("GET", "/api/v1/detectors", nil, nil); code != http.StatusOK {
 		t.Errorf("GET /api/v1/detectors with NATS closed: %d", code)
+	}
+}
+
+// stallProxy forwards TCP connections to target until stall; from then on it holds every
+// byte in both directions, like a NATS server that hangs without closing its connections.
+type stallProxy struct {
+	ln      net.Listener
+	target  string
+	stalled atomic.Bool
+	done    chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   []net.Conn
+}
+
+func newStallProxy(t *testing.T, target string) *stallProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln, target: target, done: make(chan struct{})}
+	p.wg.Go(p.accept)
+	return p
+}
+
+func (p *stallProxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		u, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, u)
+		p.mu.Unlock()
+		p.wg.Go(func() { p.pipe(u, c) })
+		p.wg.Go(func() { p.pipe(c, u) })
+	}
+}
+
+func (p *stallProxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for p.stalled.Load() {
+			select {
+			case <-p.done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			_ = dst.Close()
+			return
+		}
+	}
+}
+
+// close ends every connection and waits for the proxy's goroutines.
+func (p *stallProxy) close() {
+	close(p.done)
+	_ = p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// When NATS stops answering without closing the connection, the service answers 503 with its
+// fixed message once its 5 s for NATS are up, not after the request timeout; it answers again
+// once NATS does.
+func TestClusterAbuseNATSHangs(t *testing.T) {
+	owner, natsURL := clustertest.New(t, cluster.Options{})
+	u, err := url.Parse(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newStallProxy(t, u.Host)
+	defer proxy.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := cluster.Connect(ctx, "nats://"+proxy.ln.Addr().String(), cluster.Options{Name: owner.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { // drain and close the connection while the proxy flows, before it closes
+		proxy.stalled.Store(false)
+		conn.Close()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := conn.Status(context.Background()); err != nil && strings.Contains(err.Error(), "closed") {
+				return
+			}
+		}
+		t.Error("the NATS connection did not close within 10 s")
+	}()
+	e := newEnv(t, envOpts{key: "k", cfg: func(c *Config) { c.Cluster = conn }})
+	if code, _, body := clusterGet(t, e, "GET", "", true); code != http.StatusOK {
+		t.Fatalf("before the stall: %d %s", code, body)
+	}
+
+	proxy.stalled.Store(true)
+	start := time.Now()
+	code, _, body := clusterGet(t, e, "GET", "", true)
+	took := time.Since(start)
+	var eb errorBody
+	if err := json.Unmarshal(body, &eb); code != http.StatusServiceUnavailable || err != nil || eb.Code != CodeUnavailable ||
+		eb.Error != "the cluster's NATS server did not answer" {
+		t.Fatalf("NATS stalled: %d %s after %v", code, body, took)
+	}
+	if strings.Contains(strings.ToLower(string(body)), "context") || strings.Contains(strings.ToLower(string(body)), "deadline") {
+		t.Errorf("the answer shows the cause: %s", body)
+	}
+	if took > 20*time.Second { // the handler gives NATS 5 s; this only catches a hang
+		t.Errorf("the 503 took %v", took)
+	}
+
+	proxy.stalled.Store(false)
+	if code, _, body := clusterGet(t, e, "GET", "", true); code != http.StatusOK {
+		t.Errorf("after the stall: %d %s", code, body)
 	}
 }

@@ -43,15 +43,21 @@ func headless(ctx context.Context, t *testing.T) (context.Context, context.Cance
 
 // The dashboard of a service with a cluster shows the cluster: its name, the workers alive
 // and the queue, and each worker with the job it runs and how far it got (250 rows of 1000
-// here, with a progress bar), then the worker idle once the job is done. The dashboard of a
-// service without a cluster keeps the section hidden.
+// here, with a progress bar), then the worker idle once the job is done; when the service's
+// NATS connection closes, the section says so and the page's message does not. The dashboard
+// of a service without a cluster keeps the section hidden.
 func TestDashboardShowsCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	conn, _ := clustertest.New(t, cluster.Options{})
+	conn, url := clustertest.New(t, cluster.Options{})
+	svcConn, err := cluster.Connect(ctx, url, cluster.Options{Name: conn.Name()}) // the service's own, closed below
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svcConn.Close()
 	const key = "cluster-dash-key"
 	e := newEnv(t, envOpts{key: key, cfg: func(c *Config) {
-		c.Cluster = conn
+		c.Cluster = svcConn
 		c.Monitor.Every = 200 * time.Millisecond
 		c.Monitor.Sampler.Interval = 250 * time.Millisecond
 	}})
@@ -134,6 +140,22 @@ func TestDashboardShowsCluster(t *testing.T) {
 		return !!row && row.cells[6].textContent === "idle" && row.cells[4].textContent === "1" && row.cells[5].textContent === "0";
 	})()`, row))
 	problems.check(t, "dashboard with a cluster")
+
+	// The service's NATS connection closes: the section says so, the page's message stays
+	// for the metrics, which still come.
+	problems.mu.Lock()
+	problems.allow = func(kind, url string, status int) bool {
+		return strings.HasSuffix(url, "/api/v1/cluster") && (status == 503 || kind == "log error")
+	}
+	problems.mu.Unlock()
+	svcConn.Close()
+	wait(tab, "the section to tell that NATS does not answer", `(() => {
+		const err = document.getElementById("cluster-error");
+		return !document.getElementById("cluster").hidden && !err.hidden && err.textContent.includes("503") &&
+			err.textContent.includes("the cluster's NATS server did not answer") && document.getElementById("message").hidden &&
+			document.querySelectorAll("#workers tbody tr").length === 1;
+	})()`)
+	problems.check(t, "dashboard with NATS closed")
 
 	// A service without a cluster: its answer of 404 keeps the section hidden.
 	plainProblems := &pageProblems{status: map[int]int{}, allow: clusterAbsent}
