@@ -140,17 +140,28 @@ func (w *Worker) init() error {
 	}
 	w.machine = Machine()
 	w.started = time.Now().UTC()
-	w.stop = make(chan struct{})
+	w.stopCh()
+	w.mu.Lock()
 	w.current = map[string]*running{}
+	w.mu.Unlock()
 	return nil
 }
 
 // Stop makes Run take no more jobs and return once the jobs it holds are done.
 func (w *Worker) Stop() {
 	w.stopping.Store(true)
-	if w.stop != nil {
-		w.stopOnce.Do(func() { close(w.stop) })
+	ch := w.stopCh()
+	w.stopOnce.Do(func() { close(ch) })
+}
+
+// stopCh returns the channel Stop closes, making it on first use (Stop may come before Run).
+func (w *Worker) stopCh() chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stop == nil {
+		w.stop = make(chan struct{})
 	}
+	return w.stop
 }
 
 // fetchWait bounds how long a fetch waits for a job, so Stop and ctx are seen that soon.
