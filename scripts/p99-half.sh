@@ -121,9 +121,9 @@ server_stats() {
 import re, sys
 def read(path):
     text, b = open(path).read(), {}
-    for le, v in re.findall(r'gonomaly_http_request_duration_seconds_bucket\{route="POST /api/v1/detection/predict",le="([^"]+)"\} (\S+)', text):
+    for le, v in re.findall(r'gonomaly_http_request_duration_seconds_bucket\{(?:instance_id="[^"]*",)?route="POST /api/v1/detection/predict",le="([^"]+)"\} (\S+)', text):
         b[float(le)] = float(v)
-    num = lambda name: float((re.search(r"^%s (\S+)" % name, text, re.M) or [0, 0])[1])
+    num = lambda name: float((re.search(r"^%s(?:\{[^}]*\})? (\S+)" % name, text, re.M) or [0, 0])[1])
     return b, num("process_cpu_seconds_total"), num("go_gc_duration_seconds_count")
 (b0, c0, g0), (b1, c1, g1) = read(sys.argv[1]), read(sys.argv[2])
 d = sorted((le, b1[le] - b0.get(le, 0)) for le in b1)
