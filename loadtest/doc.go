@@ -22,11 +22,12 @@
 // per slot, started at the start: the generator's memory and goroutines are bounded); a
 // request due while every slot is busy is sent late when one frees, and its wait counts in
 // its latency (Result.Late counts them); one more than Options.MaxLag behind schedule is not
-// sent but dropped (Result.Dropped, a failure). A request that a free slot was waiting for
-// but sent a little late because the timer woke late (Go's timers overshoot by up to a
-// millisecond on Linux) is measured from its actual send: the service did not cause that
-// delay. Result.SendLag shows how late requests left, so the generator's own precision is on
-// the record.
+// sent but dropped (Result.Dropped, a failure). One pacer goroutine wakes at each due time
+// (Options.Pacing: a kernel timer by default, since Go's timers wake an idle process up to a
+// millisecond late on Linux) and hands the request to a free slot. A request handed over on
+// time but sent a little late because the generator itself woke late is measured from its
+// actual send: the service did not cause that delay. Result.SendLag shows how late requests
+// left, so the generator's own precision is on the record.
 //
 // # Cost
 //

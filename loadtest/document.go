@@ -50,6 +50,7 @@ type Config struct {
 	Rate            float64 `json:"rate,omitempty"`
 	Concurrency     int     `json:"concurrency,omitempty"`
 	MaxInFlight     int     `json:"max_in_flight,omitempty"`
+	Pacing          string  `json:"pacing,omitempty"`
 	DurationSeconds float64 `json:"duration_seconds,omitempty"`
 	Requests        int64   `json:"requests,omitempty"`
 	TimeoutSeconds  float64 `json:"timeout_seconds"`
@@ -168,7 +169,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) 
 func writeResult(w io.Writer, r *Result) {
 	switch r.Model {
 	case Open:
-		fmt.Fprintf(w, "model\topen, %g requests/s, at most %d in flight\n", r.Rate, r.MaxInFlight)
+		fmt.Fprintf(w, "model\topen, %g requests/s, at most %d in flight, %s pacing\n", r.Rate, r.MaxInFlight, r.Pacing)
 	default:
 		fmt.Fprintf(w, "model\tclosed, %d clients\n", r.Concurrency)
 	}

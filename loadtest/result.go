@@ -41,6 +41,7 @@ type Result struct {
 	Rate        float64 `json:"rate,omitempty"`        // open: requests per second asked for
 	Concurrency int     `json:"concurrency,omitempty"` // closed: clients
 	MaxInFlight int     `json:"max_in_flight,omitempty"`
+	Pacing      string  `json:"pacing,omitempty"` // open: Options.Pacing
 
 	// Requests counts the requests sent and the ones dropped; Successes those answered 2xx.
 	Requests  int64 `json:"requests"`

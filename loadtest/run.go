@@ -70,12 +70,11 @@ func (s *shard) addError(kind string) {
 
 // worker is one goroutine's reusable state.
 type worker struct {
-	id    int
-	sh    *shard
-	timer *time.Timer
-	lr    io.LimitedReader
-	buf   bytes.Buffer
-	raw   *rawConn
+	id  int
+	sh  *shard
+	lr  io.LimitedReader
+	buf bytes.Buffer
+	raw *rawConn
 }
 
 // run is Run with an inspector of successful answers and keep, which receives the shards
@@ -141,6 +140,11 @@ func run(ctx context.Context, opts Options, inspect inspector, keep func([]*shar
 	defer cancel()
 	r.start = time.Now()
 	var wg sync.WaitGroup
+	var jobs chan tick
+	if opts.Rate > 0 {
+		jobs = make(chan tick)
+		wg.Go(func() { r.pace(runCtx, jobs) })
+	}
 	for i := range n {
 		w := &worker{id: i, sh: r.shards[i%nShards]}
 		if r.raw && opts.Rate == 0 {
@@ -151,7 +155,7 @@ func run(ctx context.Context, opts Options, inspect inspector, keep func([]*shar
 				defer w.raw.close()
 			}
 			if opts.Rate > 0 {
-				r.openLoop(runCtx, w)
+				r.openLoop(runCtx, w, jobs)
 			} else {
 				r.closedLoop(runCtx, w)
 			}
@@ -190,51 +194,69 @@ func (r *runner) progressLoop(stop <-chan struct{}) {
 	}
 }
 
-// openLoop is one in-flight slot of the open model. Request seq is due at seq x interval from
-// the start. A free slot claims the next request and waits for its time; when every slot is
-// busy the next request is claimed late, and its latency counts from its due time: the wait
-// the service caused is part of what users would feel (coordinated omission). A request
-// claimed before its time but sent late only because the timer woke late (Go's timers can
-// overshoot by a millisecond on Linux) counts from when it was sent: the service did not cause
-// that wait; SendLag reports it.
-func (r *runner) openLoop(ctx context.Context, w *worker) {
-	w.timer = time.NewTimer(time.Hour)
-	w.timer.Stop()
-	for {
-		seq := r.seq.Add(1) - 1
-		if seq >= r.limit {
-			return
-		}
+// tick is a request of the open model handed to a slot: its number, when it was due, and
+// whether it waited for a free slot (late).
+type tick struct {
+	seq  uint64
+	due  time.Duration
+	late bool
+}
+
+// pace is the open model's schedule: request seq is due at seq x interval from the start. At
+// each due time it hands the request to a free slot (openLoop). When every slot is busy it
+// waits for one, and the request is late: its latency counts from its due time, since the
+// wait the service caused is part of what users would feel (coordinated omission). A request
+// handed over on time but sent a little late only because the pacer woke late counts from when
+// it was sent: the service did not cause that wait; SendLag reports it. A request more than
+// MaxLag behind schedule is dropped. pace closes jobs when the run's bound is reached or ctx
+// ends.
+func (r *runner) pace(ctx context.Context, jobs chan<- tick) {
+	defer close(jobs)
+	p := newPacer(ctx, r.opts.Pacing)
+	defer p.close()
+	sh := r.shards[0]
+	for seq := uint64(0); seq < r.limit && ctx.Err() == nil; seq++ {
 		due := time.Duration(float64(seq) * r.interval)
 		if r.opts.Duration > 0 && due >= r.opts.Duration {
 			return
 		}
-		now := time.Since(r.start)
-		late := now > due
-		if late && now-due > r.opts.MaxLag {
+		if now := time.Since(r.start); now < due {
+			if !p.wait(due - now) {
+				return
+			}
+		} else if now-due > r.opts.MaxLag {
 			r.dropped.Add(1)
-			w.sh.mu.Lock()
-			w.sh.reqs++
-			w.sh.dropped++
-			w.sh.addError("dropped: more than max lag behind schedule (every in-flight slot busy)")
-			w.sh.mu.Unlock()
+			sh.mu.Lock()
+			sh.reqs++
+			sh.dropped++
+			sh.addError("dropped: more than max lag behind schedule (every in-flight slot busy)")
+			sh.mu.Unlock()
 			continue
 		}
-		if !late {
-			w.timer.Reset(due - now)
-			select {
-			case <-ctx.Done():
-				w.timer.Stop()
-				return
-			case <-w.timer.C:
-			}
+		t := tick{seq: seq, due: due}
+		select {
+		case jobs <- t:
+			continue
+		default:
 		}
+		t.late = true
+		select {
+		case jobs <- t:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// openLoop is one in-flight slot of the open model: it sends the requests pace hands it.
+func (r *runner) openLoop(ctx context.Context, w *worker, jobs <-chan tick) {
+	for t := range jobs {
 		sent := time.Since(r.start)
 		from := sent
-		if late {
-			from = due
+		if t.late {
+			from = t.due
 		}
-		if !r.do(ctx, w, seq, from, sent, sent-due, late) {
+		if !r.do(ctx, w, t.seq, from, sent, sent-t.due, t.late) {
 			return
 		}
 	}
@@ -395,6 +417,7 @@ func (r *runner) result() *Result {
 	res := &Result{Model: Closed, Concurrency: o.Concurrency, StatusCodes: map[string]int64{}, hist: newHist()}
 	if o.Rate > 0 {
 		res.Model, res.Rate, res.Concurrency, res.MaxInFlight = Open, o.Rate, 0, o.MaxInFlight
+		res.Pacing = o.Pacing.String()
 	}
 	var lag *hdrhistogram.Histogram
 	if o.Rate > 0 {

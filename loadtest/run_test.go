@@ -87,10 +87,16 @@ func mustRun(t *testing.T, o Options) *Result {
 }
 
 func TestOpenModelSendsTheScheduledRequests(t *testing.T) {
+	for _, p := range []Pacing{PacePrecise, PaceTimer} {
+		t.Run(p.String(), func(t *testing.T) { testOpenModelSchedule(t, p) })
+	}
+}
+
+func testOpenModelSchedule(t *testing.T, p Pacing) {
 	checkLeaks(t)
 	s := server(t, ok)
 	start := time.Now()
-	res := mustRun(t, Options{Targeter: targets(t, s.URL, 8), Rate: 200, Duration: time.Second})
+	res := mustRun(t, Options{Targeter: targets(t, s.URL, 8), Rate: 200, Duration: time.Second, Pacing: p})
 	took := time.Since(start)
 	// Requests due in [0, 1s) at 200/s: exactly 200, whatever the machine's load (late ones go late).
 	if res.Requests != 200 || res.Successes != 200 || res.StatusCodes["200"] != 200 {
@@ -100,8 +106,8 @@ func TestOpenModelSendsTheScheduledRequests(t *testing.T) {
 	if res.SentRate < 100 || res.SentRate > 400 || took > 5*time.Second || took < 900*time.Millisecond {
 		t.Errorf("sent at %.1f/s in %v; want about 200/s in about 1s", res.SentRate, took)
 	}
-	if res.Model != Open || res.Rate != 200 || res.MaxInFlight != DefaultMaxInFlight || res.SendLag == nil {
-		t.Errorf("model %q rate %g max in flight %d send lag %v", res.Model, res.Rate, res.MaxInFlight, res.SendLag)
+	if res.Model != Open || res.Rate != 200 || res.MaxInFlight != DefaultMaxInFlight || res.SendLag == nil || res.Pacing != p.String() {
+		t.Errorf("model %q rate %g max in flight %d send lag %v pacing %q", res.Model, res.Rate, res.MaxInFlight, res.SendLag, res.Pacing)
 	}
 	if res.BytesOut == 0 || res.BytesIn != 200*int64(len(`{"scores":[0.5]}`)) {
 		t.Errorf("bytes out %d in %d", res.BytesOut, res.BytesIn)
@@ -329,6 +335,7 @@ func TestCancellation(t *testing.T) {
 	})
 	for _, o := range []Options{
 		{Rate: 100, Duration: time.Hour},
+		{Rate: 100, Duration: time.Hour, Pacing: PaceTimer},
 		{Concurrency: 4, Duration: time.Hour},
 	} {
 		o.Targeter = targets(t, s.URL, 1)
@@ -362,6 +369,7 @@ func TestOptionsAreChecked(t *testing.T) {
 		{Options{Targeter: tg, Concurrency: 20000, Duration: time.Second}, "concurrency 20000"},
 		{Options{Targeter: tg, Concurrency: 2, MaxInFlight: 3, Duration: time.Second}, "without a rate"},
 		{Options{Targeter: tg, Rate: 1, MaxInFlight: -1, Duration: time.Second}, "max in flight -1"},
+		{Options{Targeter: tg, Rate: 1, Pacing: 7, Duration: time.Second}, "pacing 7"},
 		{Options{Targeter: tg, Concurrency: 1}, "would not end"},
 		{Options{Targeter: tg, Concurrency: 1, Duration: 48 * time.Hour}, "duration 48h"},
 		{Options{Targeter: tg, Concurrency: 1, Requests: -1}, "requests -1"},

@@ -32,6 +32,8 @@ func TestLoadtestFlagErrors(t *testing.T) {
 		{[]string{"--url", u, "--concurrency", "100000"}, "--concurrency 100000"},
 		{[]string{"--url", u, "--max-in-flight", "5"}, "--max-in-flight bounds the open model"},
 		{[]string{"--url", u, "--rate", "5", "--max-in-flight", "0"}, "--max-in-flight 0"},
+		{[]string{"--url", u, "--rate", "5", "--pacing", "fast"}, `--pacing "fast": want precise or timer`},
+		{[]string{"--url", u, "--concurrency", "5", "--pacing", "timer"}, "--pacing paces the open model"},
 		{[]string{"--url", u, "--duration", "48h"}, "--duration 48h0m0s: want 10ms to 24h"},
 		{[]string{"--url", u, "--duration", "1ms"}, "--duration 1ms"},
 		{[]string{"--url", u, "--duration", "0s"}, "would not end"},
