@@ -54,7 +54,7 @@ Exit codes: 0 success, 1 runtime or data error, 2 usage error.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newDetectCmd(), newTrainCmd(), newServeCmd(), newPerformanceCmd(), newWorkerCmd())
+	root.AddCommand(newDetectCmd(), newTrainCmd(), newServeCmd(), newPerformanceCmd(), newWorkerCmd(), newClusterCmd())
 	return root
 }
 
