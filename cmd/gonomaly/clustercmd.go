@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gonomaly/gonomaly/cluster"
 )
 
 // newClusterCmd is 'gonomaly cluster': look at a cluster, or delete what it keeps on NATS.
@@ -37,20 +39,11 @@ its live workers with the job each runs and how far it got. 'gonomaly performanc
   gonomaly cluster status --nats nats://10.0.0.2:4222 --cluster batch --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cl.resolve() == "" {
-				return usagef("--nats is required (or $%s)", EnvNATSURL)
-			}
-			conn, err := cl.connect(cmd.Context(), "gonomaly cluster status")
+			conn, st, err := openCluster(cmd, &cl, "gonomaly cluster status")
 			if err != nil {
 				return err
 			}
-			defer conn.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-			defer cancel()
-			st, err := conn.Status(ctx)
-			if err != nil {
-				return err
-			}
+			conn.Close()
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -77,27 +70,20 @@ workers would recreate the cluster empty.`,
 		Example: `  gonomaly cluster delete --nats nats://127.0.0.1:4222 --cluster bench1234`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cl.resolve() == "" {
-				return usagef("--nats is required (or $%s)", EnvNATSURL)
-			}
-			if !cmd.Flags().Changed("cluster") {
+			if cl.resolve() != "" && !cmd.Flags().Changed("cluster") {
 				return usagef("--cluster is required: the name of the cluster to delete (the default's is %q)", cl.name)
 			}
-			conn, err := cl.connect(cmd.Context(), "gonomaly cluster delete")
+			conn, st, err := openCluster(cmd, &cl, "gonomaly cluster delete")
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 20*time.Second)
-			defer cancel()
-			st, err := conn.Status(ctx)
-			if err != nil {
-				return err
-			}
 			if busy := len(st.Workers) > 0 || st.Queued > 0 || st.Running > 0; busy && !force {
 				return fmt.Errorf("cluster %s has %d workers alive, %d jobs queued and %d running: stop them first, or give --force to lose them",
 					st.Name, len(st.Workers), st.Queued, st.Running)
 			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 20*time.Second)
+			defer cancel()
 			if err := conn.Destroy(ctx); err != nil {
 				return fmt.Errorf("cluster %s: deleting it: %w", st.Name, err)
 			}
@@ -109,4 +95,24 @@ workers would recreate the cluster empty.`,
 	cl.add(cmd.Flags(), "nats", "NATS server URL, e.g. nats://127.0.0.1:4222")
 	cmd.Flags().BoolVar(&force, "force", false, "delete even while workers are alive or jobs are queued or running")
 	return cmd
+}
+
+// openCluster connects to the cluster cl names and reads its status; the caller closes the
+// connection.
+func openCluster(cmd *cobra.Command, cl *clusterFlags, client string) (*cluster.Conn, *cluster.Status, error) {
+	if cl.resolve() == "" {
+		return nil, nil, usagef("--nats is required (or $%s)", EnvNATSURL)
+	}
+	conn, err := cl.connect(cmd.Context(), client)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+	defer cancel()
+	st, err := conn.Status(ctx)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, st, nil
 }
