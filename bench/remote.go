@@ -136,6 +136,19 @@ func machineKey(c *Cell) string {
 	return fmt.Sprintf("%s\x00%+v", c.Host, m)
 }
 
+// MachineID names the hardware and Go that cell c of d ran on, to tell apart timings that
+// must not be pooled: the cell's own machine when a worker ran it, else the document's. Two
+// machines alike (CPU model, cores, memory in whole GiB, Go, GOMAXPROCS, OS and arch) have
+// one ID whatever their hosts.
+func (d *BenchmarkDoc) MachineID(c *Cell) string {
+	m := d.Machine
+	if c.Machine != nil {
+		m = *c.Machine
+	}
+	m.MemoryBytes = (m.MemoryBytes + 1<<29) >> 30
+	return fmt.Sprintf("%+v", m)
+}
+
 // MachinesWarning is the warning of a statistic over cells that ran on n machines.
 func MachinesWarning(n int) string {
 	return fmt.Sprintf("cells ran on %d machines: timings are not comparable across them", n)

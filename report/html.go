@@ -253,7 +253,7 @@ svg .pt.line-1, svg .label.line-1 { fill: #c62828; } svg .pt.line-2, svg .label.
 {{end}}</table>{{else}}<p>No benchmark runs stored in the period.</p>{{end}}
 {{if .New}}<p>Cells of {{.New}} against {{.Old}}: median total seconds over the iterations of each build's runs (a run stored without its iterations counts its median once). A change is a regression or an improvement only when Mann-Whitney's p is below 0.05; "~" otherwise.</p>
 <table><tr><th>algorithm</th><th>rows</th><th>cols</th><th>contamination</th><th>old s (n)</th><th>new s (n)</th><th>samples</th><th>change</th><th>p</th><th>verdict</th></tr>
-{{range .Cells}}<tr><td>{{.Algorithm}}</td><td class="n">{{.Rows}}</td><td class="n">{{.Cols}}</td><td class="n">{{num .Contamination}}</td><td class="n">{{num .OldSeconds}} ({{.OldN}})</td><td class="n">{{num .NewSeconds}} ({{.NewN}})</td><td>{{.Samples}}</td><td class="n">{{printf "%+.1f %%" .ChangePercent}}</td><td class="n">{{opt .P}}</td><td class="{{if eq .Verdict "regression"}}worse{{else if eq .Verdict "improvement"}}better{{end}}">{{.Verdict}}</td></tr>
+{{range .Cells}}<tr><td>{{.Algorithm}}</td><td class="n">{{.Rows}}</td><td class="n">{{.Cols}}</td><td class="n">{{num .Contamination}}</td><td class="n">{{num .OldSeconds}} ({{.OldN}})</td><td class="n">{{num .NewSeconds}} ({{.NewN}})</td><td>{{.Samples}}</td><td class="n">{{printf "%+.1f %%" .ChangePercent}}</td><td class="n">{{opt .P}}</td><td class="{{if eq .Verdict "regression"}}worse{{else if eq .Verdict "improvement"}}better{{end}}">{{.Verdict}}{{with .Warning}}<br/><small class="warn">{{.}}</small>{{end}}</td></tr>
 {{end}}</table>{{else if .Builds}}<p>One build measured in the period: nothing to compare.</p>{{end}}{{end}}
 
 <h2 id="scalability">Scalability</h2>

@@ -410,13 +410,21 @@ func (d *pdfDoc) write() {
 		if v.New != "" {
 			d.para(fmt.Sprintf("Cells of %s against %s: median total seconds over the iterations of each build's runs (a run stored without its iterations counts its median once). A change is a regression or an improvement only when Mann-Whitney's p is below 0.05; \"~\" otherwise.", v.New, v.Old))
 			rows = rows[:0]
+			mixed := 0
 			for _, c := range v.Cells {
 				rows = append(rows, []string{c.Algorithm, fmt.Sprint(c.Rows), fmt.Sprint(c.Cols), num(c.Contamination),
 					fmt.Sprintf("%s (%d)", num(c.OldSeconds), c.OldN), fmt.Sprintf("%s (%d)", num(c.NewSeconds), c.NewN),
 					c.Samples, fmt.Sprintf("%+.1f %%", c.ChangePercent), pdfOpt(c.P), c.Verdict})
+				if c.Warning != "" {
+					rows[len(rows)-1][9] += " *"
+					mixed = max(mixed, c.Machines)
+				}
 			}
 			d.table([]string{"algorithm", "rows", "cols", "contam.", "old s (n)", "new s (n)", "samples", "change", "p", "verdict"},
 				[]float64{30, 13, 10, 14, 22, 22, 20, 17, 14, 18}, []bool{false, true, true, true, true, true, false, true, true, false}, rows)
+			if mixed > 1 {
+				d.para(fmt.Sprintf("* The cell's samples were measured on more than one machine (up to %d): timings are not comparable across them.", mixed))
+			}
 		} else {
 			d.para("One build measured in the period: nothing to compare.")
 		}

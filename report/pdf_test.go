@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonomaly/gonomaly/bench"
 	"github.com/gonomaly/gonomaly/report"
 )
 
@@ -112,7 +113,7 @@ func TestPDFOddFigures(t *testing.T) {
 		Datasets:  []report.DatasetScores{{Dataset: "wbc.csv", Scores: []float64{0.9, 0.8, nan}}, {Dataset: "short.csv", Scores: []float64{0.7}}},
 		MeanRanks: []float64{1.5, 2}, Chi2: &p, P: &p}
 	r.Versions.Old, r.Versions.New = "v1", "v2"
-	r.Versions.Cells = []report.VersionCell{{Algorithm: "lof", Rows: 1000, Cols: 10, OldN: 4, NewN: 4, OldSeconds: 1, NewSeconds: 2, ChangePercent: 100, P: &p, Verdict: report.VerdictRegression}}
+	r.Versions.Cells = []report.VersionCell{{Algorithm: "lof", Rows: 1000, Cols: 10, OldN: 4, NewN: 4, OldSeconds: 1, NewSeconds: 2, ChangePercent: 100, P: &p, Verdict: report.VerdictRegression, Machines: 3, Warning: bench.MachinesWarning(3)}}
 	r.Summary.Reasons = append(r.Summary.Reasons, "control \x1b[2J and non-Latin \u4e2d\u6587 text")
 	var b bytes.Buffer
 	if err := report.WritePDF(&b, r); err != nil {

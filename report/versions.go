@@ -78,6 +78,10 @@ type VersionCell struct {
 	P *float64 `json:"p_value"`
 	// Verdict is regression (slower) or improvement (faster) when P < 0.05, else "~".
 	Verdict string `json:"verdict"`
+	// Machines counts the machines (bench.BenchmarkDoc.MachineID) the two sides' samples were
+	// measured on; with more than one, Warning says the timings are not comparable across them.
+	Machines int    `json:"machines"`
+	Warning  string `json:"warning,omitempty"`
 }
 
 type cellKey struct {
@@ -94,6 +98,8 @@ func versions(runs []*store.BenchmarkRun) Versions {
 	// kinds records, per build and cell, whether its runs gave iterations (1), medians (2)
 	// or both (3).
 	kinds := map[string]map[cellKey]int{}
+	// machines records, per build and cell, the machines its samples were measured on.
+	machines := map[string]map[cellKey]map[string]bool{}
 	for _, run := range runs {
 		if run.Kind != store.KindBenchmark {
 			continue
@@ -107,14 +113,20 @@ func versions(runs []*store.BenchmarkRun) Versions {
 		if br == nil {
 			br = &BuildRuns{Build: b, GonomalyVersion: d.GonomalyVersion}
 			builds[b], samples[b], kinds[b] = br, map[cellKey][]float64{}, map[cellKey]int{}
+			machines[b] = map[cellKey]map[string]bool{}
 		}
 		br.Runs++
 		if run.CreatedAt.After(br.Newest) {
 			br.Newest, br.GonomalyVersion = run.CreatedAt, d.GonomalyVersion
 		}
-		for _, c := range d.Cells {
+		for i := range d.Cells {
+			c := &d.Cells[i]
 			if c.Status == bench.StatusOK && c.Total != nil && c.Total.Median > 0 {
 				k := cellKey{c.Algorithm, c.Rows, c.Cols, c.Contamination}
+				if machines[b][k] == nil {
+					machines[b][k] = map[string]bool{}
+				}
+				machines[b][k][d.MachineID(c)] = true
 				if its := iterationSamples(c.Samples); len(its) > 0 {
 					samples[b][k] = append(samples[b][k], its...)
 					kinds[b][k] |= 1
@@ -154,6 +166,11 @@ func versions(runs []*store.BenchmarkRun) Versions {
 			c.Samples = SamplesRuns
 		default:
 			c.Samples = SamplesMixed
+		}
+		ms := maps.Clone(machines[v.Old][k])
+		maps.Copy(ms, machines[v.New][k])
+		if c.Machines = len(ms); c.Machines > 1 {
+			c.Warning = bench.MachinesWarning(c.Machines)
 		}
 		c.ChangePercent = 100 * (c.NewSeconds - c.OldSeconds) / c.OldSeconds
 		if _, p := stat.MannWhitneyU(o, n); !math.IsNaN(p) {

@@ -96,12 +96,15 @@ func TestVersionsOneBuild(t *testing.T) {
 
 // addBenchmarkIterations stores a benchmark run of one iforest cell whose iterations took
 // the given seconds (none: a document from before cells kept them, its median 1).
-func addBenchmarkIterations(tb testing.TB, st store.Store, i int, t time.Time, build string, its []float64) {
+func addBenchmarkIterations(tb testing.TB, st store.Store, i int, t time.Time, build string, its []float64, mods ...func(*bench.BenchmarkDoc)) {
 	tb.Helper()
 	d := bench.BenchmarkDoc{Header: header(bench.KindBenchmark, i)}
 	d.SuiteID, d.Build, d.GonomalyVersion = fmt.Sprintf("benchmark-%d", i), build, "v-"+build
 	d.Cells = []bench.Cell{{ID: "iforest", Algorithm: "iforest", Rows: 1000, Cols: 10, Contamination: 0.1,
 		Status: bench.StatusOK, Total: summary(1), Samples: its}}
+	for _, mod := range mods {
+		mod(&d)
+	}
 	b, err := json.Marshal(d)
 	if err != nil {
 		tb.Fatal(err)
@@ -155,6 +158,57 @@ func TestVersionsIterations(t *testing.T) {
 			}
 			if tc.p > 0 && (c.P == nil || math.Abs(*c.P-tc.p) > 1e-9) {
 				t.Errorf("p %v, want %v", c.P, tc.p)
+			}
+		})
+	}
+}
+
+// Builds measured on different machines: the cell still compares, but says how many machines
+// its samples came from and warns, in the document and the HTML report; alike machines on other
+// hosts are one machine.
+func TestVersionsAcrossMachines(t *testing.T) {
+	at := func(h int) time.Time { return day0.Add(time.Duration(h) * time.Hour) }
+	old, slower := []float64{1.0, 1.01, 1.02, 1.03, 1.04}, []float64{1.2, 1.21, 1.22, 1.23, 1.24}
+	small := bench.Machine{CPUModel: "EPYC", Cores: 2, MemoryBytes: 24 << 30, GoVersion: "go1.26", GOMAXPROCS: 2, OS: "linux", Arch: "amd64"}
+	big := small
+	big.Cores, big.GOMAXPROCS = 64, 64
+	on := func(m bench.Machine) func(*bench.BenchmarkDoc) { return func(d *bench.BenchmarkDoc) { d.Machine = m } }
+	onWorker := func(host string, m bench.Machine) func(*bench.BenchmarkDoc) {
+		return func(d *bench.BenchmarkDoc) { d.Cells[0].Host, d.Cells[0].Machine = host, &m }
+	}
+	for _, tc := range []struct {
+		name     string
+		old, new []func(*bench.BenchmarkDoc)
+		machines int
+	}{
+		{"same machine", []func(*bench.BenchmarkDoc){on(small)}, []func(*bench.BenchmarkDoc){on(small)}, 1},
+		{"alike worker on another host", []func(*bench.BenchmarkDoc){on(small)}, []func(*bench.BenchmarkDoc){on(big), onWorker("w2", small)}, 1},
+		{"bigger machine", []func(*bench.BenchmarkDoc){on(small)}, []func(*bench.BenchmarkDoc){on(big)}, 2},
+		{"worker on a bigger machine", []func(*bench.BenchmarkDoc){on(small)}, []func(*bench.BenchmarkDoc){on(small), onWorker("w2", big)}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openStore(t)
+			addBenchmarkIterations(t, st, 0, at(1), "old", old, tc.old...)
+			addBenchmarkIterations(t, st, 1, at(2), "new", slower, tc.new...)
+			r, err := report.Build(context.Background(), st, report.Period{Since: day0, Until: day0.Add(24 * time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Versions.Cells) != 1 {
+				t.Fatalf("%d cells compared, want 1", len(r.Versions.Cells))
+			}
+			c := r.Versions.Cells[0]
+			warned := c.Warning == bench.MachinesWarning(2)
+			if c.Machines != tc.machines || warned != (tc.machines > 1) {
+				t.Errorf("machines %d, warning %q; want %d machines", c.Machines, c.Warning, tc.machines)
+			}
+			var html bytes.Buffer
+			if err := report.WriteHTML(&html, r); err != nil {
+				t.Fatal(err)
+			}
+			parseXML(t, html.Bytes())
+			if shown := bytes.Contains(html.Bytes(), []byte("timings are not comparable across them")); shown != (tc.machines > 1) {
+				t.Errorf("the HTML report shows the warning: %v, want %v", shown, tc.machines > 1)
 			}
 		})
 	}
