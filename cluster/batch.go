@@ -251,6 +251,12 @@ func (b *Batch) advisory(ctx context.Context, m *nats.Msg) *JobState {
 	if s != nil && (s.State == StateDone || s.State == StateDead) {
 		return nil
 	}
+	// The worker of the last delivery may have ended the job just now, its state not yet seen
+	// here: its own word (done, or dead with the job's error) is the better one.
+	if ks, err := b.c.State(ctx, b.Run, part); err == nil && (ks.State == StateDone || ks.State == StateDead) {
+		_ = b.c.stream.DeleteMsg(ctx, a.StreamSeq) // gone already, unless its acknowledgement was lost
+		return ks
+	}
 	st := &JobState{Run: b.Run, Part: part, Kind: b.Kind, State: StateDead,
 		Error: fmt.Sprintf("handed out %d times and never finished: the workers that took it stopped answering (crashed, killed, or slower than the ack wait without heartbeats)", a.Deliveries)}
 	if s != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,7 +56,7 @@ func startWorkers(t *testing.T, c *Conn, n int, handlers map[string]Handler) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for i := range n {
-		w := &Worker{Conn: c, Name: fmt.Sprintf("w%d", i+1), Handlers: handlers, Log: quiet}
+		w := &Worker{Conn: c, Name: fmt.Sprintf("w%d", i+1), Handlers: handlers, Log: workerLog()}
 		wg.Go(func() { _ = w.Run(ctx) })
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -264,7 +265,9 @@ func TestFileChanged(t *testing.T) {
 }
 
 // TestRetryThenDead: a job that keeps failing is tried MaxDeliver times, then dead with its
-// error; one that fails once and then works is done.
+// error; one that fails once and then works is done. Delivery is at least once: on a loaded
+// machine JetStream may hand a job to a second worker while the first still holds it, so a
+// handler can run once more than its attempts; the bound is on attempts, never endless.
 func TestRetryThenDead(t *testing.T) {
 	c := testConn(t, Options{AckWait: time.Second, MaxDeliver: 3})
 	var calls sync.Map // part -> *atomic.Int32
@@ -285,16 +288,19 @@ func TestRetryThenDead(t *testing.T) {
 	}
 	err = b.Wait(ctx, nil, nil, 0)
 	var dead *DeadError
-	if !errors.As(err, &dead) || dead.Part != 1 || !strings.Contains(dead.Err, "failure 3 of part 1") {
-		t.Fatalf("err = %v, want part 2 dead after its third failure", err)
+	if !errors.As(err, &dead) || dead.Part != 1 || !regexp.MustCompile(`^failure [0-9]+ of part 1$`).MatchString(dead.Err) {
+		t.Fatalf("err = %v, want part 2 dead with its handler's error", err)
+	}
+	if dead.State.Attempt < 3 {
+		t.Fatalf("part 2 dead at attempt %d, want its third", dead.State.Attempt)
 	}
 	// Part 0 (failed once) ends done on its second attempt.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s, err := c.State(ctx, b.Run, 0)
 		if err == nil && s.State == StateDone {
-			if s.Attempt != 2 || s.Rows != 10 {
-				t.Fatalf("part 1 done at attempt %d with %d rows, want 2 and 10", s.Attempt, s.Rows)
+			if s.Attempt < 2 || s.Rows != 10 {
+				t.Fatalf("part 1 done at attempt %d with %d rows, want its second (or a duplicate's) and 10", s.Attempt, s.Rows)
 			}
 			break
 		}
@@ -303,8 +309,10 @@ func TestRetryThenDead(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if n, _ := calls.Load(1); n.(*atomic.Int32).Load() != 3 {
-		t.Fatalf("part 2 tried %d times, want 3", n.(*atomic.Int32).Load())
+	// Tried three times, and not again once dead (within a second, a redelivery would come).
+	time.Sleep(1500 * time.Millisecond)
+	if n, _ := calls.Load(1); n.(*atomic.Int32).Load() < 3 || n.(*atomic.Int32).Load() > 4 {
+		t.Fatalf("part 2 tried %d times, want 3 (4 with a duplicate delivery)", n.(*atomic.Int32).Load())
 	}
 }
 
@@ -470,4 +478,13 @@ func TestStatus(t *testing.T) {
 	if st.Queued != 3 || st.Running != 0 || len(st.Workers) != 0 || st.Name != c.Name() {
 		t.Fatalf("%+v", st)
 	}
+}
+
+// workerLog is the test workers' logger: quiet, or on stderr with CLUSTER_TEST_LOG=1 (to see
+// each attempt of a job when a test fails).
+func workerLog() *slog.Logger {
+	if os.Getenv("CLUSTER_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return quiet
 }

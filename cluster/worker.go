@@ -206,6 +206,11 @@ func sleep(ctx context.Context, stop <-chan struct{}, d time.Duration) {
 // handle runs one job message to its end: acknowledged when done, handed back when the worker
 // is abandoning it, retried later after an error that may pass, ended (dead) otherwise.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+	// From now until the message is settled (acknowledged, ended or handed back) keep the job
+	// ours: on a loaded machine the reads and writes of its state can outlast the ack wait, and
+	// JetStream would hand it to another worker meanwhile. Every settlement below calls
+	// settled first.
+	settled := keepInProgress(msg, w.Conn.opts.AckWait, w.Log)
 	attempt := 1
 	if md, err := msg.Metadata(); err == nil {
 		attempt = int(md.NumDelivered)
@@ -213,24 +218,35 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	job, err := DecodeJob(msg.Data())
 	if err != nil {
 		w.Log.Error("worker: a job message that does not parse is dropped", "err", err, "subject", msg.Subject())
+		settled()
 		_ = msg.TermWithReason("does not parse")
 		return
 	}
-	log := w.Log.With("job", job.Key(), "kind", job.Kind, "attempt", attempt)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if prev, err := w.Conn.State(sctx, job.Run, job.Part); err == nil && (prev.State == StateDone || prev.State == StateDead) {
-		// Done (or dead) by an earlier attempt whose acknowledgement was lost: not again.
-		log.Info("worker: job already ended, acknowledging", "state", prev.State)
-		_ = msg.Ack()
-		return
+	if prev, err := w.Conn.State(sctx, job.Run, job.Part); err == nil {
+		switch prev.State {
+		case StateDone, StateDead:
+			// Done (or dead) by an earlier attempt whose acknowledgement was lost: not again.
+			w.Log.Info("worker: job already ended, acknowledging", "job", job.Key(), "kind", job.Kind, "attempt", attempt, "state", prev.State)
+			settled()
+			_ = msg.Ack()
+			return
+		case StateRetrying, StateRunning:
+			// JetStream's delivery count is the attempt, but it can start again from 1 (a
+			// redelivery racing a delayed one on a loaded server): the job's own record of
+			// its attempts keeps MaxDeliver a bound.
+			attempt = max(attempt, prev.Attempt+1)
+		}
 	}
+	log := w.Log.With("job", job.Key(), "kind", job.Kind, "attempt", attempt)
 	h := w.Handlers[job.Kind]
 	st := &JobState{Run: job.Run, Part: job.Part, Kind: job.Kind, Worker: w.Name, Host: w.host, Machine: w.machine,
 		Attempt: attempt, Started: time.Now().UTC()}
 	if h == nil {
 		st.State, st.Error = StateDead, fmt.Sprintf("worker %s runs no %q jobs", w.Name, job.Kind)
 		_ = w.Conn.putState(sctx, st)
+		settled()
 		_ = msg.TermWithReason("unknown kind")
 		w.failed.Add(1)
 		return
@@ -252,7 +268,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	jctx, jcancel := context.WithCancel(ctx)
 	defer jcancel()
 	hbDone := make(chan struct{})
-	go func() { // keep the job ours while it runs: JetStream's in-progress acks
+	go func() { // the job's progress in its state, while it runs
 		defer close(hbDone)
 		t := time.NewTicker(max(w.Conn.opts.AckWait/4, 50*time.Millisecond))
 		defer t.Stop()
@@ -261,9 +277,6 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			case <-jctx.Done():
 				return
 			case <-t.C:
-				if err := msg.InProgress(); err != nil {
-					log.Warn("worker: in-progress ack", "err", err)
-				}
 				s := *st
 				s.Rows, s.Total = r.p.rows.Load(), r.p.total.Load()
 				_ = w.Conn.putState(jctx, &s)
@@ -283,9 +296,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		if err := w.Conn.putState(ectx, st); err != nil {
 			// Not recorded: leave it unacknowledged, so it is redone rather than lost.
 			log.Error("worker: recording a finished job failed; it will be redelivered", "err", err)
+			settled()
 			_ = msg.Nak()
 			return
 		}
+		settled()
 		if err := msg.DoubleAck(ectx); err != nil {
 			log.Warn("worker: acknowledging", "err", err) // redelivered, then acknowledged as done
 		}
@@ -294,20 +309,48 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	case ctx.Err() != nil: // the worker is abandoning it
 		st.State, st.Error = StateQueued, "handed back: worker "+w.Name+" stopped"
 		_ = w.Conn.putState(ectx, st)
+		settled()
 		_ = msg.Nak()
 		log.Info("worker: job handed back")
 	case IsPermanent(err) || attempt >= w.Conn.opts.MaxDeliver:
 		st.State, st.Error = StateDead, err.Error()
 		_ = w.Conn.putState(ectx, st)
+		settled()
 		_ = msg.TermWithReason("dead")
 		w.failed.Add(1)
 		log.Error("worker: job dead", "err", err)
 	default:
 		st.State, st.Error = StateRetrying, err.Error()
 		_ = w.Conn.putState(ectx, st)
+		settled()
 		_ = msg.NakWithDelay(backoff(attempt))
 		w.failed.Add(1)
 		log.Warn("worker: job failed, to be retried", "err", err)
+	}
+}
+
+// keepInProgress sends msg's in-progress acks every ackWait/4 until the returned function is
+// called (which waits for the last one to be sent).
+func keepInProgress(msg jetstream.Msg, ackWait time.Duration, log *slog.Logger) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(max(ackWait/4, 50*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := msg.InProgress(); err != nil {
+					log.Warn("worker: in-progress ack", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
 	}
 }
 
