@@ -44,6 +44,10 @@ type Options struct {
 	Replicas int
 	// Client names this connection in the server's monitoring (for example "worker w1").
 	Client string
+	// Existing connects to a cluster that must exist already and changes nothing of it: for
+	// those who only look (status, monitors) or delete. AckWait, MaxDeliver and Replicas are
+	// then read from the cluster, not set.
+	Existing bool
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -127,6 +131,9 @@ func setup(ctx context.Context, nc *nats.Conn, opts Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Existing {
+		return open(ctx, nc, js, opts)
+	}
 	c := &Conn{nc: nc, js: js, opts: opts}
 	lower := strings.ToLower(opts.Name)
 	c.stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -169,6 +176,39 @@ func setup(ctx context.Context, nc *nats.Conn, opts Options) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("object store of cluster %s: %w", opts.Name, err)
 	}
+	return c, nil
+}
+
+// ErrNoCluster reports that the cluster asked for with Options.Existing is not on the server.
+var ErrNoCluster = errors.New("no such cluster")
+
+// open looks up an existing cluster's stream, consumer and buckets, creating or updating
+// none, and reads the cluster's settings from them.
+func open(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, opts Options) (*Conn, error) {
+	c := &Conn{nc: nc, js: js, opts: opts}
+	lower := strings.ToLower(opts.Name)
+	var err error
+	if c.stream, err = js.Stream(ctx, strings.ToUpper(opts.Name)+"_JOBS"); err != nil {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("%w: cluster %s is not on this server (a worker, detect --distributed or serve --nats creates it)", ErrNoCluster, opts.Name)
+		}
+		return nil, fmt.Errorf("JetStream stream of cluster %s (is JetStream enabled, nats-server -js?): %w", opts.Name, err)
+	}
+	if c.cons, err = c.stream.Consumer(ctx, "workers"); err != nil {
+		return nil, fmt.Errorf("JetStream consumer of cluster %s: %w", opts.Name, err)
+	}
+	if c.jobs, err = js.KeyValue(ctx, lower+"_jobs"); err != nil {
+		return nil, fmt.Errorf("job state bucket of cluster %s: %w", opts.Name, err)
+	}
+	if c.workers, err = js.KeyValue(ctx, lower+"_workers"); err != nil {
+		return nil, fmt.Errorf("worker bucket of cluster %s: %w", opts.Name, err)
+	}
+	if c.data, err = js.ObjectStore(ctx, lower+"_data"); err != nil {
+		return nil, fmt.Errorf("object store of cluster %s: %w", opts.Name, err)
+	}
+	cc := c.cons.CachedInfo().Config
+	c.opts.AckWait, c.opts.MaxDeliver = cc.AckWait, cc.MaxDeliver
+	c.opts.Replicas, c.opts.Retention = c.stream.CachedInfo().Config.Replicas, c.stream.CachedInfo().Config.MaxAge
 	return c, nil
 }
 

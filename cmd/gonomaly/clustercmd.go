@@ -52,7 +52,7 @@ its live workers with the job each runs and how far it got. 'gonomaly performanc
 			return st.WriteText(cmd.OutOrStdout())
 		},
 	}
-	cl.add(cmd.Flags(), "nats", "NATS server URL, e.g. nats://127.0.0.1:4222")
+	cl.addWatch(cmd.Flags(), "NATS server URL, e.g. nats://127.0.0.1:4222")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
 	return cmd
 }
@@ -92,7 +92,7 @@ workers would recreate the cluster empty.`,
 			return nil
 		},
 	}
-	cl.add(cmd.Flags(), "nats", "NATS server URL, e.g. nats://127.0.0.1:4222")
+	cl.addWatch(cmd.Flags(), "NATS server URL, e.g. nats://127.0.0.1:4222")
 	cmd.Flags().BoolVar(&force, "force", false, "delete even while workers are alive or jobs are queued or running")
 	return cmd
 }

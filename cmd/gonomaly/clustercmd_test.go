@@ -62,6 +62,39 @@ func TestClusterStatusAndDelete(t *testing.T) {
 	if _, err := js.KeyValue(ctx, strings.ToLower(name)+"_jobs"); !errors.Is(err, jetstream.ErrBucketNotFound) {
 		t.Fatalf("after delete, the job states bucket: %v, want ErrBucketNotFound", err)
 	}
+	// Looking at a cluster that is not there says so, and creates nothing.
+	code, _, stderr = gonomaly(t, "cluster", "status", "--nats", natsURL, "--cluster", name)
+	if code != 1 || !strings.Contains(stderr, "cluster "+name+" is not on this server") {
+		t.Fatalf("status of a deleted cluster: exit %d, %s", code, stderr)
+	}
+	if _, err := js.Stream(ctx, streamName); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Fatalf("status recreated the stream: %v", err)
+	}
+}
+
+// Watching a cluster changes none of its settings: a monitor's defaults must not reset the
+// queue's ack wait that the workers were started with.
+func TestClusterStatusKeepsSettings(t *testing.T) {
+	conn, natsURL := clustertest.New(t, cluster.Options{AckWait: 7 * time.Minute, MaxDeliver: 9})
+	name := conn.Name()
+	for _, args := range [][]string{
+		{"cluster", "status", "--nats", natsURL, "--cluster", name},
+		{"performance", "monitor", "--nats", natsURL, "--cluster", name},
+	} {
+		if code, stdout, stderr := gonomaly(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	again, err := cluster.Connect(ctx, natsURL, cluster.Options{Name: name, Existing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if o := again.Options(); o.AckWait != 7*time.Minute || o.MaxDeliver != 9 {
+		t.Fatalf("after status and monitor: ack wait %v, max deliver %d; want 7m and 9 as the cluster was made", o.AckWait, o.MaxDeliver)
+	}
 }
 
 func TestClusterCmdUsage(t *testing.T) {
@@ -71,7 +104,7 @@ func TestClusterCmdUsage(t *testing.T) {
 	}{
 		{[]string{"cluster", "status"}, "--nats is required"},
 		{[]string{"cluster", "delete", "--nats", "nats://127.0.0.1:4222"}, "--cluster is required"},
-		{[]string{"cluster", "status", "--nats", "nats://127.0.0.1:4222", "--replicas", "9"}, "--replicas 9"},
+		{[]string{"cluster", "status", "--nats", "nats://127.0.0.1:4222", "--ack-wait", "1m"}, "unknown flag: --ack-wait"},
 	} {
 		t.Setenv(EnvNATSURL, "")
 		code, _, stderr := gonomaly(t, tc.args...)

@@ -60,7 +60,7 @@ status as JSON (one document per line with --watch; with --nats, the cluster und
 	fl.StringVar(&f.database, "database", "", "without --url, the store to read (sqlite:FILE or postgres://...; default $GONOMALY_DATABASE_URL, else sqlite:gonomaly.db)")
 	fl.DurationVar(&f.interval, "interval", 2*time.Second, "time between redraws with --watch (at least 100ms)")
 	fl.DurationVar(&f.recent, "recent", 5*time.Minute, "without --url, how old the newest stored figures may be")
-	f.cl.add(fl, "nats", "also show the cluster (queue, workers, their jobs) on this NATS server")
+	f.cl.addWatch(fl, "also show the cluster (queue, workers, their jobs) on this NATS server")
 	f.cl.fromEnv = false // shown only when asked for
 	fl.Lookup("nats").Usage = "also show the cluster (queue, workers, their jobs) on this NATS server"
 	return cmd
