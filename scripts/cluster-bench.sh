@@ -25,7 +25,7 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	# The benchmark's cluster (its stream, buckets and object store) off the NATS server.
-	[[ -x ${bin:-} ]] && "$bin" cluster delete --nats "$nats" --cluster "$name" --force >/dev/null || true
+	[[ -x ${bin:-} ]] && "$bin" cluster delete --nats "$nats" --cluster "$name" --force >/dev/null 2>&1 || true
 	[[ -n ${KEEP:-} ]] || rm -rf "$dir"
 }
 trap cleanup EXIT
