@@ -34,19 +34,3 @@ func New(t testing.TB, opts cluster.Options) (*cluster.Conn, string) {
 	})
 	return c, url
 }
-
-// WaitWorkers waits until n workers of c have sent a heartbeat (at most 20 s).
-func WaitWorkers(t testing.TB, c *cluster.Conn, n int) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ws, err := c.Workers(context.Background())
-		if err == nil && len(ws) >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d workers alive after 20 s, want %d (%v)", len(ws), n, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
