@@ -80,12 +80,26 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres %s: %w", s.where, err)
 	}
+	// The first connection is dialled here, which can take longer than AcquireTimeout (meant
+	// for a warm pool's waits, and set as low as 100 ms): it gets up to firstConnTimeout, then
+	// waits idle for the migrations.
+	wctx, cancel := context.WithTimeout(ctx, max(opts.AcquireTimeout, firstConnTimeout))
+	c, err := s.pool.Acquire(wctx)
+	cancel()
+	if err != nil {
+		s.pool.Close()
+		return nil, fmt.Errorf("store: postgres %s: connecting: %w", s.where, err)
+	}
+	c.Release()
 	if err := s.migrate(ctx); err != nil {
 		s.pool.Close()
 		return nil, err
 	}
 	return s, nil
 }
+
+// firstConnTimeout bounds how long Open waits for its first connection.
+const firstConnTimeout = 10 * time.Second
 
 // Ping checks that the database answers.
 func (s *DB) Ping(ctx context.Context) error {
