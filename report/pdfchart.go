@@ -242,17 +242,7 @@ func (d *pdfDoc) curveChart(cv Curve) {
 }
 
 func (d *pdfDoc) memoryChart(m MemoryTest) {
-	var xs, ys []float64
-	for _, st := range m.Steps {
-		if st.PeakRSS > 0 {
-			xs, ys = append(xs, float64(st.Rows)), append(ys, float64(st.PeakRSS)/1e6)
-		}
-	}
-	top := float64(m.KillAtBytes) / 1e6
-	right := 0.0
-	for i := range xs {
-		top, right = max(top, ys[i]), max(right, xs[i])
-	}
+	xs, ys, right, top := memoryPoints(m)
 	c := d.newChart(0, right*1.05, 0, top*1.05, false, false)
 	c.yAxis("peak RSS MB")
 	c.xAxis(func(v float64) string { return num(v) + " rows" })

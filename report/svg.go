@@ -310,20 +310,26 @@ func curveChart(id string, c Curve) template.HTML {
 	return s.html()
 }
 
-// memoryChart draws a memory test's peak resident set against rows (linear axes), with the
-// kill line.
-func memoryChart(id string, m MemoryTest) template.HTML {
-	var xs, ys []float64
+// memoryPoints are a memory test's steps as points (rows, peak resident set in MB), those
+// with a reading, and the chart's right and top edges: the most rows, and the larger of the
+// highest peak and the kill line.
+func memoryPoints(m MemoryTest) (xs, ys []float64, right, top float64) {
 	for _, st := range m.Steps {
 		if st.PeakRSS > 0 {
 			xs, ys = append(xs, float64(st.Rows)), append(ys, float64(st.PeakRSS)/1e6)
 		}
 	}
-	top := float64(m.KillAtBytes) / 1e6
-	right := 0.0
+	top = float64(m.KillAtBytes) / 1e6
 	for i := range xs {
 		top, right = max(top, ys[i]), max(right, xs[i])
 	}
+	return xs, ys, right, top
+}
+
+// memoryChart draws a memory test's peak resident set against rows (linear axes), with the
+// kill line.
+func memoryChart(id string, m MemoryTest) template.HTML {
+	xs, ys, right, top := memoryPoints(m)
 	x := newScale(0, right*1.05, padLeft, chartW-padRight, false)
 	y := newScale(0, top*1.05, chartH-padBott, padTop, false)
 	s := newSVG(id, len(xs), x, y, m.Algorithm+" memory")
