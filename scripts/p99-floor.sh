@@ -7,10 +7,14 @@
 #   2. scripts/floorserver (a fixed answer, no parsing or scoring) loaded with
 #      `gonomaly performance loadtest --rate RATE` for DURATION, with each --pacing in turn,
 #      ROUNDS times: the p99 that no service can beat on this machine with this generator.
-# Usage: scripts/p99-floor.sh     Env: RATE (10000), DURATION (10s), ROUNDS (3), JITTER (10s)
+#      RATE if set, else PERCENT (50) % of the floor server's own saturated throughput,
+#      measured as p99-half.sh measures the service's (closed model, 16 connections, 10 s,
+#      median of SAT_ROUNDS (3) runs): issue 13's target put to a server that does nothing.
+# Usage: scripts/p99-floor.sh
+# Env: RATE, PERCENT (50), SAT_ROUNDS (3), DURATION (10s), ROUNDS (3), JITTER (10s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate=${RATE:-10000} dur=${DURATION:-10s} rounds=${ROUNDS:-3}
+rate=${RATE:-} percent=${PERCENT:-50} satrounds=${SAT_ROUNDS:-3} dur=${DURATION:-10s} rounds=${ROUNDS:-3}
 tmp=$(mktemp -d)
 spid=
 cleanup() {
@@ -30,6 +34,18 @@ port=$(free_port)
 spid=$!
 wait_port "$port"
 echo '{"detector_id":"floor","data":[[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0]]}' >"$tmp/body.json"
+if [[ -z $rate ]]; then
+  sats=()
+  for _ in $(seq "$satrounds"); do
+    "$tmp/gonomaly" performance loadtest --url "http://127.0.0.1:$port/api/v1" --body-file "$tmp/body.json" --json \
+      --database none --concurrency 16 --duration 10s >"$tmp/sat.json"
+    sats+=("$($py -c 'import json, sys; print("%.0f" % json.load(open(sys.argv[1]))["result"]["throughput"])' "$tmp/sat.json")")
+  done
+  sat=$(printf '%s\n' "${sats[@]}" | sort -n | sed -n "$(((satrounds + 1) / 2))p")
+  rate=$((sat * percent / 100))
+  echo
+  echo "saturation of the floor server (closed model, 16 connections, median of $satrounds x 10 s): $sat req/s: ${sats[*]}"
+fi
 echo
 echo "== floorserver at $rate req/s for $dur, $rounds rounds"
 echo "| round | pacing | p50 (ms) | p99 (ms) | p99.9 (ms) | send lag p50 (ms) | send lag p99 (ms) | late | generator CPU/request (µs) |"
