@@ -3,11 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,25 +61,8 @@ func TestDashboardShowsCluster(t *testing.T) {
 	}})
 	plain := newEnv(t, envOpts{key: key, cfg: func(c *Config) { c.Monitor.Every = 200 * time.Millisecond }})
 
-	release := make(chan struct{})
-	var releaseOnce sync.Once
-	releaseJob := func() { releaseOnce.Do(func() { close(release) }) }
-	defer releaseJob()
-	w := &cluster.Worker{Conn: conn, Name: "busy-worker", Log: slog.New(slog.DiscardHandler), Handlers: map[string]cluster.Handler{
-		"slow": func(ctx context.Context, j *cluster.Job, p *cluster.Progress) (string, error) {
-			p.SetTotal(1000)
-			p.Add(250)
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
-			return "", nil
-		}}}
-	wctx, wcancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = w.Run(wctx) })
-	defer func() { wcancel(); wg.Wait() }()
-	batch, err := conn.Submit(ctx, "slow", []any{1})
+	releaseJob := clustertest.BusyWorker(t, conn, "busy-worker")
+	batch, err := conn.Submit(ctx, clustertest.SlowJob, []any{1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ package clustertest
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,4 +35,33 @@ func New(t testing.TB, opts cluster.Options) (*cluster.Conn, string) {
 		c.Close()
 	})
 	return c, url
+}
+
+// SlowJob is the job kind BusyWorker's worker runs.
+const SlowJob = "slow"
+
+// BusyWorker runs a worker named name on conn whose SlowJob handler reports 250 rows done of
+// 1000 and then holds the job until release is called (or the worker stops), so that a test
+// can watch a job in progress. The worker stops when the test ends, before the cluster New
+// made is deleted. release may be called more than once.
+func BusyWorker(t testing.TB, conn *cluster.Conn, name string) (release func()) {
+	t.Helper()
+	hold := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	w := &cluster.Worker{Conn: conn, Name: name, Log: slog.New(slog.DiscardHandler), Handlers: map[string]cluster.Handler{
+		SlowJob: func(ctx context.Context, j *cluster.Job, p *cluster.Progress) (string, error) {
+			p.SetTotal(1000)
+			p.Add(250)
+			select {
+			case <-hold:
+			case <-ctx.Done():
+			}
+			return "", nil
+		}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = w.Run(ctx) })
+	t.Cleanup(func() { release(); cancel(); wg.Wait() })
+	return release
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,22 +102,8 @@ func TestMonitorShowsWorkers(t *testing.T) {
 	name := conn.Name()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	release := make(chan struct{})
-	defer close(release)
-	w := &cluster.Worker{Conn: conn, Name: "busy", Log: slog.New(slog.DiscardHandler), Handlers: map[string]cluster.Handler{
-		"slow": func(ctx context.Context, j *cluster.Job, p *cluster.Progress) (string, error) {
-			p.SetTotal(1000)
-			p.Add(250)
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
-			return "", nil
-		}}}
-	wctx, wcancel := context.WithCancel(ctx)
-	defer wcancel()
-	go func() { _ = w.Run(wctx) }()
-	if _, err := conn.Submit(ctx, "slow", []any{1}); err != nil {
+	clustertest.BusyWorker(t, conn, "busy") // released when the test ends
+	if _, err := conn.Submit(ctx, clustertest.SlowJob, []any{1}); err != nil {
 		t.Fatal(err)
 	}
 	var out string
