@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gonomaly/gonomaly/detector"
+	"github.com/gonomaly/gonomaly/internal/fileconf"
 	"github.com/gonomaly/gonomaly/internal/sysstat"
 )
 
@@ -206,17 +206,14 @@ const MaxConfigBytes = 1 << 20
 const MaxDims = 100_000
 
 func decodeFile(path string, dst any, strict bool) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("bench: config: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
-	if err != nil {
-		return fmt.Errorf("bench: config: %w", err)
-	}
-	if len(b) > MaxConfigBytes {
+	b, err := fileconf.ReadFile(path, MaxConfigBytes)
+	switch {
+	case errors.Is(err, fileconf.ErrTooLarge):
 		return fmt.Errorf("bench: config %s: %w: over %d KiB; is this a configuration file?", path, ErrConfig, MaxConfigBytes>>10)
+	case errors.Is(err, fileconf.ErrNotRegular):
+		return fmt.Errorf("bench: config %s: %w: not a regular file", path, ErrConfig)
+	case err != nil:
+		return fmt.Errorf("bench: config: %w", err)
 	}
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		d := json.NewDecoder(bytes.NewReader(b))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gonomaly/gonomaly/bench"
@@ -272,11 +273,29 @@ func TestValidateChecksMachineBounds(t *testing.T) {
 	}
 }
 
-// A configuration file is read up to MaxConfigBytes: /dev/zero is an error, not all of the
-// machine's memory; and a feature dimension past MaxDims is refused whatever the rows.
+// A configuration file is read up to MaxConfigBytes: a larger file is an error, not all of
+// the machine's memory; only a regular file is read (a FIFO would wait for a writer, /dev/zero
+// never ends); and a feature dimension past MaxDims is refused whatever the rows.
 func TestConfigFileAndDimsAreBounded(t *testing.T) {
-	if _, err := bench.LoadConfig("/dev/zero", ""); !errors.Is(err, bench.ErrConfig) || !strings.Contains(err.Error(), "KiB") {
-		t.Errorf("config /dev/zero: %v", err)
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 100<<20); err != nil { // sparse: 100 MiB of zeros on no disk
+		t.Fatal(err)
+	}
+	if _, err := bench.LoadConfig(big, ""); !errors.Is(err, bench.ErrConfig) || !strings.Contains(err.Error(), "KiB") {
+		t.Errorf("config of 100 MiB: %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", fifo, dir} {
+		if _, err := bench.LoadConfig(path, ""); !errors.Is(err, bench.ErrConfig) || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("config %s: %v", path, err)
+		}
 	}
 	c, _ := bench.Suite("quick")
 	c.Sizes, c.Dims = []int{10}, []int{10_000_000}

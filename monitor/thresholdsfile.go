@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -56,23 +55,9 @@ func loadThresholds(path string) (Thresholds, error) {
 	if ext != ".yaml" && ext != ".yml" && ext != ".json" {
 		return Thresholds{}, fmt.Errorf("extension %q: want .yaml, .yml or .json", ext)
 	}
-	// Opening a FIFO waits for a writer, and a device never ends: only a regular file is read.
-	if fi, err := os.Stat(path); err != nil {
-		return Thresholds{}, err
-	} else if !fi.Mode().IsRegular() {
-		return Thresholds{}, errors.New("not a regular file")
-	}
-	f, err := os.Open(path)
+	b, err := fileconf.ReadFile(path, MaxThresholdsFileBytes)
 	if err != nil {
 		return Thresholds{}, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxThresholdsFileBytes+1))
-	if err != nil {
-		return Thresholds{}, err
-	}
-	if len(b) > MaxThresholdsFileBytes {
-		return Thresholds{}, fmt.Errorf("the file is larger than %d bytes", MaxThresholdsFileBytes)
 	}
 	var file thresholdsFile
 	if ext == ".json" {

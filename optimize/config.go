@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -171,18 +170,7 @@ func loadConfig(path string) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("extension %q: want .yaml, .yml or .json", ext)
 	}
-	// Opening a FIFO waits for a writer, and a device never ends: only a regular file is read.
-	if fi, err := os.Stat(path); err != nil {
-		return Config{}, err
-	} else if !fi.Mode().IsRegular() {
-		return Config{}, errors.New("not a regular file")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return Config{}, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxConfigFileBytes+1))
+	b, err := fileconf.ReadFile(path, MaxConfigFileBytes)
 	if err != nil {
 		return Config{}, err
 	}

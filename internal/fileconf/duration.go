@@ -1,5 +1,6 @@
-// Package fileconf holds the value types that gonomaly's configuration files share (the
-// monitor's thresholds file, the optimization file), so that each file reads them alike.
+// Package fileconf holds what gonomaly's configuration files share (the monitor's thresholds
+// file, the optimization file, the benchmark configuration): ReadFile, which reads only a
+// bounded regular file, and the value types, so that each file reads them alike.
 package fileconf
 
 import (
