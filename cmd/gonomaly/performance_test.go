@@ -149,7 +149,7 @@ func TestPerformanceScalabilityMemoryCompare(t *testing.T) {
 		t.Errorf("scalability document: %v", s)
 	}
 
-	budget := "48"
+	budget := "96" // at 48 the kill line came under the 20000-row step's predicted peak once, with the package's other tests loading the machine
 	if raceEnabled {
 		budget = "1024" // the race detector's shadow memory
 	}
