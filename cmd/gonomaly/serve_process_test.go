@@ -10,9 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -37,38 +35,10 @@ type service struct {
 	done chan error
 }
 
+// startService starts `gonomaly serve` on the SQLite database db (startServe).
 func startService(t *testing.T, db string) *service {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	s := &service{t: t, url: "http://" + addr, done: make(chan error, 1)}
-	s.cmd = exec.Command(os.Args[0], "serve", "--addr", addr, "--database", "sqlite:"+db, "--log-level", "warn")
-	s.cmd.Env = append(os.Environ(), cliEnv+"=1")
-	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the service did not come up in 15 s: %v\n%s", err, s.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return startServe(t, "--database", "sqlite:"+db)
 }
 
 func (s *service) post(path string, body any, out any) int {
