@@ -184,6 +184,10 @@ func writeResult(w io.Writer, r *Result) {
 			ms(r.SendLag.Max), r.Late, r.Dropped)
 	}
 	fmt.Fprintf(w, "bytes\t%d in, %d out\n", r.BytesIn, r.BytesOut)
+	if r.GeneratorCPUSeconds > 0 && r.Requests > 0 && r.Elapsed > 0 {
+		fmt.Fprintf(w, "generator\tCPU %.2f s: %.1f µs a request, %.2f of the machine's %d cores\n", r.GeneratorCPUSeconds,
+			1e6*r.GeneratorCPUSeconds/float64(r.Requests), r.GeneratorCPUSeconds/r.Elapsed.Seconds(), runtime.NumCPU())
+	}
 	codes := make([]string, 0, len(r.StatusCodes))
 	for c := range r.StatusCodes {
 		codes = append(codes, c)

@@ -77,6 +77,12 @@ type Result struct {
 	BytesIn  int64 `json:"bytes_in"`  // response bodies
 	BytesOut int64 `json:"bytes_out"` // request bodies
 
+	// GeneratorCPUSeconds is the CPU time, user and system, the generating process used
+	// during the run (0 where it is not measured): the generator's own cost when it runs in a
+	// process of its own, as `gonomaly performance loadtest` does. On the service's machine
+	// that CPU was not the service's.
+	GeneratorCPUSeconds float64 `json:"generator_cpu_seconds,omitempty"`
+
 	// Percentiles is the latency curve: the latency at each of a fixed list of percentiles
 	// from 0 to 100, for charts.
 	Percentiles []Point `json:"percentiles"`

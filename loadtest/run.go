@@ -40,8 +40,9 @@ type runner struct {
 	poolMu   sync.Mutex
 	pool     []*rawConn
 	start    time.Time
-	interval float64 // open model: nanoseconds between scheduled requests
-	limit    uint64  // requests, or no bound
+	cpu0     time.Duration // processCPU at start
+	interval float64       // open model: nanoseconds between scheduled requests
+	limit    uint64        // requests, or no bound
 
 	seq                     atomic.Uint64
 	sent, done, ok, dropped atomic.Int64
@@ -138,7 +139,7 @@ func run(ctx context.Context, opts Options, inspect inspector, keep func([]*shar
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r.start = time.Now()
+	r.start, r.cpu0 = time.Now(), processCPU()
 	var wg sync.WaitGroup
 	var jobs chan tick
 	if opts.Rate > 0 {
@@ -466,6 +467,9 @@ func (r *runner) result() *Result {
 	if lag != nil {
 		l := summarize(lag)
 		res.SendLag = &l
+	}
+	if cpu := processCPU(); r.cpu0 > 0 && cpu > r.cpu0 {
+		res.GeneratorCPUSeconds = (cpu - r.cpu0).Seconds()
 	}
 	res.Errors = errorCounts(errs)
 	res.Percentiles = curve(res.hist)

@@ -122,6 +122,10 @@ func testOpenModelSchedule(t *testing.T, p Pacing) {
 	if n != 200 {
 		t.Errorf("histogram buckets count %d, want 200", n)
 	}
+	// The process's CPU over the run: the test's server is in it too, so only its bounds.
+	if cpu := res.GeneratorCPUSeconds; runtime.GOOS == "linux" && (cpu <= 0 || cpu > took.Seconds()*float64(runtime.NumCPU())) {
+		t.Errorf("generator CPU %.3f s in a run of %v on %d cores", cpu, took, runtime.NumCPU())
+	}
 }
 
 // countAtLeast is how many recorded latencies are at least d.
