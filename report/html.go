@@ -63,6 +63,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		"x10":  func(n int) int { return 10 * n },
 		"pct":  func(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) },
 		"ms":   func(v float64) string { return fmt.Sprintf("%.3g ms", 1e3*v) },
+		"us":   micros,
 		"mb":   func(v int64) string { return fmt.Sprintf("%.1f MB", float64(v)/1e6) },
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
 		"opt": func(p *float64) string {
@@ -269,10 +270,10 @@ svg .pt.line-1, svg .label.line-1 { fill: #c62828; } svg .pt.line-2, svg .label.
 {{else}}<p>No memory tests stored in the period.</p>{{end}}
 
 <h2 id="loadtests">Load tests</h2>
-{{if .LoadTests}}<table><tr><th>run</th><th>endpoint</th><th>type</th><th>model</th><th>rate / clients</th><th>requests</th><th>throughput /s</th><th>success</th><th>p50</th><th>p99</th><th>max</th></tr>
-{{range .LoadTests}}<tr><td>{{when .CreatedAt}}<br/><small>{{.SuiteID}}</small></td><td>{{.Endpoint}}</td><td>{{.Type}}</td><td>{{.Model}}</td><td class="n">{{if .Rate}}{{num .Rate}}/s{{else}}{{.Concurrency}}{{end}}</td><td class="n">{{.Requests}}</td><td class="n">{{num .Throughput}}</td><td class="n">{{pct .SuccessRate}}</td><td class="n">{{ms .P50Seconds}}</td><td class="n">{{ms .P99Seconds}}</td><td class="n">{{ms .MaxSeconds}}</td></tr>
+{{if .LoadTests}}<table><tr><th>run</th><th>endpoint</th><th>type</th><th>model</th><th>rate / clients</th><th>requests</th><th>throughput /s</th><th>success</th><th>p50</th><th>p99</th><th>max</th><th>generator CPU / request</th></tr>
+{{range .LoadTests}}<tr><td>{{when .CreatedAt}}<br/><small>{{.SuiteID}}</small></td><td>{{.Endpoint}}</td><td>{{.Type}}</td><td>{{.Model}}</td><td class="n">{{if .Rate}}{{num .Rate}}/s{{else}}{{.Concurrency}}{{end}}</td><td class="n">{{.Requests}}</td><td class="n">{{num .Throughput}}</td><td class="n">{{pct .SuccessRate}}</td><td class="n">{{ms .P50Seconds}}</td><td class="n">{{ms .P99Seconds}}</td><td class="n">{{ms .MaxSeconds}}</td><td class="n">{{if .GeneratorCPUPerRequest}}{{us .GeneratorCPUPerRequest}}{{end}}</td></tr>
 {{end}}</table>
-<p>A ramp's figures are its best step's (the highest rate that held its target), else its last step's; a training stress test's are its jobs'.</p>
+<p>A ramp's figures are its best step's (the highest rate that held its target), else its last step's; a training stress test's are its jobs'. The generator's CPU a request was not the service's where the two shared a machine.</p>
 {{with newestCurve .LoadTests}}<h3>Newest: {{.SuiteID}} <small>{{.Type}}, {{.Endpoint}}</small></h3>
 {{if .Percentiles}}{{loadCurveChart .}}{{end}}{{if .Histogram}}{{loadHistChart .}}{{end}}{{end}}
 {{range .LoadTests}}{{$id := .SuiteID}}{{with .Ramp}}<h3>Ramp {{$id}}: best rate {{num .BestRate}}/s <small>p99 target {{ms .P99TargetSeconds}}, success at least {{pct .MinSuccessRate}}; stopped: {{.StopReason}}</small></h3>

@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"time"
 
@@ -61,6 +62,8 @@ type loadResult struct {
 	} `json:"latency"`
 	Percentiles []LoadPercentile `json:"percentiles"`
 	Histogram   []LoadBucket     `json:"histogram"`
+	// GeneratorCPU is the generating process's CPU time during the run, in seconds.
+	GeneratorCPU float64 `json:"generator_cpu_seconds"`
 }
 
 // The load generator's models (loadtest.Open and loadtest.Closed).
@@ -109,6 +112,10 @@ type LoadTest struct {
 	P99Seconds  float64   `json:"p99_seconds"`
 	P999Seconds float64   `json:"p999_seconds"`
 	MaxSeconds  float64   `json:"max_seconds"`
+	// GeneratorCPUPerRequest is the CPU time the load generator spent a request, in seconds
+	// (0 when the document does not say): where the generator ran on the service's machine,
+	// CPU the service did not have.
+	GeneratorCPUPerRequest float64 `json:"generator_cpu_per_request_seconds,omitempty"`
 	// Percentiles is the latency curve (at most 200 points, percentiles 0 to 100) and
 	// Histogram the latencies in buckets (at most 64), as the document stores them.
 	Percentiles []LoadPercentile `json:"percentiles"`
@@ -193,6 +200,9 @@ func (r *Report) addLoadTest(run *store.BenchmarkRun, d *loadDoc) string {
 		lt.Requests, lt.SuccessRate, lt.Throughput = res.Requests, res.SuccessRate, res.Throughput
 		l := res.Latency
 		lt.P50Seconds, lt.P90Seconds, lt.P99Seconds, lt.P999Seconds, lt.MaxSeconds = l.P50, l.P90, l.P99, l.P999, l.Max
+		if res.GeneratorCPU > 0 && res.Requests > 0 {
+			lt.GeneratorCPUPerRequest = res.GeneratorCPU / float64(res.Requests)
+		}
 		for _, p := range res.Percentiles {
 			if len(lt.Percentiles) == maxCurvePoints {
 				break
@@ -225,4 +235,13 @@ func newestCurve(lts []LoadTest) *LoadTest {
 		}
 	}
 	return nil
+}
+
+// micros writes seconds as microseconds in three digits ("65.3 µs"), and 0 as nothing: a
+// figure the document did not give.
+func micros(v float64) string {
+	if v == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.3g µs", 1e6*v)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -42,12 +43,14 @@ func TestLoadTests(t *testing.T) {
 	}
 	run.Result.Percentiles = append(run.Result.Percentiles, loadtest.Point{Percentile: 200, Seconds: 1}, loadtest.Point{Percentile: 50, Seconds: -1})
 	run.Result.Histogram = append(run.Result.Histogram, loadtest.Bucket{FromSeconds: 1, ToSeconds: 0.5, Count: 1}, loadtest.Bucket{Count: -5})
+	run.Result.GeneratorCPUSeconds = 0.03 // 50 µs for each of its 600 requests
 	addLoadTest(t, st, 0, at(1), run)
 	failed := &loadtest.Document{SchemaVersion: 1, Kind: loadtest.Kind, SuiteID: "ramp", Ramp: &loadtest.RampResult{P99: time.Millisecond, BestStep: -1,
 		StopReason: loadtest.StopFailed, Steps: []loadtest.RampStep{{Rate: 100, Reason: "p99 8ms above the 1ms target", Result: loadResult(100, 8*time.Millisecond)}}}}
 	addLoadTest(t, st, 1, at(2), failed)
 	train := &loadtest.Document{SchemaVersion: 1, Kind: loadtest.Kind, SuiteID: "train", Train: &loadtest.TrainResult{Jobs: 20, Concurrency: 4,
 		HTTP: loadResult(0, 2*time.Second)}}
+	train.Train.HTTP.GeneratorCPUSeconds = 0 // an older document, without it
 	addLoadTest(t, st, 2, at(3), train)
 	addLoadTest(t, st, 3, at(4), &loadtest.Document{SchemaVersion: 1, Kind: loadtest.Kind, SuiteID: "empty"})
 	addLoadTest(t, st, 4, at(5), []byte(`{"result": {"latency": "fast"}}`))
@@ -66,6 +69,9 @@ func TestLoadTests(t *testing.T) {
 	if lt := got["run"]; lt.Type != report.LoadTestRun || lt.Rate != 500 || lt.P99Seconds != 0.007 || len(lt.Percentiles) != 200 || len(lt.Histogram) != 7 {
 		t.Errorf("run: %s at %v, p99 %v, %d curve points, %d buckets; want run at 500, 0.007, 200 and 7", lt.Type, lt.Rate, lt.P99Seconds,
 			len(lt.Percentiles), len(lt.Histogram))
+	}
+	if g := got["run"].GeneratorCPUPerRequest; math.Abs(g-50e-6) > 1e-12 || got["train"].GeneratorCPUPerRequest != 0 {
+		t.Errorf("generator CPU a request: run %g, train %g; want 5e-05 and 0 (not given)", g, got["train"].GeneratorCPUPerRequest)
 	}
 	if lt := got["ramp"]; lt.Type != report.LoadTestRamp || lt.Ramp == nil || lt.Rate != 100 || lt.P99Seconds != 0.008 || lt.Ramp.P99TargetSeconds != 0.001 ||
 		len(lt.Ramp.Steps) != 1 || lt.Ramp.Steps[0].Pass {

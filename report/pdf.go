@@ -174,6 +174,7 @@ func pdfSigned(p *float64) string {
 
 func pdfPct(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) }
 func pdfMS(v float64) string  { return fmt.Sprintf("%.3g ms", 1e3*v) }
+func pdfUS(v float64) string  { return micros(v) }
 
 func (d *pdfDoc) write() {
 	r := d.r
@@ -502,11 +503,12 @@ func (d *pdfDoc) loadTests() {
 			rate = num(lt.Rate) + "/s"
 		}
 		rows = append(rows, []string{pdfWhen(lt.CreatedAt), lt.Endpoint, lt.Type, lt.Model, rate, fmt.Sprint(lt.Requests), num(lt.Throughput),
-			pdfPct(lt.SuccessRate), pdfMS(lt.P50Seconds), pdfMS(lt.P99Seconds), pdfMS(lt.MaxSeconds)})
+			pdfPct(lt.SuccessRate), pdfMS(lt.P50Seconds), pdfMS(lt.P99Seconds), pdfMS(lt.MaxSeconds), pdfUS(lt.GeneratorCPUPerRequest)})
 	}
-	d.table([]string{"run", "endpoint", "type", "model", "rate/clients", "requests", "per s", "success", "p50", "p99", "max"},
-		[]float64{27, 27, 10, 12, 17, 15, 14, 16, 14, 14, 14}, []bool{false, false, false, false, true, true, true, true, true, true, true}, rows)
-	d.para("A ramp's figures are its best step's (the highest rate that held its target), else its last step's; a training stress test's are its jobs'.")
+	d.table([]string{"run", "endpoint", "type", "model", "rate/clients", "requests", "per s", "success", "p50", "p99", "max", "gen. CPU"},
+		[]float64{34, 16, 10, 11, 19, 16, 10, 14, 11, 11, 11, 17}, []bool{false, false, false, false, true, true, true, true, true, true, true, true}, rows)
+	d.para("A ramp's figures are its best step's (the highest rate that held its target), else its last step's; a training stress test's are its jobs'. " +
+		"gen. CPU: the load generator's CPU a request, not the service's where the two shared a machine.")
 	if lt := newestCurve(r.LoadTests); lt != nil {
 		d.room(8 + pdfChartH)
 		d.h3(fmt.Sprintf("Newest: %s (%s, %s)", lt.SuiteID, lt.Type, lt.Endpoint))
