@@ -174,7 +174,6 @@ func pdfSigned(p *float64) string {
 
 func pdfPct(v float64) string { return fmt.Sprintf("%.2f %%", 100*v) }
 func pdfMS(v float64) string  { return fmt.Sprintf("%.3g ms", 1e3*v) }
-func pdfUS(v float64) string  { return micros(v) }
 
 func (d *pdfDoc) write() {
 	r := d.r
@@ -503,7 +502,7 @@ func (d *pdfDoc) loadTests() {
 			rate = num(lt.Rate) + "/s"
 		}
 		rows = append(rows, []string{pdfWhen(lt.CreatedAt), lt.Endpoint, lt.Type, lt.Model, rate, fmt.Sprint(lt.Requests), num(lt.Throughput),
-			pdfPct(lt.SuccessRate), pdfMS(lt.P50Seconds), pdfMS(lt.P99Seconds), pdfMS(lt.MaxSeconds), pdfUS(lt.GeneratorCPUPerRequest)})
+			pdfPct(lt.SuccessRate), pdfMS(lt.P50Seconds), pdfMS(lt.P99Seconds), pdfMS(lt.MaxSeconds), micros(lt.GeneratorCPUPerRequest)})
 	}
 	d.table([]string{"run", "endpoint", "type", "model", "rate/clients", "requests", "per s", "success", "p50", "p99", "max", "gen. CPU"},
 		[]float64{34, 16, 10, 11, 19, 16, 10, 14, 11, 11, 11, 17}, []bool{false, false, false, false, true, true, true, true, true, true, true, true}, rows)
