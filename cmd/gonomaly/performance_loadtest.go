@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -397,7 +400,39 @@ func runLoadtest(cmd *cobra.Command, f *loadtestFlags) error {
 	m := bench.CurrentMachine()
 	doc.Machine = loadtest.Machine{CPUModel: m.CPUModel, Cores: m.Cores, MemoryBytes: m.MemoryBytes, GoVersion: m.GoVersion,
 		GOMAXPROCS: m.GOMAXPROCS, OS: m.OS, Arch: m.Arch}
-	return f.perf.emit(cmd, store.KindLoadTest, doc.SuiteID, doc, doc.WriteText)
+	err = f.perf.emit(cmd, store.KindLoadTest, doc.SuiteID, doc, doc.WriteText)
+	if note := sharedMachineNote(base, doc, runtime.NumCPU()); note != "" {
+		fmt.Fprintln(stderr, note)
+	}
+	return err
+}
+
+// sharedMachineNote is a line for stderr when the service at base runs on this machine
+// (a loopback address or localhost) and the generator took a tenth or more of its cores in the
+// run (a ramp: its last step): the latencies then include the two competing for the cores.
+// It is empty otherwise.
+func sharedMachineNote(base string, doc *loadtest.Document, cores int) string {
+	r := doc.Result
+	if doc.Ramp != nil && len(doc.Ramp.Steps) > 0 {
+		r = doc.Ramp.Steps[len(doc.Ramp.Steps)-1].Result
+	}
+	if r == nil || r.GeneratorCPUSeconds <= 0 || r.Elapsed <= 0 || cores < 1 {
+		return ""
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return ""
+	}
+	used := r.GeneratorCPUSeconds / r.Elapsed.Seconds()
+	if used < 0.1*float64(cores) {
+		return ""
+	}
+	return fmt.Sprintf("loadtest: the generator used %.2f of this machine's %d cores, which the service at %s shares: "+
+		"the latencies include the two competing for them (docs/loadtest.md)", used, cores, host)
 }
 
 // trainStress reports whether the flags ask for the training stress test.

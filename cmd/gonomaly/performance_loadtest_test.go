@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gonomaly/gonomaly/loadtest"
 	"github.com/gonomaly/gonomaly/store"
@@ -203,4 +204,36 @@ func TestLoadtestAgainstService(t *testing.T) {
 		t.Errorf("detectors left: %+v, want only %s", list.Detectors, id)
 	}
 	_ = os.Remove(results)
+}
+
+// The note about a generator sharing the service's machine: only for a service on a loopback
+// address or localhost, and only when the generator took a tenth or more of the cores.
+func TestSharedMachineNote(t *testing.T) {
+	run := func(cpu float64) *loadtest.Document {
+		return &loadtest.Document{Result: &loadtest.Result{GeneratorCPUSeconds: cpu, Elapsed: 10 * time.Second}}
+	}
+	ramp := &loadtest.Document{Ramp: &loadtest.RampResult{Steps: []loadtest.RampStep{
+		{Result: &loadtest.Result{GeneratorCPUSeconds: 0.1, Elapsed: time.Second}},
+		{Result: &loadtest.Result{GeneratorCPUSeconds: 0.6, Elapsed: time.Second}}}}}
+	for _, tt := range []struct {
+		name, base string
+		doc        *loadtest.Document
+		cores      int
+		want       string // empty: no note
+	}{
+		{"loopback, 0.54 of 2 cores", "http://127.0.0.1:8080/api/v1", run(5.4), 2, "used 0.54 of this machine's 2 cores, which the service at 127.0.0.1 shares"},
+		{"localhost", "http://LocalHost:8080/api/v1", run(5.4), 2, "service at LocalHost shares"},
+		{"IPv6 loopback", "http://[::1]:8080/api/v1", run(5.4), 2, "service at ::1 shares"},
+		{"ramp: its last step", "http://127.0.0.1:1/api/v1", ramp, 2, "used 0.60 of this machine's 2 cores"},
+		{"under a tenth of the cores", "http://127.0.0.1:8080/api/v1", run(5.4), 8, ""},
+		{"another machine", "http://10.0.0.7:8080/api/v1", run(5.4), 2, ""},
+		{"a name", "https://api.example.com/api/v1", run(5.4), 2, ""},
+		{"not measured", "http://127.0.0.1:8080/api/v1", run(0), 2, ""},
+		{"no result", "http://127.0.0.1:8080/api/v1", &loadtest.Document{}, 2, ""},
+	} {
+		got := sharedMachineNote(tt.base, tt.doc, tt.cores)
+		if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
