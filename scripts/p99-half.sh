@@ -18,7 +18,8 @@
 # from, the one the generator runs from (default the serve binary's), and KEY=VALUE settings
 # put in both processes' environment (GOGC=200, GOMAXPROCS=1, ...); ENV entries that start with
 # serve: or gen: go only to that process (gen:GOMAXPROCS=1); db:DIR puts the service's
-# database in DIR (db:/dev/shm: no disk under it). Without VARIANTS: one variant,
+# database in DIR (db:/dev/shm: no disk under it); flag:FLAG adds FLAG to the generator's
+# command line (flag:--pacing=timer). Without VARIANTS: one variant,
 # "head", built from this tree. SERVE_FLAGS are extra flags for every serve.
 #
 # Usage: scripts/p99-half.sh
@@ -29,6 +30,7 @@
 # Example (A/B of two builds, the generator always the first):
 #   go build -o /tmp/a ./cmd/gonomaly; (edit) go build -o /tmp/b ./cmd/gonomaly
 #   VARIANTS="before=/tmp/a after=/tmp/b,/tmp/a" ROUNDS=5 scripts/p99-half.sh
+# (the two pacings of one build: VARIANTS="precise=/tmp/a timer=/tmp/a,/tmp/a,flag:--pacing=timer")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-3} dur=${DURATION:-20s} warm=${WARMUP:-3s} percent=${PERCENT:-50} satrounds=${SAT_ROUNDS:-3}
@@ -58,18 +60,19 @@ if [[ -z $variants ]]; then
 fi
 read -r -a specs <<<"$variants"
 
-# parse SPEC: sets name, sbin, gbin, senv (array), genv (array).
+# parse SPEC: sets name, sbin, gbin, senv (array), genv (array), gflags (array).
 parse() {
   name=${1%%=*}
   local rest=${1#*=}
   IFS=, read -r -a parts <<<"$rest"
   sbin=${parts[0]} gbin=${parts[1]:-${parts[0]}}
-  senv=() genv=() dbdir=
+  senv=() genv=() gflags=() dbdir=
   for kv in "${parts[@]:2}"; do
     case $kv in
       db:*) dbdir=${kv#db:} ;;
       serve:*) senv+=("${kv#serve:}") ;;
       gen:*) genv+=("${kv#gen:}") ;;
+      flag:*) gflags+=("${kv#flag:}") ;;
       *) senv+=("$kv") genv+=("$kv") ;;
     esac
   done
@@ -100,7 +103,7 @@ load() {
   local out=$1
   shift
   "${pfx[@]}" env "${genv[@]}" "$gbin" performance loadtest --url "$base/api/v1" --body-file "$tmp/predict.json" \
-    --json --database none "$@" >"$out"
+    --json --database none "$@" "${gflags[@]}" >"$out"
 }
 
 # summary FILE: "throughput p50 p99 p999 sendlag_p99 late dropped requests errors" (ms).
