@@ -8,7 +8,8 @@ import (
 )
 
 // processCPU is the CPU time, user and system, this process has used so far (0 when the
-// kernel does not say).
+// kernel does not say). It is internal/sysstat.CPUTime's getrusage call, repeated here
+// because the load generator depends on no other package of the project (architecture.md).
 func processCPU() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
