@@ -159,20 +159,20 @@ type LoadRampStep struct {
 
 // addLoadTest adds a stored load test, or says why it cannot.
 func (r *Report) addLoadTest(run *store.BenchmarkRun, d *loadDoc) string {
-	lt := LoadTest{SuiteID: cmp.Or(d.SuiteID, run.SuiteID), CreatedAt: run.CreatedAt, Name: d.Name, Build: d.Build,
-		Endpoint: d.Config.Endpoint, Model: d.Config.Model, Rate: d.Config.Rate, Concurrency: d.Config.Concurrency,
+	lt := LoadTest{SuiteID: clip(cmp.Or(d.SuiteID, run.SuiteID)), CreatedAt: run.CreatedAt, Name: clip(d.Name), Build: clip(d.Build),
+		Endpoint: clip(d.Config.Endpoint), Model: clip(d.Config.Model), Rate: d.Config.Rate, Concurrency: d.Config.Concurrency,
 		Percentiles: []LoadPercentile{}, Histogram: []LoadBucket{}}
 	var res *loadResult
 	switch {
 	case d.Ramp != nil:
 		lt.Type, lt.Model = LoadTestRamp, modelOpen
 		rp := &LoadRamp{P99TargetSeconds: d.Ramp.P99TargetSeconds, MinSuccessRate: d.Ramp.MinSuccessRate, BestRate: d.Ramp.BestRate,
-			StopReason: d.Ramp.StopReason, Steps: []LoadRampStep{}}
+			StopReason: clip(d.Ramp.StopReason), Steps: []LoadRampStep{}}
 		for i, s := range d.Ramp.Steps {
 			if i == maxRampSteps {
 				break
 			}
-			st := LoadRampStep{Rate: s.Rate, Pass: s.Pass, Reason: s.Reason}
+			st := LoadRampStep{Rate: s.Rate, Pass: s.Pass, Reason: clip(s.Reason)}
 			if s.Result != nil {
 				st.Throughput, st.SuccessRate, st.P99Seconds = s.Result.Throughput, s.Result.SuccessRate, s.Result.Latency.P99
 			}
@@ -195,7 +195,7 @@ func (r *Report) addLoadTest(run *store.BenchmarkRun, d *loadDoc) string {
 		return "no result, ramp or training result"
 	}
 	if res != nil {
-		lt.Model = cmp.Or(res.Model, lt.Model)
+		lt.Model = cmp.Or(clip(res.Model), lt.Model)
 		lt.Rate, lt.Concurrency = cmp.Or(res.Rate, lt.Rate), cmp.Or(res.Concurrency, lt.Concurrency)
 		lt.Requests, lt.SuccessRate, lt.Throughput = res.Requests, res.SuccessRate, res.Throughput
 		l := res.Latency
