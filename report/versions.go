@@ -108,21 +108,21 @@ func versions(runs []*store.BenchmarkRun) Versions {
 		if json.Unmarshal(run.Document, &d) != nil {
 			continue // addRuns lists it as skipped
 		}
-		b := cmp.Or(d.Build, "unknown")
+		b := clip(cmp.Or(d.Build, "unknown"))
 		br := builds[b]
 		if br == nil {
-			br = &BuildRuns{Build: b, GonomalyVersion: d.GonomalyVersion}
+			br = &BuildRuns{Build: b, GonomalyVersion: clip(d.GonomalyVersion)}
 			builds[b], samples[b], kinds[b] = br, map[cellKey][]float64{}, map[cellKey]int{}
 			machines[b] = map[cellKey]map[string]bool{}
 		}
 		br.Runs++
 		if run.CreatedAt.After(br.Newest) {
-			br.Newest, br.GonomalyVersion = run.CreatedAt, d.GonomalyVersion
+			br.Newest, br.GonomalyVersion = run.CreatedAt, clip(d.GonomalyVersion)
 		}
-		for i := range d.Cells {
+		for i := range min(len(d.Cells), maxDocRows) {
 			c := &d.Cells[i]
 			if c.Status == bench.StatusOK && c.Total != nil && c.Total.Median > 0 {
-				k := cellKey{c.Algorithm, c.Rows, c.Cols, c.Contamination}
+				k := cellKey{clip(c.Algorithm), c.Rows, c.Cols, c.Contamination}
 				if machines[b][k] == nil {
 					machines[b][k] = map[string]bool{}
 				}
