@@ -77,7 +77,9 @@ func (r *Report) addRuns(runs []*store.BenchmarkRun) {
 	}
 }
 
-func suiteID(run *store.BenchmarkRun, h bench.Header) string { return clip(cmp.Or(h.SuiteID, run.SuiteID)) }
+func suiteID(run *store.BenchmarkRun, h bench.Header) string {
+	return clip(cmp.Or(h.SuiteID, run.SuiteID))
+}
 
 func (r *Report) addBenchmark(run *store.BenchmarkRun, d *bench.BenchmarkDoc) {
 	b := Benchmark{SuiteID: suiteID(run, d.Header), Name: clip(d.Name), CreatedAt: run.CreatedAt, Cells: []BenchCell{}}
